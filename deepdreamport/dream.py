@@ -1,0 +1,95 @@
+"""The deep-dream loop of MATLAB's ``deepDreamImage``.
+
+Mirrors ``deepDreamImageLaplacianNorm``: for each pyramid level the image grows
+to ``floor(previous * scale)`` (sizes compound on the floored values) through
+:func:`resize_image`, then ``NumIterations`` steps of
+``X = X + laplacianNormalizedImage(tiledGradient(X))`` (step size 1), each
+reporting ``(iteration, norm(act), level)``. ``OutputScaling='linear'`` maps
+each image to [0, 1] the way MATLAB computes it.
+
+The loop keeps every tensor on the images' device and synchronises with the
+host only when ``on_iteration`` is given (the verbose table needs the number).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import numpy as np
+import torch
+
+from .laplacian import laplacian_normalized_image
+from .resize import resize_image
+from .tiling import GradientFunction, tiled_gradient
+
+IterationCallback = Callable[[int, int, float], None]  # (level, iteration, strength)
+
+
+@dataclass(frozen=True)
+class DreamSettings:
+    num_iterations: int = 10
+    pyramid_levels: int = 3
+    pyramid_scale: float = 1.4
+    tile_size: int = 224
+    max_batch: Optional[int] = None
+
+
+@dataclass
+class DreamResult:
+    images: torch.Tensor  # K×C×H×W, unscaled (OutputScaling 'none')
+    activation_log: np.ndarray  # rows [level, iteration, strength]
+    rolls: list[tuple[int, int]]  # (rollX, rollY) per tiled iteration
+
+
+def level_sizes(height: int, width: int, levels: int, scale: float) -> list[tuple[int, int]]:
+    """Image size at each pyramid level: ``floor`` compounding on floored sizes."""
+    sizes = [(height, width)]
+    for _ in range(levels - 1):
+        height, width = math.floor(height * scale), math.floor(width * scale)
+        sizes.append((height, width))
+    return sizes
+
+
+def deep_dream(
+    images: torch.Tensor,
+    channel_index: torch.Tensor,
+    gradient_fn: GradientFunction,
+    settings: DreamSettings,
+    stream: np.random.RandomState,
+    on_iteration: Optional[IterationCallback] = None,
+) -> DreamResult:
+    """Run the loop on K×C×H×W ``images``; element k maximises ``channel_index[k]``."""
+    strengths: list[torch.Tensor] = []
+    log_positions: list[tuple[int, int]] = []
+    rolls: list[tuple[int, int]] = []
+    sizes = level_sizes(images.shape[2], images.shape[3], settings.pyramid_levels, settings.pyramid_scale)
+    for level, size in enumerate(sizes, start=1):
+        images = resize_image(images, size)
+        for iteration in range(1, settings.num_iterations + 1):
+            tiled = tiled_gradient(images, channel_index, gradient_fn, settings.tile_size, stream, settings.max_batch)
+            images = images + laplacian_normalized_image(tiled.gradient)
+            if tiled.roll is not None:
+                rolls.append(tiled.roll)
+            strength = torch.linalg.vector_norm(tiled.activation.reshape(-1).double())
+            strengths.append(strength)
+            log_positions.append((level, iteration))
+            if on_iteration is not None:
+                on_iteration(level, iteration, float(strength))
+    values = torch.stack(strengths).cpu().numpy() if strengths else np.zeros(0)
+    log = np.array([(lvl, it, value) for (lvl, it), value in zip(log_positions, values)], dtype=np.float64).reshape(-1, 3)
+    return DreamResult(images.detach(), log, rolls)
+
+
+def scale_linear(images: torch.Tensor) -> torch.Tensor:
+    """``OutputScaling='linear'``: each image to [0, 1], as MATLAB computes it.
+
+    MATLAB evaluates ``d = 1/(max - min); I = d*X - min*d`` per image, so a
+    constant image yields NaN/Inf as it does there.
+    """
+    flat = images.reshape(images.shape[0], -1)
+    low = flat.min(dim=1).values.reshape(-1, 1, 1, 1)
+    high = flat.max(dim=1).values.reshape(-1, 1, 1, 1)
+    inverse_range = 1 / (high - low)
+    return inverse_range * images - low * inverse_range

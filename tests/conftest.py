@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+REFERENCE = REPO / "parity" / "reference"
+
+
+@pytest.fixture(scope="session")
+def reference_dir() -> Path:
+    return REFERENCE
+
+
+def precision_dtype(precision: str) -> torch.dtype:
+    return torch.float64 if precision == "double" else torch.float32
+
+
+def tolerance(precision: str) -> float:
+    return 1e-10 if precision == "double" else 1e-5
