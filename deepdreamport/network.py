@@ -25,6 +25,7 @@ import torch
 
 from .errors import DeepDreamError
 from .onnx_import import OnnxSource, prepare, read_onnx, to_torch
+from .objective import channel_objective_gradient
 from .receptive_field import receptive_field
 
 
@@ -35,24 +36,6 @@ def _graph_inputs(model: onnx.ModelProto) -> list[onnx.ValueInfoProto]:
 
 def _static_dims(value: onnx.ValueInfoProto) -> list[Optional[int]]:
     return [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None for d in value.type.tensor_type.shape.dim]
-
-
-def channel_objective_gradient(
-    module: torch.nn.Module, images: torch.Tensor, channel_index: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Gradient of each element's channel sum, and each element's channel mean.
-
-    ``images``: B×C×H×W; ``channel_index``: B 0-based channels. Returns the
-    input gradient (B×C×H×W) and the activations ``z`` (B).
-    """
-    with torch.enable_grad():
-        images = images.detach().requires_grad_(True)
-        output = module(images)
-        if output.dim() == 2:  # fully connected: 1×1 "images", channels are classes
-            output = output[:, :, None, None]
-        selected = output[torch.arange(output.shape[0], device=output.device), channel_index]
-        (gradient,) = torch.autograd.grad(selected.sum(), images)
-    return gradient, selected.detach().mean(dim=(-2, -1))
 
 
 def extract_subgraph(model: onnx.ModelProto, input_name: str, output_name: str) -> onnx.ModelProto:
