@@ -1,14 +1,30 @@
 """The ``deepdream`` command line.
 
-Subcommands: ``parity`` (check the port against MATLAB reference cases).
+Subcommands: ``dream`` (deep-dream images of a layer's channels, written as a
+labelled montage PNG and optionally as MATLAB ``.mat`` / NumPy ``.npy``),
+``layers`` (the layer table of an ONNX network), ``demo`` (the main job on the
+bundled default model) and ``parity`` (check the port against MATLAB reference
+cases). Channels are 1-based on the command line, as in MATLAB. Output files
+are written atomically (a temporary file in the same folder, then
+``os.replace``), so a failed run never leaves a partial file. Bad input ends
+with a one-line error on stderr and exit status 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from typing import Optional, Sequence
+import tempfile
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+from .errors import DeepDreamError
+
+DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "efficientnet_lite0.onnx"
+DEMO_LAYER = "_blocks/10/Add"
+DEMO_CHANNELS = "1:4"
 
 
 def _parity(args: argparse.Namespace) -> int:
@@ -43,6 +59,211 @@ def _parity(args: argparse.Namespace) -> int:
     return 0 if all_passed else 1
 
 
+class CommandError(Exception):
+    """Bad command-line input: reported as one line, exit status 2."""
+
+
+def parse_channels(spec: str) -> list[int]:
+    """MATLAB-style channel list: ``1:8``, ``1:2:9``, ``1,3,5`` or a mix (``1:3,7``); 1-based."""
+    channels: list[int] = []
+    for part in str(spec).replace(" ", "").split(","):
+        fields = part.split(":")
+        try:
+            numbers = [int(f) for f in fields]
+        except ValueError:
+            raise CommandError(f"--channels: {spec!r} is not a list of integers or MATLAB ranges (1:8, 1:2:9, 1,3,5)") from None
+        if len(numbers) == 1:
+            channels.append(numbers[0])
+            continue
+        if len(numbers) == 2:
+            start, step, stop = numbers[0], 1, numbers[1]
+        elif len(numbers) == 3:
+            start, step, stop = numbers
+        else:
+            raise CommandError(f"--channels: {part!r} is not a MATLAB range (start:stop or start:step:stop)")
+        if step == 0 or (stop - start) * step < 0:
+            raise CommandError(f"--channels: the range {part!r} is empty")
+        channels.extend(range(start, stop + (1 if step > 0 else -1), step))
+    return channels
+
+
+def write_atomic(path: str | os.PathLike, write: Callable[[object], None]) -> None:
+    """Write ``path`` through ``write(file)`` into a temporary sibling, then rename it into place."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".part")
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
+        with os.fdopen(descriptor, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def montage(images, labels: Sequence[str], min_tile: int = 128):
+    """A labelled grid of K×H×W×C images (each scaled to [0, 1] on its own), as a Pillow image.
+
+    Mirrors MATLAB's ``imtile`` / ``montage`` of ``deepDreamImage``'s output, with a
+    label above each tile; tiles are enlarged (nearest neighbour) to at least ``min_tile`` pixels.
+    """
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    images = np.asarray(images, dtype=np.float64)
+    count, height, width, channels = images.shape
+    zoom = max(1, -(-min_tile // max(1, min(height, width))))
+    tile_h, tile_w = height * zoom, width * zoom
+    columns = int(np.ceil(np.sqrt(count)))
+    rows = -(-count // columns)
+    label_h, gap = 16, 4
+    sheet = Image.new("RGB", (columns * (tile_w + gap) + gap, rows * (tile_h + label_h + gap) + gap), "white")
+    draw = ImageDraw.Draw(sheet)
+    for k in range(count):
+        image = np.nan_to_num(images[k])
+        low, high = image.min(), image.max()
+        image = (image - low) / (high - low) if high > low else np.zeros_like(image)
+        pixels = (np.clip(image, 0, 1) * 255).round().astype(np.uint8)
+        if channels == 1:
+            pixels = np.repeat(pixels, 3, axis=2)
+        elif channels != 3:
+            pixels = pixels[:, :, :3] if channels > 3 else np.concatenate([pixels, pixels[:, :, :1]], axis=2)
+        tile = Image.fromarray(pixels, "RGB").resize((tile_w, tile_h), Image.NEAREST)
+        row, column = divmod(k, columns)
+        x = gap + column * (tile_w + gap)
+        y = gap + row * (tile_h + label_h + gap)
+        draw.text((x + 2, y + 2), labels[k], fill="black")
+        sheet.paste(tile, (x, y + label_h))
+    return sheet
+
+
+def _read_image(path: str, channels: int):
+    import numpy as np
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            image = image.convert("L" if channels == 1 else "RGB")
+            array = np.asarray(image, dtype=np.float64)
+    except (OSError, ValueError) as exc:
+        raise CommandError(f"--image: cannot read {path!r} as an image ({exc})") from None
+    if array.ndim == 2:
+        array = array[:, :, None]
+    if array.shape[2] != channels:
+        raise CommandError(f"--image: the network takes {channels} channels; {path!r} has {array.shape[2]}")
+    return array
+
+
+def _check_output_folder(option: str, path: Optional[str]) -> None:
+    if path is not None and not Path(path).resolve().parent.is_dir():
+        raise CommandError(f"{option}: the folder of {path!r} does not exist")
+
+
+def _progress_callback(total: int, description: str):
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, desc=description, unit="it", delay=2, file=sys.stderr, leave=False)
+    return bar, (lambda level, iteration, strength: (bar.update(1), bar.set_postfix(level=level, strength=f"{strength:.2f}", refresh=False)))
+
+
+def dream_to_files(args: argparse.Namespace, model) -> int:
+    """Run one dream from parsed arguments and write the requested files (all or none computed first)."""
+    import numpy as np
+
+    from .api import deep_dream_image, load_network
+    from .options import channel_list
+
+    for option, path in (("--out", args.out), ("--mat", args.mat), ("--npy", args.npy)):
+        _check_output_folder(option, path)
+    channels = channel_list(parse_channels(args.channels), base=1)
+    if args.iterations < 1 or args.levels < 1:
+        raise CommandError("--iterations and --levels must be positive integers")
+    network = load_network(str(model))
+    image = _read_image(args.image, network.input_channels) if args.image else None
+    bar, callback = _progress_callback(args.iterations * args.levels, "deep dream")
+    try:
+        images = deep_dream_image(
+            network,
+            args.layer,
+            [c - 1 for c in channels],
+            initial_image=image,
+            num_iterations=args.iterations,
+            pyramid_levels=args.levels,
+            pyramid_scale=args.scale,
+            output_scaling=args.scaling,
+            verbose=args.verbose,
+            device=args.device,
+            random_state=args.seed,
+            max_batch=args.max_batch,
+            tile_size=args.tile_size,
+            callback=callback,
+        )
+    finally:
+        bar.close()
+    labels = [f"{args.layer} ch {c}" for c in channels]
+    sheet = montage(images, labels)
+    matlab_layout = np.ascontiguousarray(images.transpose(1, 2, 3, 0))
+    write_atomic(args.out, lambda f: sheet.save(f, format="PNG"))
+    if args.mat:
+        import scipy.io
+
+        record = {"I": matlab_layout, "layer": args.layer, "channels": np.asarray(channels, dtype=np.float64).reshape(1, -1)}
+        write_atomic(args.mat, lambda f: scipy.io.savemat(f, record))
+    if args.npy:
+        write_atomic(args.npy, lambda f: np.save(f, matlab_layout))
+    written = ", ".join(p for p in (args.out, args.mat, args.npy) if p)
+    print(f"wrote {written} ({len(channels)} images of {images.shape[1]}x{images.shape[2]}x{images.shape[3]})")
+    return 0
+
+
+def _dream(args: argparse.Namespace) -> int:
+    if not Path(args.model).is_file():
+        raise CommandError(f"MODEL: ONNX file {args.model!r} does not exist")
+    return dream_to_files(args, args.model)
+
+
+def _layers(args: argparse.Namespace) -> int:
+    from .engine import as_network
+    from .layer_table import format_layer_table
+
+    print(format_layer_table(as_network(args.model)))
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    model = Path(args.model) if args.model else DEFAULT_MODEL
+    if not model.is_file():
+        raise CommandError(f"the default model {str(model)!r} is missing; run ./dev setup to fetch it")
+    Path(args.out).resolve().parent.mkdir(parents=True, exist_ok=True)
+    return dream_to_files(args, model)
+
+
+def _add_dream_options(command: argparse.ArgumentParser, *, layer: Optional[str], channels: Optional[str], levels: int, iterations: int, out: Optional[str]) -> None:
+    command.add_argument("--layer", required=layer is None, default=layer, help="layer name (see `deepdream layers MODEL`)" + (f"; default {layer}" if layer else ""))
+    command.add_argument("--channels", required=channels is None, default=channels, help="1-based channels, MATLAB style: 1:8, 1:2:9 or 1,3,5" + (f"; default {channels}" if channels else ""))
+    command.add_argument("--image", help="initial image (PNG/JPEG; pixels 0-255); default: noise of the layer's receptive-field size")
+    command.add_argument("--levels", type=int, default=levels, help=f"PyramidLevels (default {levels})")
+    command.add_argument("--scale", type=float, default=1.4, help="PyramidScale, > 1 (default 1.4)")
+    command.add_argument("--iterations", type=int, default=iterations, help=f"NumIterations per level (default {iterations})")
+    command.add_argument("--seed", type=int, default=0, help="rng(seed, 'twister') before the run (default 0, MATLAB's start-up state)")
+    command.add_argument("--device", default="auto", help="auto (GPU if any), cpu or gpu")
+    command.add_argument("--scaling", choices=("linear", "none"), default="linear", help="OutputScaling of the saved arrays (default linear)")
+    command.add_argument("--tile-size", type=int, help="TileSize for networks with a dynamic input size")
+    command.add_argument("--max-batch", type=int, help="at most this many tiles x channels per network pass")
+    command.add_argument("--verbose", action="store_true", help="print MATLAB's verbose table")
+    command.add_argument("--out", required=out is None, default=out, help="montage PNG to write" + (f" (default {out})" if out else ""))
+    command.add_argument("--mat", help="also write the images as MATLAB .mat (variable I, H x W x C x K)")
+    command.add_argument("--npy", help="also write the images as .npy (H x W x C x K)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="deepdream", description="MATLAB's deepDreamImage on ONNX networks, in PyTorch.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -58,13 +279,49 @@ def build_parser() -> argparse.ArgumentParser:
     parity.add_argument("--device", default="cpu", help="torch device (cpu, cuda)")
     parity.add_argument("--json", action="store_true", help="one JSON object per case")
     parity.set_defaults(handler=_parity)
+
+    dream = commands.add_parser(
+        "dream",
+        help="deep-dream images of a layer's channels",
+        description="deepDreamImage(net, layer, channels, ...) on an ONNX network; writes a labelled montage PNG "
+        "and optionally the images as .mat/.npy (atomically).",
+    )
+    dream.add_argument("model", metavar="MODEL.onnx", help="ONNX network")
+    _add_dream_options(dream, layer=None, channels=None, levels=3, iterations=10, out=None)
+    dream.set_defaults(handler=_dream)
+
+    layers = commands.add_parser(
+        "layers",
+        help="list the layers of an ONNX network",
+        description="Print the network's layer table (MATLAB's net.Layers): index, name, type, output size.",
+    )
+    layers.add_argument("model", metavar="MODEL.onnx", help="ONNX network")
+    layers.set_defaults(handler=_layers)
+
+    demo = commands.add_parser(
+        "demo",
+        help="dream on the bundled default model",
+        description=f"Deep dream on the bundled default model ({DEFAULT_MODEL.name}, fetched by ./dev setup): "
+        f"layer {DEMO_LAYER}, channels {DEMO_CHANNELS}.",
+    )
+    demo.add_argument("--model", help=argparse.SUPPRESS)
+    _add_dream_options(demo, layer=DEMO_LAYER, channels=DEMO_CHANNELS, levels=2, iterations=5, out="out/demo.png")
+    demo.set_defaults(handler=_demo)
     return parser
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except (CommandError, DeepDreamError, OSError, ValueError) as exc:
+        message = " ".join(str(exc).split())
+        print(f"deepdream {args.command}: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"deepdream {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -24,6 +24,7 @@ import onnx.numpy_helper
 import torch
 
 from .errors import DeepDreamError
+from .onnx_fixups import RESIZED_MEAN_OP
 from .onnx_import import OnnxSource, prepare, read_onnx, to_torch
 from .objective import channel_objective_gradient
 from .receptive_field import receptive_field
@@ -74,6 +75,7 @@ class VisualNetwork:
     input_channels: int
     input_size: tuple[Optional[int], Optional[int]]
     _truncated: dict = field(default_factory=dict, repr=False)
+    _layers: Optional[list] = field(default=None, repr=False)
 
     @classmethod
     def from_onnx(cls, source: OnnxSource) -> "VisualNetwork":
@@ -94,6 +96,31 @@ class VisualNetwork:
         return cls(model=model, input_name=inputs[0].name, input_channels=int(dims[1]), input_size=(dims[2], dims[3]))
 
     # -- layers -------------------------------------------------------------
+    @property
+    def layers(self) -> list:
+        """The layer table (MATLAB's ``net.Layers``): :class:`~deepdreamport.layer_table.Layer` records."""
+        if self._layers is None:
+            from .layer_table import build_layers
+
+            self._layers = build_layers(self.model, self.input_name, self.input_channels, self.input_size)
+        return self._layers
+
+    def layer_name_at(self, index: int) -> str:
+        """Name of layer ``index`` (1-based, MATLAB's ``net.Layers(index).Name``).
+
+        The first (input) and the last layer are not allowed, as in MATLAB's
+        ``deepDreamImage``.
+        """
+        layers = self.layers
+        count = len(layers)
+        if not 2 <= int(index) <= count - 1:
+            raise DeepDreamError(
+                "nnet_cnn:deepDreamImage:InvalidLayer",
+                f"layer: index {index} is out of range; valid layer indices are 2..{count - 1} "
+                f"(1 is the input layer {layers[0].name!r}, {count} the output layer {layers[-1].name!r}).",
+            )
+        return layers[int(index) - 1].name
+
     def layer_names(self) -> list[str]:
         return [node.name or node.output[0] for node in self.model.graph.node]
 
@@ -169,7 +196,7 @@ class VisualNetwork:
         initializers = {init.name: init for init in self.model.graph.initializer}
         constants = {n.output[0]: n for n in self.model.graph.node if n.op_type == "Constant"}
         for node in self.model.graph.node:
-            if node.op_type == "Sub" and node.input[0] == self.input_name:
+            if node.op_type in ("Sub", RESIZED_MEAN_OP) and node.input[0] == self.input_name:
                 operand = node.input[1]
                 if operand in initializers:
                     mean = onnx.numpy_helper.to_array(initializers[operand])

@@ -35,10 +35,10 @@ def _kernel(node: onnx.NodeProto, initializers: dict[str, onnx.TensorProto]) -> 
     return list(kernel or [1, 1])
 
 
-def receptive_field(
-    model: onnx.ModelProto, input_name: str, output_name: str, input_size: tuple[int, int]
-) -> tuple[int, int]:
-    """Receptive field ``(height, width)`` of tensor ``output_name`` in pixels."""
+def receptive_fields(
+    model: onnx.ModelProto, input_name: str, input_size: tuple[int, int], stop_at: str | None = None
+) -> dict[str, tuple[int, int]]:
+    """Receptive field ``(height, width)`` of every tensor fed by ``input_name``."""
     initializers = {init.name: init for init in model.graph.initializer}
     # per tensor: (extent_h, extent_w, jump_h, jump_w); only tensors fed by the image
     field: dict[str, tuple[float, float, float, float]] = {input_name: (1, 1, 1, 1)}
@@ -64,8 +64,16 @@ def receptive_field(
         state = (min(extent_h, whole[0]), min(extent_w, whole[1]), jump_h, jump_w)
         for output in node.output:
             field[output] = state
-        if output_name in node.output:
+        if stop_at is not None and stop_at in node.output:
             break
-    if output_name not in field:
+    return {name: (int(value[0]), int(value[1])) for name, value in field.items()}
+
+
+def receptive_field(
+    model: onnx.ModelProto, input_name: str, output_name: str, input_size: tuple[int, int]
+) -> tuple[int, int]:
+    """Receptive field ``(height, width)`` of tensor ``output_name`` in pixels."""
+    fields = receptive_fields(model, input_name, input_size, stop_at=output_name)
+    if output_name not in fields:
         raise KeyError(f"tensor {output_name!r} does not depend on the input {input_name!r}")
-    return int(field[output_name][0]), int(field[output_name][1])
+    return fields[output_name]

@@ -8,7 +8,8 @@ gradients are reassembled, cropped and rolled back.
 
 Deviation (speed only, same numbers): MATLAB loops over tiles and channels;
 here all ``K × nV × nH`` tiles form one batch, split into chunks only when
-``max_batch`` is set. The network runs in inference mode, so batch elements do
+``max_batch`` is set (then tiles are cut and their gradients written back chunk
+by chunk, so memory does not grow with a tiled copy of the batch). The network runs in inference mode, so batch elements do
 not interact and the gradients are the loop's.
 """
 
@@ -57,6 +58,78 @@ def matlab_mean_of_mean(values: torch.Tensor) -> torch.Tensor:
     return values.reshape(-1) if values.numel() > 1 else values.reshape(())
 
 
+def draw_roll(tile_size: int, stream: np.random.RandomState) -> tuple[int, int]:
+    """``(rollX, rollY)``: two ``randi(T)`` draws, X first, as MATLAB draws them."""
+    roll_x = randi(tile_size, stream)
+    roll_y = randi(tile_size, stream)
+    return roll_x, roll_y
+
+
+def tile_grid(height: int, width: int, tile_size: int) -> tuple[int, int]:
+    """``(nV, nH)``: tile rows and columns after padding to multiples of T."""
+    return -(-height // tile_size), -(-width // tile_size)
+
+
+def tiled_pass(
+    images: torch.Tensor,
+    channel_index: torch.Tensor,
+    gradient_fn: GradientFunction,
+    tile_size: int,
+    roll: tuple[int, int],
+    max_batch: Optional[int] = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Gradient of rolled, padded, tiled ``images`` and the tile activations (K×nV×nH).
+
+    Without a batch limit (or when all tiles fit in one) every tile of every
+    image is one batch. With ``max_batch``, tiles are cut from the padded image
+    ``max_batch`` at a time and their gradients written straight into one
+    gradient buffer, so no tiled copy of the whole batch is ever made.
+    """
+    count, channels, height, width = images.shape
+    roll_x, roll_y = roll
+    rows, cols = tile_grid(height, width, tile_size)
+    rolled = torch.roll(images, shifts=(roll_y, roll_x), dims=(2, 3))
+    padded = F.pad(rolled, (0, cols * tile_size - width, 0, rows * tile_size - height))
+    del rolled
+    total = count * rows * cols
+    if max_batch is None or max_batch >= total:
+        tiles = (
+            padded.reshape(count, channels, rows, tile_size, cols, tile_size)
+            .permute(0, 2, 4, 1, 3, 5)
+            .reshape(total, channels, tile_size, tile_size)
+        )
+        tile_gradients, tile_activations = gradient_fn(tiles, channel_index.repeat_interleave(rows * cols))
+        gradient = (
+            tile_gradients.reshape(count, rows, cols, channels, tile_size, tile_size)
+            .permute(0, 3, 1, 4, 2, 5)
+            .reshape(count, channels, rows * tile_size, cols * tile_size)
+        )
+        activations = tile_activations.reshape(count, rows, cols)
+    else:
+        gradient = torch.empty_like(padded)
+        activations = images.new_empty(total)
+        places = [(k, i, j) for k in range(count) for i in range(rows) for j in range(cols)]
+        for start in range(0, total, max_batch):
+            chunk = places[start : start + max_batch]
+            tiles = torch.stack(
+                [padded[k, :, i * tile_size : (i + 1) * tile_size, j * tile_size : (j + 1) * tile_size] for k, i, j in chunk]
+            )
+            chunk_channels = channel_index[torch.tensor([k for k, _, _ in chunk], device=channel_index.device)]
+            tile_gradients, tile_activations = gradient_fn(tiles, chunk_channels)
+            for (k, i, j), tile_gradient in zip(chunk, tile_gradients):
+                gradient[k, :, i * tile_size : (i + 1) * tile_size, j * tile_size : (j + 1) * tile_size] = tile_gradient
+            activations[start : start + len(chunk)] = tile_activations
+        activations = activations.reshape(count, rows, cols)
+    del padded
+    gradient = torch.roll(gradient[..., :height, :width], shifts=(-roll_y, -roll_x), dims=(2, 3))
+    return gradient, activations
+
+
+def tiled_activation(tile_activations: torch.Tensor) -> torch.Tensor:
+    """MATLAB's ``act`` from the K×nV×nH tile activations (``mean(mean(Z))`` on nV×nH×K)."""
+    return matlab_mean_of_mean(tile_activations.permute(1, 2, 0))
+
+
 def tiled_gradient(
     images: torch.Tensor,
     channel_index: torch.Tensor,
@@ -66,29 +139,10 @@ def tiled_gradient(
     max_batch: Optional[int] = None,
 ) -> TiledResult:
     """Gradient of the objective for K×C×H×W ``images`` (element k maximises ``channel_index[k]``)."""
-    count, channels, height, width = images.shape
+    height, width = images.shape[2], images.shape[3]
     if height <= tile_size and width <= tile_size:
         gradient, activation = batched_gradient(gradient_fn, images, channel_index, max_batch)
         return TiledResult(gradient, activation.mean(), None)
-
-    roll_x = randi(tile_size, stream)
-    roll_y = randi(tile_size, stream)
-    rolled = torch.roll(images, shifts=(roll_y, roll_x), dims=(2, 3))
-    rows = -(-height // tile_size)
-    cols = -(-width // tile_size)
-    padded = F.pad(rolled, (0, cols * tile_size - width, 0, rows * tile_size - height))
-    tiles = (
-        padded.reshape(count, channels, rows, tile_size, cols, tile_size)
-        .permute(0, 2, 4, 1, 3, 5)
-        .reshape(count * rows * cols, channels, tile_size, tile_size)
-    )
-    tile_channels = channel_index.repeat_interleave(rows * cols)
-    tile_gradients, tile_activations = batched_gradient(gradient_fn, tiles, tile_channels, max_batch)
-    gradient = (
-        tile_gradients.reshape(count, rows, cols, channels, tile_size, tile_size)
-        .permute(0, 3, 1, 4, 2, 5)
-        .reshape(count, channels, rows * tile_size, cols * tile_size)[..., :height, :width]
-    )
-    gradient = torch.roll(gradient, shifts=(-roll_y, -roll_x), dims=(2, 3))
-    activation = matlab_mean_of_mean(tile_activations.reshape(count, rows, cols).permute(1, 2, 0))
-    return TiledResult(gradient, activation, (roll_x, roll_y))
+    roll = draw_roll(tile_size, stream)
+    gradient, activations = tiled_pass(images, channel_index, gradient_fn, tile_size, roll, max_batch)
+    return TiledResult(gradient, tiled_activation(activations), roll)

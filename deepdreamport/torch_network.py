@@ -1,0 +1,192 @@
+"""A torch ``nn.Module`` as a deep-dream network (the Python door's extension).
+
+Gives an arbitrary ``nn.Module`` the interface the engine uses for ONNX
+networks (:class:`~deepdreamport.network.VisualNetwork`), so both kinds go
+through the single implementation :func:`deepdreamport.engine.run_deep_dream`.
+
+- ``layer`` is a submodule name as listed by ``named_modules()``. The forward
+  pass is cut short with a forward hook on that submodule that records its
+  output and stops the pass, so later modules never run (and a classifier
+  head that needs a fixed input size does not constrain the image).
+- The receptive field follows the toolbox's rule on a series network: walk the
+  modules in registration order up to and including ``layer`` and compose
+  ``Conv*d``, ``MaxPool*d``, ``AvgPool*d`` (kernel, dilation, stride) and
+  ``Linear`` (whole input); every other module leaves it unchanged.
+
+Deviations: the module is run in inference mode (``eval()``) for the call and
+its training flag restored afterwards (every submodule gets the top module's
+flag back); when a different dtype or device is requested the module is copied
+first, so the caller's module is never converted in place. Input channels are
+read from the first convolution unless given; the tile size must be given
+when the module does not declare an input size.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Optional
+
+import numpy as np
+import torch
+
+from .errors import DeepDreamError
+from .network import TruncatedNetwork
+
+
+class _Stop(Exception):
+    """Raised by the hook to end the forward pass at the chosen layer."""
+
+
+class LayerOutput(torch.nn.Module):
+    """Runs ``model`` up to submodule ``layer`` and returns that submodule's output."""
+
+    def __init__(self, model: torch.nn.Module, layer: str):
+        super().__init__()
+        self.model = model
+        self.layer = layer
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        captured: list[torch.Tensor] = []
+
+        def hook(_module, _inputs, output):
+            captured.append(output[0] if isinstance(output, (tuple, list)) else output)
+            raise _Stop
+
+        handle = self.model.get_submodule(self.layer).register_forward_hook(hook)
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            self.model(images)
+        except _Stop:
+            pass
+        finally:
+            handle.remove()
+            self.model.train(was_training)
+        if not captured:
+            raise DeepDreamError(
+                "deepdreamport:deepDreamImage:LayerNotRun",
+                f"layer: submodule {self.layer!r} is never called by the module's forward pass.",
+            )
+        return captured[0]
+
+    def to(self, *args, **kwargs):  # type: ignore[override]
+        device, dtype, _, _ = torch._C._nn._parse_to(*args, **kwargs)
+        tensors = [*self.model.parameters(), *self.model.buffers()]
+        if all((device is None or t.device == device) and (dtype is None or not t.is_floating_point() or t.dtype == dtype) for t in tensors):
+            return self
+        self.model = copy.deepcopy(self.model).to(*args, **kwargs)
+        return self
+
+
+def _pair(value) -> tuple[int, int]:
+    if isinstance(value, (tuple, list)):
+        return (int(value[0]), int(value[-1]))
+    return (int(value), int(value))
+
+
+def module_receptive_field(model: torch.nn.Module, layer: str, whole: tuple[int, int]) -> tuple[int, int]:
+    """The toolbox's receptive-field rule on ``model``'s modules up to ``layer`` (inclusive)."""
+    extent = [1.0, 1.0]
+    jump = [1.0, 1.0]
+    inside = False
+    for name, module in model.named_modules():
+        in_layer = name == layer or name.startswith(layer + ".")
+        if inside and not in_layer:
+            break
+        inside = inside or in_layer
+        if isinstance(module, (torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.ConvTranspose2d, torch.nn.MaxPool2d, torch.nn.AvgPool2d)):
+            kernel = _pair(module.kernel_size)
+            stride = _pair(module.stride)
+            dilation = _pair(getattr(module, "dilation", 1))
+            for axis in range(2):
+                extent[axis] += (kernel[axis] - 1) * dilation[axis] * jump[axis]
+                jump[axis] *= stride[axis]
+        elif isinstance(module, torch.nn.Linear):
+            extent = [float(whole[0]), float(whole[1])]
+    return int(min(extent[0], whole[0])), int(min(extent[1], whole[1]))
+
+
+class TorchVisualNetwork:
+    """An ``nn.Module`` prepared for deep dream, with :class:`VisualNetwork`'s interface."""
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        input_channels: Optional[int] = None,
+        input_size: Optional[tuple[int, int]] = None,
+    ):
+        if not isinstance(model, torch.nn.Module):
+            raise DeepDreamError(
+                "deepdreamport:BadNetwork", f"net: expected a torch.nn.Module; got {type(model).__name__}."
+            )
+        self.model = model
+        if input_channels is None:
+            first = next((m for m in model.modules() if isinstance(m, torch.nn.Conv2d)), None)
+            if first is None:
+                raise DeepDreamError(
+                    "deepdreamport:UnknownInputChannels",
+                    "net: cannot infer the number of input channels (no Conv2d); give input_channels.",
+                )
+            input_channels = first.in_channels
+        self.input_channels = int(input_channels)
+        self.input_size: tuple[Optional[int], Optional[int]] = tuple(input_size) if input_size else (None, None)  # type: ignore[assignment]
+        self._truncated: dict = {}
+
+    def layer_names(self) -> list[str]:
+        return [name for name, _ in self.model.named_modules() if name]
+
+    def layer_name_at(self, index: int) -> str:
+        """Name of the ``index``-th submodule (1-based, MATLAB style) of ``named_modules()``."""
+        names = self.layer_names()
+        if not 1 <= index <= len(names):
+            raise DeepDreamError(
+                "nnet_cnn:deepDreamImage:InvalidLayer",
+                f"layer: index {index} is out of range; the module has {len(names)} submodules (1..{len(names)}).",
+            )
+        return names[index - 1]
+
+    def tile_size(self, override: Optional[int] = None) -> int:
+        if override is not None:
+            return int(override)
+        if None in self.input_size:
+            raise DeepDreamError(
+                "deepdreamport:deepDreamImage:UnknownTileSize",
+                "net: a torch module does not declare its input size; give tile_size "
+                "(for example 224 for ImageNet networks).",
+            )
+        return max(self.input_size)  # type: ignore[type-var]
+
+    def input_mean(self) -> Optional[np.ndarray]:
+        return None
+
+    def truncated(self, layer: str, tile_size: Optional[int] = None) -> TruncatedNetwork:
+        names = self.layer_names()
+        if not isinstance(layer, str) or layer not in names:
+            shown = ", ".join(names[:30]) + (", ..." if len(names) > 30 else "")
+            raise DeepDreamError(
+                "nnet_cnn:deepDreamImage:InvalidLayer",
+                f"layer: the module has no submodule named {layer!r}. Submodules: {shown}.",
+            )
+        key = (layer, tile_size)
+        if key not in self._truncated:
+            size = self.tile_size(tile_size)
+            whole = tuple(s or size for s in self.input_size)
+            module = LayerOutput(self.model, layer)
+            parameter = next(self.model.parameters(), None)
+            probe = torch.zeros(
+                1,
+                self.input_channels,
+                *whole,
+                dtype=parameter.dtype if parameter is not None else torch.float32,
+                device=parameter.device if parameter is not None else "cpu",
+            )
+            with torch.no_grad():
+                output = module(probe)
+            if output.dim() not in (2, 4):
+                raise DeepDreamError(
+                    "deepdreamport:deepDreamImage:LayerNotImageLike",
+                    f"layer: {layer!r} outputs a tensor of shape {tuple(output.shape)}; expected N×C×H×W or N×C.",
+                )
+            field_size = module_receptive_field(self.model, layer, whole)  # type: ignore[arg-type]
+            self._truncated[key] = TruncatedNetwork(layer, layer, module, int(output.shape[1]), field_size)
+        return self._truncated[key]

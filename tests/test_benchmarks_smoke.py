@@ -1,0 +1,30 @@
+"""Smoke test of ``python -m benchmarks --quick``: it runs and reports every figure (no timings asserted)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_quick_benchmark_reports_every_figure(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    command = [
+        sys.executable, "-m", "benchmarks", "--quick", "--json", str(out),
+        "--model", str(REPO / "parity" / "reference" / "models" / "tinynet.onnx"), "--layer", "relu2", "--k", "4",
+    ]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = json.loads(out.read_text())
+    figures = results["figures"]
+    assert set(figures) >= {"overhead", "batched_vs_loop", "port_vs_lucent", "memory", "precision_threads"}
+    for name in ("overhead", "batched_vs_loop", "port_vs_lucent", "memory"):
+        assert figures[name]["ratio"] > 0, name
+    # the reference loop and the batched port compute the same numbers
+    assert figures["batched_vs_loop"]["max_relative_gradient_difference_one_pass"] < 1e-4
+    assert len(figures["memory"]["sizes"]) >= 2
+    assert figures["precision_threads"]["float64_over_float32"] > 0
+    assert figures["precision_threads"]["one_thread_over_all"] > 0
