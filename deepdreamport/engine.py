@@ -131,7 +131,8 @@ def run_deep_dream(
     else:
         image = check_initial_image(np.asarray(initial_image), network, truncated)
     truncated.to(device, dtype)
-    batch = to_nchw(image, dtype, device).expand(len(channels), -1, -1, -1).contiguous()
+    # an expanded view: the loop makes its own copy when it first updates the images
+    batch = to_nchw(image, dtype, device).expand(len(channels), -1, -1, -1)
     channel_index = torch.tensor(channels, device=device, dtype=torch.long)
     settings = DreamSettings(
         settings.num_iterations,

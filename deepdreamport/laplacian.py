@@ -8,7 +8,8 @@ renormalisation at borders), four levels, per-image RMS normalisation of every
 band with a ``1e-8`` floor, and the merge back with :func:`resize_image`.
 
 All functions take ``N × C × H × W`` tensors and run on their device as
-depthwise convolutions; any size down to 1×1 works.
+sums of shifted slices (the filter is separable and has five taps); any size
+down to 1×1 works.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from functools import lru_cache
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from .resize import resize_image
 
@@ -56,37 +56,88 @@ def _symmetric_pad_axis(images: torch.Tensor, dim: int) -> torch.Tensor:
     return torch.cat((head, images, tail), dim=dim)
 
 
-def _filter_axis(padded: torch.Tensor, dim: int) -> torch.Tensor:
-    """``conv`` with the 5 taps along ``dim`` ('valid'), as a sum of shifted slices."""
-    length = padded.shape[dim] - 2 * PAD
-    out = padded.narrow(dim, 0, length) * FILTER_TAPS[0]
+def _every(images: torch.Tensor, dim: int, start: int, count: int, step: int = 1) -> torch.Tensor:
+    """``count`` samples along ``dim`` from ``start``, ``step`` apart (a view)."""
+    index = [slice(None)] * images.dim()
+    index[dim] = slice(start, start + step * (count - 1) + 1, step)
+    return images[tuple(index)]
+
+
+def _filter_axis(padded: torch.Tensor, dim: int, step: int = 1) -> torch.Tensor:
+    """The 5 taps along ``dim`` ('valid'), as a sum of scaled, shifted slices.
+
+    With ``step = 2`` only every other output is computed (``REDUCE`` keeps no more).
+    """
+    count = (padded.shape[dim] - 2 * PAD + step - 1) // step
+    out = _every(padded, dim, 0, count, step) * FILTER_TAPS[0]
     for shift in range(1, len(FILTER_TAPS)):
-        out.add_(padded.narrow(dim, shift, length), alpha=FILTER_TAPS[shift])
+        out.add_(_every(padded, dim, shift, count, step), alpha=FILTER_TAPS[shift])
     return out
 
 
-def _blur(images: torch.Tensor) -> torch.Tensor:
-    """``conv2(h, h, A, 'valid')`` on the symmetrically padded image.
+def _interleave_zeros(images: torch.Tensor, dim: int) -> torch.Tensor:
+    """``M`` samples → ``2M - 1``: the samples at even positions, zeros between."""
+    shape = list(images.shape)
+    shape[dim] = 2 * shape[dim] - 1
+    grid = images.new_zeros(shape)
+    _every(grid, dim, 0, images.shape[dim], 2).copy_(images)
+    return grid
 
-    Done per axis as five scaled, shifted slices (memory-bound elementwise work),
-    not as a depthwise convolution: on the CPU the 5×1 depthwise kernels were the
-    largest cost of the whole normalisation.
+
+def _weighted_sum(terms: list[tuple[torch.Tensor, int]]) -> torch.Tensor:
+    """``sum(FILTER_TAPS[t] * x)`` in the order given, with the blur's own operations."""
+    (first, tap), rest = terms[0], terms[1:]
+    out = first * FILTER_TAPS[tap]
+    for values, tap in rest:
+        out.add_(values, alpha=FILTER_TAPS[tap])
+    return out
+
+
+def _expand_axis(images: torch.Tensor, dim: int) -> torch.Tensor:
+    """Zero-interleave, symmetric-pad and filter one axis, skipping the zeros.
+
+    The padded interleaved signal of ``a`` is ``[0 a0 a0 0 a1 0 ... a(M-1) a(M-1) 0]``,
+    so every output needs only two or three of the five taps. The non-zero terms
+    are added in the same order as the full filter adds them, and adding the
+    skipped ``0 * h`` terms changes nothing, so the result is bitwise the full filter's.
     """
-    vertical = _filter_axis(_symmetric_pad_axis(images, -2), -2)
-    return _filter_axis(_symmetric_pad_axis(vertical, -1), -1)
+    m = images.shape[dim]
+    if m < 3:  # too short for the edge patterns below
+        return _filter_axis(_symmetric_pad_axis(_interleave_zeros(images, dim), dim), dim)
+    a = lambda start, count: _every(images, dim, start, count)  # noqa: E731
+    shape = list(images.shape)
+    shape[dim] = 2 * m - 1
+    out = images.new_empty(shape)
+    even = _every(out, dim, 0, m, 2)
+    odd = _every(out, dim, 1, m - 1, 2)
+    # even outputs 2j: interior j = 1..M-2 use a(j-1), a(j), a(j+1) with taps 0, 2, 4
+    _every(even, dim, 1, m - 2).copy_(_weighted_sum([(a(0, m - 2), 0), (a(1, m - 2), 2), (a(2, m - 2), 4)]))
+    _every(even, dim, 0, 1).copy_(_weighted_sum([(a(0, 1), 1), (a(0, 1), 2), (a(1, 1), 4)]))
+    _every(even, dim, m - 1, 1).copy_(_weighted_sum([(a(m - 2, 1), 0), (a(m - 1, 1), 2), (a(m - 1, 1), 3)]))
+    # odd outputs 2j+1: interior j = 1..M-3 use a(j), a(j+1) with taps 1, 3
+    if m > 3:
+        _every(odd, dim, 1, m - 3).copy_(_weighted_sum([(a(1, m - 3), 1), (a(2, m - 3), 3)]))
+    _every(odd, dim, 0, 1).copy_(_weighted_sum([(a(0, 1), 0), (a(0, 1), 1), (a(1, 1), 3)]))
+    _every(odd, dim, m - 2, 1).copy_(_weighted_sum([(a(m - 2, 1), 1), (a(m - 1, 1), 3), (a(m - 1, 1), 4)]))
+    return out
 
 
 def reduce(images: torch.Tensor) -> torch.Tensor:
-    """``REDUCE``: blur, then keep rows and columns 1, 3, 5, … (1-based)."""
-    return _blur(images)[..., ::2, ::2]
+    """``REDUCE``: blur, then keep rows and columns 1, 3, 5, … (1-based).
+
+    Only the kept outputs are computed (bitwise the same as blurring everything).
+    """
+    vertical = _filter_axis(_symmetric_pad_axis(images, -2), -2, step=2)
+    return _filter_axis(_symmetric_pad_axis(vertical, -1), -1, step=2)
 
 
 def expand(images: torch.Tensor) -> torch.Tensor:
-    """``EXPAND``: ``M × N`` → ``(2M-1) × (2N-1)`` zero-interleaved, blurred, × 4."""
-    n, c, h, w = images.shape
-    grid = images.new_zeros((n, c, 2 * h - 1, 2 * w - 1))
-    grid[..., ::2, ::2] = images
-    return _blur(grid) * 4
+    """``EXPAND``: ``M × N`` → ``(2M-1) × (2N-1)`` zero-interleaved, blurred, × 4.
+
+    Computed axis by axis without filtering the inserted zeros; bitwise the same
+    as blurring the zero-interleaved grid (see :func:`_expand_axis`).
+    """
+    return _expand_axis(_expand_axis(images, -2), -1) * 4
 
 
 def laplacian_pyramid(images: torch.Tensor, levels: int = NUM_LEVELS) -> list[torch.Tensor]:
