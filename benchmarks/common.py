@@ -73,3 +73,21 @@ def timeit(fn: Callable[[], object], device: torch.device, repeats: int, warmup:
         synchronize(device)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def paired_medians(first: Callable[[], object], second: Callable[[], object], device: torch.device,
+                   repeats: int, warmup: int = 1) -> tuple[float, float]:
+    """Median wall times of two functions timed alternately, so drifts in machine load hit both."""
+    for _ in range(warmup):
+        first()
+        second()
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(repeats):
+        for fn, bucket in ((first, times[0]), (second, times[1])):
+            synchronize(device)
+            start = time.perf_counter()
+            fn()
+            synchronize(device)
+            bucket.append(time.perf_counter() - start)
+    return statistics.median(times[0]), statistics.median(times[1])
+
