@@ -70,7 +70,7 @@ class TruncatedNetwork:
 class VisualNetwork:
     """An ONNX image network prepared for deep dream (``net`` in MATLAB)."""
 
-    model: onnx.ModelProto
+    model: onnx.ModelProto = field(repr=False)
     input_name: str
     input_channels: int
     input_size: tuple[Optional[int], Optional[int]]

@@ -135,3 +135,20 @@ def test_same_seed_gives_bit_identical_output():
 
     assert first.passed
     assert torch.equal(once(), once())
+
+
+def test_strengths_read_from_the_printed_table_are_judged_at_its_resolution(tmp_path):
+    """make_reference.m records strengths rounded to the table's two decimals (strengthResolution 0.01)."""
+    source = REFERENCE / "cases" / "tinynet_conv2_tiled.mat"
+    case = load_case(source)
+    rounded = case.activation_log.copy()
+    rounded[:, 2] = np.round(rounded[:, 2], 2)
+    worst = float(np.max(np.abs(rounded[:, 2] - case.activation_log[:, 2])))
+    assert worst > 1e-4  # without the resolution the rounded log would fail
+    _write_variant(source, tmp_path / "rounded.mat", activationLog=rounded, strengthResolution=0.01)
+    _write_variant(source, tmp_path / "rounded_no_resolution.mat", activationLog=rounded)
+    off_by_a_digit = rounded.copy()
+    off_by_a_digit[0, 2] += 0.01
+    _write_variant(source, tmp_path / "off_by_a_digit.mat", activationLog=off_by_a_digit, strengthResolution=0.01)
+    verdicts = {p.stem: run_case(load_case(p), MODELS).passed for p in sorted(tmp_path.glob("*.mat"))}
+    assert verdicts == {"rounded": True, "rounded_no_resolution": False, "off_by_a_digit": False}
