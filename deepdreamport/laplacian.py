@@ -99,7 +99,9 @@ def _expand_axis(images: torch.Tensor, dim: int) -> torch.Tensor:
     The padded interleaved signal of ``a`` is ``[0 a0 a0 0 a1 0 ... a(M-1) a(M-1) 0]``,
     so every output needs only two or three of the five taps. The non-zero terms
     are added in the same order as the full filter adds them, and adding the
-    skipped ``0 * h`` terms changes nothing, so the result is bitwise the full filter's.
+    skipped ``0 * h`` terms changes nothing, so the result is the full filter's
+    (to the last bit, but for PyTorch rounding a multiply-add once or twice
+    depending on how it vectorises a slice).
     """
     m = images.shape[dim]
     if m < 3:  # too short for the edge patterns below
@@ -125,7 +127,7 @@ def _expand_axis(images: torch.Tensor, dim: int) -> torch.Tensor:
 def reduce(images: torch.Tensor) -> torch.Tensor:
     """``REDUCE``: blur, then keep rows and columns 1, 3, 5, … (1-based).
 
-    Only the kept outputs are computed (bitwise the same as blurring everything).
+    Only the kept outputs are computed (the same sums as blurring everything).
     """
     vertical = _filter_axis(_symmetric_pad_axis(images, -2), -2, step=2)
     return _filter_axis(_symmetric_pad_axis(vertical, -1), -1, step=2)
@@ -134,10 +136,10 @@ def reduce(images: torch.Tensor) -> torch.Tensor:
 def expand(images: torch.Tensor) -> torch.Tensor:
     """``EXPAND``: ``M × N`` → ``(2M-1) × (2N-1)`` zero-interleaved, blurred, × 4.
 
-    Computed axis by axis without filtering the inserted zeros; bitwise the same
-    as blurring the zero-interleaved grid (see :func:`_expand_axis`).
+    Computed axis by axis without filtering the inserted zeros; the same sums as
+    blurring the zero-interleaved grid (see :func:`_expand_axis`).
     """
-    return _expand_axis(_expand_axis(images, -2), -1) * 4
+    return _expand_axis(_expand_axis(images, -2), -1).mul_(4)
 
 
 def laplacian_pyramid(images: torch.Tensor, levels: int = NUM_LEVELS) -> list[torch.Tensor]:
@@ -146,7 +148,8 @@ def laplacian_pyramid(images: torch.Tensor, levels: int = NUM_LEVELS) -> list[to
     current = images
     for _ in range(levels):
         coarser = reduce(current)
-        bands.append(current - resize_image(expand(coarser), current.shape[-2:]))
+        upsampled = resize_image(expand(coarser), current.shape[-2:])  # always a new tensor
+        bands.append(torch.sub(current, upsampled, out=upsampled))
         current = coarser
     bands.append(current)
     return bands
@@ -156,17 +159,30 @@ def merge_pyramid(bands: list[torch.Tensor]) -> torch.Tensor:
     """Collapse bands back into an image (inverse of :func:`laplacian_pyramid`)."""
     out = bands[-1]
     for band in reversed(bands[:-1]):
-        out = resize_image(expand(out), band.shape[-2:]) + band
+        out = resize_image(expand(out), band.shape[-2:]).add_(band)  # a new tensor, updated in place
     return out
+
+
+def _band_rms(band: torch.Tensor) -> torch.Tensor:
+    count = band.shape[1] * band.shape[2] * band.shape[3]
+    return torch.sqrt(band.square().sum(dim=(1, 2, 3), keepdim=True) / count).clamp_min(NORM_FLOOR)
 
 
 def normalize_band(band: torch.Tensor) -> torch.Tensor:
     """Divide each image by its RMS over ``C × H × W`` (floored at ``1e-8``)."""
-    count = band.shape[1] * band.shape[2] * band.shape[3]
-    rms = torch.sqrt(band.square().sum(dim=(1, 2, 3), keepdim=True) / count)
-    return band / rms.clamp_min(NORM_FLOOR)
+    return band / _band_rms(band)
 
 
 def laplacian_normalized_image(images: torch.Tensor, levels: int = NUM_LEVELS) -> torch.Tensor:
-    """MATLAB's ``laplacianNormalizedImage(A, N)``: normalise every band, merge."""
-    return merge_pyramid([normalize_band(band) for band in laplacian_pyramid(images, levels)])
+    """MATLAB's ``laplacianNormalizedImage(A, N)``: normalise every band, merge.
+
+    The pyramid's bands are new tensors (but for ``levels = 0``), so they are
+    normalised in place: same numbers, one image-sized buffer less at a time.
+    """
+    bands = laplacian_pyramid(images, levels)
+    for band in bands:
+        if band is images:
+            bands = [normalize_band(images)]
+        else:
+            band.div_(_band_rms(band))
+    return merge_pyramid(bands)

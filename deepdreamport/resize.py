@@ -71,7 +71,7 @@ DENSE_LIMIT = 1024  # above this side the dense product's cubic cost loses to th
 def _gather_rows(images: torch.Tensor, n_out: int) -> torch.Tensor:
     """Resize axis -2 by its two taps: two row gathers and a weighted sum."""
     left, left_weight, right, right_weight = interpolation_taps(images.shape[-2], n_out, images.dtype, images.device)
-    out = images.index_select(-2, left) * left_weight[:, None]
+    out = images.index_select(-2, left).mul_(left_weight[:, None])
     return out.addcmul_(images.index_select(-2, right), right_weight[:, None])
 
 
