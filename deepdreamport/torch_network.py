@@ -13,9 +13,9 @@ through the single implementation :func:`deepdreamport.engine.run_deep_dream`.
   ``Conv*d``, ``MaxPool*d``, ``AvgPool*d`` (kernel, dilation, stride) and
   ``Linear`` (whole input); every other module leaves it unchanged.
 
-Deviations: the module is run in inference mode (``eval()``) for the call and
-its training flag restored afterwards (every submodule gets the top module's
-flag back); when a different dtype or device is requested the module is copied
+Deviations: the module is run in inference mode (``eval()``) and with its
+weights' ``requires_grad`` off for the call, both restored afterwards (every
+submodule gets the top module's training flag back); when a different dtype or device is requested the module is copied
 first, so the caller's module is never converted in place. Input channels are
 read from the first convolution unless given; the tile size must be given
 when the module does not declare an input size.
@@ -54,14 +54,20 @@ class LayerOutput(torch.nn.Module):
 
         handle = self.model.get_submodule(self.layer).register_forward_hook(hook)
         was_training = self.model.training
+        # weights take no part in the gradient: record no graph edges (or saved inputs) for them
+        trainable = [p for p in self.model.parameters() if p.requires_grad]
         self.model.eval()
         try:
+            for parameter in trainable:
+                parameter.requires_grad_(False)
             self.model(images)
         except _Stop:
             pass
         finally:
             handle.remove()
             self.model.train(was_training)
+            for parameter in trainable:
+                parameter.requires_grad_(True)
         if not captured:
             raise DeepDreamError(
                 "deepdreamport:deepDreamImage:LayerNotRun",

@@ -163,6 +163,7 @@ def test_python_door_accepts_a_torch_module_and_stops_at_the_layer():
     images = deep_dream_image(model, "features.3", [0, 4, 4], tile_size=16, num_iterations=2, pyramid_levels=2, random_state=2)
     assert images.shape[0] == 3 and images.shape[3] == 3
     assert model.training  # the caller's mode is restored
+    assert all(p.requires_grad and p.grad is None for p in model.parameters())  # flags restored, no weight grads
     double = deep_dream_image(model, "features.3", [1], tile_size=16, num_iterations=1, pyramid_levels=1, dtype=torch.float64, random_state=2)
     assert double.dtype == np.float64 and next(model.parameters()).dtype == torch.float32  # not converted in place
     with pytest.raises(DeepDreamError) as info:
