@@ -27,6 +27,8 @@ unchanged (it works on a copy). :func:`apply_fixups` runs them in order:
                                spatial size → a custom op that resizes it to
                                the image with ``resizeImage`` (as MATLAB does
                                with its average image)
+``fold_pad_into_conv``         a static zero ``Pad`` feeding only ``Conv``
+                               nodes → their symmetric ``pads`` (speed only)
 
 Deviation: a ``SAME`` padding with stride > 1 depends on the image size; it is
 made explicit at the network's declared input size, so it is exact there and
@@ -266,6 +268,68 @@ def dropout_to_identity(model: onnx.ModelProto) -> onnx.ModelProto:
     return model
 
 
+def fold_pad_into_conv(model: onnx.ModelProto) -> onnx.ModelProto:
+    """A constant zero ``Pad`` feeding only ``Conv`` nodes → the convolutions' own ``pads``.
+
+    Exporters that write TensorFlow-style 'same' padding (EfficientNet's
+    ``static_padding``) put an explicit ``Pad`` before each convolution; as a
+    separate module it costs a copy of the activations forward and backward.
+    Folded only where the result is symmetric (what ``torch.nn.Conv2d`` pads
+    itself) and the pads are static, spatial and non-negative; the numbers are
+    the same zero-padded convolution. MATLAB's importer likewise folds padding
+    into its convolution layers.
+    """
+    initializers = {init.name: init for init in model.graph.initializer}
+    consumers: dict[str, list[onnx.NodeProto]] = {}
+    for node in model.graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+    outputs = {value.name for value in model.graph.output}
+    folds: dict[str, list[int]] = {}  # Pad output -> the conv pads it becomes
+    for node in model.graph.node:
+        if node.op_type != "Pad" or len(node.input) < 2 or len(node.input) > 3 or node.output[0] in outputs:
+            continue
+        if (_attribute(node, "mode", b"constant") or b"constant") != b"constant" or node.input[1] not in initializers:
+            continue
+        if len(node.input) == 3 and node.input[2]:
+            if node.input[2] not in initializers or np.any(numpy_helper.to_array(initializers[node.input[2]]) != 0):
+                continue
+        pads = numpy_helper.to_array(initializers[node.input[1]]).astype(np.int64).tolist()
+        if len(pads) != 8 or any(pads[i] for i in (0, 1, 4, 5)) or min(pads) < 0:
+            continue
+        users = consumers.get(node.output[0], [])
+        if not users or any(u.op_type != "Conv" or u.input[0] != node.output[0] for u in users):
+            continue
+        if any((_attribute(u, "auto_pad", b"NOTSET") or b"NOTSET") != b"NOTSET" for u in users):
+            continue
+        begin, end = pads[2:4], pads[6:8]
+        merged = [
+            [b + c for b, c in zip(begin + end, list(_attribute(u, "pads", [0, 0, 0, 0])))] for u in users
+        ]
+        if any(m[:2] != m[2:] for m in merged):
+            continue
+        folds[node.output[0]] = [node.name, node.input[0], merged]
+    if not folds:
+        return model
+    model = _copy(model)
+    nodes = []
+    for node in model.graph.node:
+        if node.op_type == "Pad" and node.output[0] in folds:
+            continue
+        nodes.append(node)
+    users_seen: dict[str, int] = {}
+    for node in nodes:
+        if node.op_type == "Conv" and node.input[0] in folds:
+            _, source, merged = folds[node.input[0]]
+            index = users_seen.get(node.input[0], 0)
+            users_seen[node.input[0]] = index + 1
+            _set_ints(node, "pads", merged[index])
+            node.input[0] = source
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+    return model
+
+
 _PADDED_OPS = ("Conv", "MaxPool", "AveragePool", "LpPool")
 
 
@@ -490,6 +554,7 @@ PASSES = (
     free_batch_dimension,
     explicit_pool_pads,
     resize_input_mean,
+    fold_pad_into_conv,
 )
 
 
