@@ -6,33 +6,50 @@ pixel ``u`` (1-based) samples the source at ``x = u/s + 0.5*(1 - 1/s)`` with
 zero (borders darken when upscaling). Equal sizes return the input unchanged.
 
 The sampling is separable, so it is done per axis with operators built once per
-(size pair, dtype, device) and cached: the dense interpolation matrices
-``B = Ry @ A @ Rx.T`` for sides up to ``DENSE_LIMIT``, and above it the two
-non-zero taps of each row (:func:`interpolation_taps`), gathered and summed, so
-the cost stays linear in the pixels for very large images. This equals ``grid_sample(mode='bilinear', align_corners=False,
-padding_mode='zeros')``; it is *not* ``F.interpolate``, which clamps at edges.
+(size pair, dtype, device) and cached: two shifted slices when each output
+mixes consecutive inputs (the Laplacian pyramid's ``2M-1 → 2M``), the dense
+interpolation matrices ``B = Ry @ A @ Rx.T`` for other sides up to
+``DENSE_LIMIT``, and above it the two non-zero taps of each row
+(:func:`interpolation_taps`), gathered and summed, so the cost stays linear in
+the pixels for very large images. This equals ``grid_sample(mode='bilinear',
+align_corners=False, padding_mode='zeros')``; it is *not* ``F.interpolate``,
+which clamps at edges.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Optional
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 
-def interpolation_matrix_numpy(n_in: int, n_out: int) -> np.ndarray:
-    """``n_out × n_in`` float64 matrix of one axis of ``resizeImage``."""
+def _taps_numpy(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per output sample: the 0-based left neighbour, its weight and the right neighbour's.
+
+    Weights of neighbours outside the image are zero (the toolbox pads with zeros).
+    """
     scale = n_out / n_in
     u = np.arange(1, n_out + 1, dtype=np.float64)
     x = u / scale + 0.5 * (1.0 - 1.0 / scale)
     left = np.floor(x)
     frac = x - left
+    left_index = left.astype(np.int64) - 1
+    left_weight = np.where((left_index >= 0) & (left_index < n_in), 1.0 - frac, 0.0)
+    right_weight = np.where((left_index + 1 >= 0) & (left_index + 1 < n_in), frac, 0.0)
+    return left_index, left_weight, right_weight
+
+
+def interpolation_matrix_numpy(n_in: int, n_out: int) -> np.ndarray:
+    """``n_out × n_in`` float64 matrix of one axis of ``resizeImage``."""
+    left_index, left_weight, right_weight = _taps_numpy(n_in, n_out)
     matrix = np.zeros((n_out, n_in), dtype=np.float64)
     rows = np.arange(n_out)
-    for index, weight in ((left, 1.0 - frac), (left + 1.0, frac)):
-        inside = (index >= 1) & (index <= n_in)
-        np.add.at(matrix, (rows[inside], index[inside].astype(np.int64) - 1), weight[inside])
+    for index, weight in ((left_index, left_weight), (left_index + 1, right_weight)):
+        inside = (index >= 0) & (index < n_in)
+        np.add.at(matrix, (rows[inside], index[inside]), weight[inside])
     return matrix
 
 
@@ -51,18 +68,23 @@ def interpolation_taps(
     ``(left, left_weight, right, right_weight)``: 0-based source indices (clamped
     into range) and weights (zero where the neighbour lies outside the image).
     """
-    scale = n_out / n_in
-    u = np.arange(1, n_out + 1, dtype=np.float64)
-    x = u / scale + 0.5 * (1.0 - 1.0 / scale)
-    left = np.floor(x)
-    frac = x - left
-    taps = []
-    for index, weight in ((left, 1.0 - frac), (left + 1.0, frac)):
-        inside = (index >= 1) & (index <= n_in)
-        position = np.clip(index, 1, n_in).astype(np.int64) - 1
-        taps.append(torch.from_numpy(position).to(device))
-        taps.append(torch.from_numpy(np.where(inside, weight, 0.0)).to(device=device, dtype=dtype))
-    return taps[0], taps[1], taps[2], taps[3]
+    left_index, left_weight, right_weight = _taps_numpy(n_in, n_out)
+    as_index = lambda index: torch.from_numpy(np.clip(index, 0, n_in - 1)).to(device)  # noqa: E731
+    as_weight = lambda weight: torch.from_numpy(weight).to(device=device, dtype=dtype)  # noqa: E731
+    return as_index(left_index), as_weight(left_weight), as_index(left_index + 1), as_weight(right_weight)
+
+
+@lru_cache(maxsize=256)
+def banded_taps(
+    n_in: int, n_out: int, dtype: torch.dtype, device: torch.device
+) -> Optional[tuple[int, torch.Tensor, torch.Tensor]]:
+    """``(first, left_weight, right_weight)`` when output ``u`` mixes inputs ``first+u`` and
+    ``first+u+1`` (consecutive left neighbours, as in the pyramid's ``2M-1 → 2M``); else ``None``."""
+    left_index, left_weight, right_weight = _taps_numpy(n_in, n_out)
+    if n_out < 2 or not np.all(np.diff(left_index) == 1):
+        return None
+    as_weight = lambda weight: torch.from_numpy(weight).to(device=device, dtype=dtype)  # noqa: E731
+    return int(left_index[0]), as_weight(left_weight), as_weight(right_weight)
 
 
 DENSE_LIMIT = 1024  # above this side the dense product's cubic cost loses to the two-tap gather
@@ -75,26 +97,41 @@ def _gather_rows(images: torch.Tensor, n_out: int) -> torch.Tensor:
     return out.addcmul_(images.index_select(-2, right), right_weight[:, None])
 
 
+def _banded(images: torch.Tensor, dim: int, first: int, left_weight: torch.Tensor, right_weight: torch.Tensor) -> torch.Tensor:
+    """Resize axis ``dim`` (-2 or -1) whose left neighbours are consecutive: two shifted slices."""
+    n_in, n_out = images.shape[dim], left_weight.shape[0]
+    before, after = max(0, -first), max(0, first + n_out + 1 - n_in)
+    padding = (before, after) if dim == -1 else (0, 0, before, after)
+    padded = F.pad(images, padding)
+    shape = (-1, 1) if dim == -2 else (1, -1)
+    left = padded.narrow(dim, first + before, n_out) * left_weight.reshape(shape)
+    return left.addcmul_(padded.narrow(dim, first + before + 1, n_out), right_weight.reshape(shape))
+
+
+def _resize_axis(images: torch.Tensor, dim: int, n_out: int) -> torch.Tensor:
+    n_in = images.shape[dim]
+    if n_in == n_out:
+        return images
+    band = banded_taps(n_in, n_out, images.dtype, images.device)
+    if band is not None:
+        return _banded(images, dim, *band)
+    if max(n_in, n_out) <= DENSE_LIMIT:
+        matrix = interpolation_matrix(n_in, n_out, images.dtype, images.device)
+        return torch.matmul(matrix, images) if dim == -2 else torch.matmul(images, matrix.T)
+    if dim == -2:
+        return _gather_rows(images, n_out)
+    return _gather_rows(images.transpose(-1, -2), n_out).transpose(-1, -2)
+
+
 def resize_image(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """Resize ``(..., H, W)`` images to ``size = (h, w)`` like ``resizeImage``.
 
-    Sides up to :data:`DENSE_LIMIT` use the cached dense interpolation matrices
-    (one GEMM per axis, fastest at these sizes); larger sides use the two-tap
-    gather, whose cost grows with the pixels rather than cubically with the side.
+    Per axis: consecutive two-tap sampling (the pyramid's ``2M-1 → 2M``) as two
+    shifted slices; other sides up to :data:`DENSE_LIMIT` as one product with the
+    cached dense interpolation matrix; larger sides as a two-tap gather, whose
+    cost grows with the pixels rather than cubically with the side.
     """
     height, width = int(size[0]), int(size[1])
-    in_height, in_width = images.shape[-2], images.shape[-1]
-    if (height, width) == (in_height, in_width):
+    if (height, width) == tuple(images.shape[-2:]):
         return images
-    out = images
-    if height != in_height:
-        if max(height, in_height) <= DENSE_LIMIT:
-            out = torch.matmul(interpolation_matrix(in_height, height, images.dtype, images.device), out)
-        else:
-            out = _gather_rows(out, height)
-    if width != in_width:
-        if max(width, in_width) <= DENSE_LIMIT:
-            out = torch.matmul(out, interpolation_matrix(in_width, width, images.dtype, images.device).T)
-        else:
-            out = _gather_rows(out.transpose(-1, -2), width).transpose(-1, -2)
-    return out
+    return _resize_axis(_resize_axis(images, -2, height), -1, width)

@@ -80,3 +80,25 @@ def test_resize_matches_grid_sample_zero_padding():
     grid = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), dim=-1).expand(2, 14, 6, 2)
     expected = torch.nn.functional.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
     torch.testing.assert_close(out, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_every_resize_path_equals_the_dense_interpolation_matrices():
+    """Banded slices (2M-1 → 2M), dense products and the two-tap gather are one operator."""
+    from deepdreamport import resize
+
+    generator = torch.Generator().manual_seed(4)
+    cpu = torch.device("cpu")
+    seen = set()
+    for n_in in range(1, 30):
+        for n_out in range(1, 34):
+            images = torch.randn(2, 3, n_in, n_in + 2, generator=generator, dtype=torch.float64)
+            matrix = resize.interpolation_matrix(n_in, n_out, torch.float64, cpu)
+            expected = torch.matmul(matrix, images)
+            by_rows = resize._resize_axis(images, -2, n_out)
+            by_cols = resize._resize_axis(images.transpose(-1, -2).contiguous(), -1, n_out)
+            gathered = resize._gather_rows(images, n_out)
+            torch.testing.assert_close(by_rows, expected, rtol=1e-13, atol=1e-13)
+            torch.testing.assert_close(by_cols, expected.transpose(-1, -2), rtol=1e-13, atol=1e-13)
+            torch.testing.assert_close(gathered, expected, rtol=1e-13, atol=1e-13)
+            seen.add("banded" if resize.banded_taps(n_in, n_out, torch.float64, cpu) else "dense")
+    assert seen == {"banded", "dense"}
