@@ -48,6 +48,18 @@ def extract_subgraph(model: onnx.ModelProto, input_name: str, output_name: str) 
     return onnx.utils.Extractor(inferred).extract_model([input_name], [output_name])
 
 
+def tile_size_of(input_size: tuple[Optional[int], Optional[int]], override: Optional[int], why_unknown: str) -> int:
+    """``override`` if given, else the larger side of ``input_size`` (an error if it is unknown)."""
+    if override is not None:
+        return int(override)
+    if None in input_size:
+        raise DeepDreamError(
+            "deepdreamport:deepDreamImage:UnknownTileSize",
+            f"net: {why_unknown}; give the tile size explicitly (TileSize / tile_size, e.g. 224 for ImageNet networks).",
+        )
+    return max(input_size)  # type: ignore[type-var]
+
+
 @dataclass
 class TruncatedNetwork:
     """``layer`` and its ancestors as a torch module, ready for the objective."""
@@ -153,15 +165,9 @@ class VisualNetwork:
 
     def tile_size(self, override: Optional[int] = None) -> int:
         """MATLAB's ``TileSize``: the larger side of the network input."""
-        if override is not None:
-            return int(override)
-        if None in self.input_size:
-            raise DeepDreamError(
-                "deepdreamport:deepDreamImage:UnknownTileSize",
-                f"net: the input {self.input_name!r} has a dynamic spatial size {self.input_size}; "
-                "give the tile size explicitly (TileSize / tile_size).",
-            )
-        return max(self.input_size)  # type: ignore[type-var]
+        return tile_size_of(
+            self.input_size, override, f"the input {self.input_name!r} has a dynamic spatial size {self.input_size}"
+        )
 
     def truncated(self, layer: str, tile_size: Optional[int] = None) -> TruncatedNetwork:
         """``layer`` and its ancestors, converted to torch (cached per layer)."""

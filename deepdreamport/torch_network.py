@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from .errors import DeepDreamError
-from .network import TruncatedNetwork
+from .network import TruncatedNetwork, tile_size_of
 
 
 class _Stop(Exception):
@@ -152,15 +152,7 @@ class TorchVisualNetwork:
         return names[index - 1]
 
     def tile_size(self, override: Optional[int] = None) -> int:
-        if override is not None:
-            return int(override)
-        if None in self.input_size:
-            raise DeepDreamError(
-                "deepdreamport:deepDreamImage:UnknownTileSize",
-                "net: a torch module does not declare its input size; give tile_size "
-                "(for example 224 for ImageNet networks).",
-            )
-        return max(self.input_size)  # type: ignore[type-var]
+        return tile_size_of(self.input_size, override, "a torch module does not declare its input size")
 
     def input_mean(self) -> Optional[np.ndarray]:
         return None
