@@ -22,7 +22,7 @@ import torch
 
 from .laplacian import laplacian_normalized_image
 from .resize import resize_image
-from .tiling import GradientFunction, draw_roll, tile_grid, tiled_activation, tiled_gradient, tiled_pass
+from .tiling import GradientFunction, combine_activations, draw_roll, gradient_step, needs_tiles, tile_grid
 
 IterationCallback = Callable[[int, int, float], None]  # (level, iteration, strength)
 
@@ -82,29 +82,21 @@ def deep_dream(
     rolls: list[tuple[int, int]] = []
     sizes = level_sizes(images.shape[2], images.shape[3], settings.pyramid_levels, settings.pyramid_scale)
     settings = replace(settings, max_batch=effective_max_batch(settings.max_batch, images.device))
-    owned = False  # whether ``images`` may be updated in place (never the caller's tensor)
+    images = images.clone()  # updated in place below; never the caller's tensor (often an expanded view)
     for level, size in enumerate(sizes, start=1):
-        resized = resize_image(images, size)
-        owned, images = owned or resized is not images, resized
+        images = resize_image(images, size)
         for iteration in range(1, settings.num_iterations + 1):
-            groups = _lean_groups(images, settings)
-            if groups is None:
-                tiled = tiled_gradient(images, channel_index, gradient_fn, settings.tile_size, stream, settings.max_batch)
-                images = images + laplacian_normalized_image(tiled.gradient)
-                owned, roll, activation = True, tiled.roll, tiled.activation
-            else:
-                if not owned:
-                    images, owned = images.clone(), True
-                roll = draw_roll(settings.tile_size, stream)
-                activations = []
-                for group in groups:  # images are independent: gradient, normalise, update per group
-                    gradient, tile_activations = tiled_pass(
-                        images[group], channel_index[group], gradient_fn, settings.tile_size, roll, settings.max_batch
-                    )
-                    images[group] += laplacian_normalized_image(gradient)
-                    del gradient
-                    activations.append(tile_activations)
-                activation = tiled_activation(torch.cat(activations))
+            tiled = needs_tiles(images.shape[2], images.shape[3], settings.tile_size)
+            roll = draw_roll(settings.tile_size, stream) if tiled else None
+            raw = []
+            for group in image_groups(images.shape, settings, tiled):  # images are independent
+                gradient, activations = gradient_step(
+                    images[group], channel_index[group], gradient_fn, settings.tile_size, roll, settings.max_batch
+                )
+                images[group] += laplacian_normalized_image(gradient)
+                del gradient
+                raw.append(activations)
+            activation = combine_activations(torch.cat(raw), roll)
             if roll is not None:
                 rolls.append(roll)
             strength = torch.linalg.vector_norm(activation.reshape(-1).double())
@@ -117,21 +109,21 @@ def deep_dream(
     return DreamResult(images.detach(), log, rolls)
 
 
-def _lean_groups(images: torch.Tensor, settings: DreamSettings) -> Optional[list[slice]]:
-    """Image groups for the bounded-memory path, or ``None`` for the all-in-one-batch path.
+def image_groups(shape: torch.Size, settings: DreamSettings, tiled: bool) -> list[slice]:
+    """Groups of whole images that one iteration processes one after another.
 
-    With a batch limit and more tiles than it allows, the iteration runs on groups
-    of whole images (as many as fill ``max_batch`` with their tiles, at least one):
-    each group's gradient is normalised and added in place before the next group,
-    so only one group's gradient, tiles and pyramid exist at a time.
+    One group, unless the images are tiled, a batch limit is set and their tiles
+    exceed it: then as many images as fill ``max_batch`` with their tiles (at
+    least one), so that only one group's tiles, gradient and pyramid exist at a
+    time. Untiled images are chunked by the batch limit inside the gradient.
     """
-    count, _, height, width = images.shape
+    count, _, height, width = shape
     limit = settings.max_batch
-    if limit is None or (height <= settings.tile_size and width <= settings.tile_size):
-        return None
+    if not tiled or limit is None:
+        return [slice(None)]
     rows, cols = tile_grid(height, width, settings.tile_size)
     if count * rows * cols <= limit:
-        return None
+        return [slice(None)]
     size = max(1, limit // (rows * cols))
     return [slice(start, min(start + size, count)) for start in range(0, count, size)]
 

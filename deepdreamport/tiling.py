@@ -130,6 +130,33 @@ def tiled_activation(tile_activations: torch.Tensor) -> torch.Tensor:
     return matlab_mean_of_mean(tile_activations.permute(1, 2, 0))
 
 
+def gradient_step(
+    images: torch.Tensor,
+    channel_index: torch.Tensor,
+    gradient_fn: GradientFunction,
+    tile_size: int,
+    roll: Optional[tuple[int, int]],
+    max_batch: Optional[int] = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Gradient and raw activations: whole images when ``roll`` is ``None``, else tiled with that roll.
+
+    The raw activations are per image (K) or per tile (K×nV×nH); :func:`combine_activations`
+    turns them into MATLAB's ``act``.
+    """
+    if roll is None:
+        return batched_gradient(gradient_fn, images, channel_index, max_batch)
+    return tiled_pass(images, channel_index, gradient_fn, tile_size, roll, max_batch)
+
+
+def combine_activations(raw: torch.Tensor, roll: Optional[tuple[int, int]]) -> torch.Tensor:
+    """MATLAB's ``act``: the mean over images, or ``mean(mean(Z))`` over the tiles."""
+    return raw.mean() if roll is None else tiled_activation(raw)
+
+
+def needs_tiles(height: int, width: int, tile_size: int) -> bool:
+    return height > tile_size or width > tile_size
+
+
 def tiled_gradient(
     images: torch.Tensor,
     channel_index: torch.Tensor,
@@ -138,11 +165,7 @@ def tiled_gradient(
     stream: np.random.RandomState,
     max_batch: Optional[int] = None,
 ) -> TiledResult:
-    """Gradient of the objective for K×C×H×W ``images`` (element k maximises ``channel_index[k]``)."""
-    height, width = images.shape[2], images.shape[3]
-    if height <= tile_size and width <= tile_size:
-        gradient, activation = batched_gradient(gradient_fn, images, channel_index, max_batch)
-        return TiledResult(gradient, activation.mean(), None)
-    roll = draw_roll(tile_size, stream)
-    gradient, activations = tiled_pass(images, channel_index, gradient_fn, tile_size, roll, max_batch)
-    return TiledResult(gradient, tiled_activation(activations), roll)
+    """MATLAB's ``TiledGradients`` for K×C×H×W ``images`` (element k maximises ``channel_index[k]``)."""
+    roll = draw_roll(tile_size, stream) if needs_tiles(images.shape[2], images.shape[3], tile_size) else None
+    gradient, raw = gradient_step(images, channel_index, gradient_fn, tile_size, roll, max_batch)
+    return TiledResult(gradient, combine_activations(raw, roll), roll)
