@@ -11,17 +11,18 @@ from typing import Callable, Optional
 import numpy as np
 import torch
 
-from deepdreamport.network import TruncatedNetwork, VisualNetwork
+from deepdreamport.doors.files import default_model
+from deepdreamport.nets import OnnxNetwork, VisualNetwork
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_MODEL = REPO / "models" / "efficientnet_lite0.onnx"
+DEFAULT_MODEL = default_model()
 DEFAULT_LAYER = "_blocks/10/Add"
 
 
 @dataclass
 class Setup:
-    network: VisualNetwork
-    truncated: TruncatedNetwork
+    network: OnnxNetwork
+    truncated: VisualNetwork
     tile_size: int
     channel_index: torch.Tensor  # K channels (0-based)
     dtype: torch.dtype
@@ -47,7 +48,7 @@ def load_setup(
 ) -> Setup:
     key = str(model)
     if key not in _NETWORKS:
-        _NETWORKS[key] = VisualNetwork.from_onnx(str(model))
+        _NETWORKS[key] = OnnxNetwork.from_onnx(str(model))
     network = _NETWORKS[key]
     truncated = network.truncated(layer, tile_size)
     truncated.to(device, dtype)
@@ -75,8 +76,9 @@ def timeit(fn: Callable[[], object], device: torch.device, repeats: int, warmup:
     return statistics.median(times)
 
 
-def paired_medians(first: Callable[[], object], second: Callable[[], object], device: torch.device,
-                   repeats: int, warmup: int = 1) -> tuple[float, float]:
+def paired_medians(
+    first: Callable[[], object], second: Callable[[], object], device: torch.device, repeats: int, warmup: int = 1
+) -> tuple[float, float]:
     """Median wall times of two functions timed alternately, so drifts in machine load hit both."""
     for _ in range(warmup):
         first()
@@ -90,4 +92,3 @@ def paired_medians(first: Callable[[], object], second: Callable[[], object], de
             synchronize(device)
             bucket.append(time.perf_counter() - start)
     return statistics.median(times[0]), statistics.median(times[1])
-

@@ -46,8 +46,10 @@ def lucent_seconds_per_step(setup: Setup, size: int, steps: int, deps: Path = DE
         objectives, param, render = import_lucent(deps)
         implementation = "torch-lucent 0.1.8 render_vis"
     except Exception as error:  # noqa: BLE001 - any import failure means "not installed here"
-        return {"implementation": f"re-creation (lucent not importable: {type(error).__name__}: {error})",
-                **recreated_seconds_per_step(setup, size, steps)}
+        return {
+            "implementation": f"re-creation (lucent not importable: {type(error).__name__}: {error})",
+            **recreated_seconds_per_step(setup, size, steps),
+        }
     model = torch.nn.Sequential(setup.truncated.module)  # hook key "0" is the layer's output
     objective = None
     for k, channel in enumerate(setup.channel_index.tolist()):
@@ -58,8 +60,12 @@ def lucent_seconds_per_step(setup: Setup, size: int, steps: int, deps: Path = DE
         torch.manual_seed(0)
         start = time.perf_counter()
         render.render_vis(
-            model, objective, lambda: param.image(size, batch=setup.k), thresholds=(n,),
-            progress=False, show_image=False,
+            model,
+            objective,
+            lambda: param.image(size, batch=setup.k),
+            thresholds=(n,),
+            progress=False,
+            show_image=False,
         )
         synchronize(setup.device)
         return time.perf_counter() - start
@@ -85,7 +91,7 @@ def recreated_seconds_per_step(setup: Setup, size: int, steps: int) -> dict:
     index = torch.arange(k, device=device)
 
     def image() -> torch.Tensor:
-        x = torch.fft.irfftn(torch.view_as_complex(spectrum * scale[..., None]) , s=(size, size), norm="ortho") / 4
+        x = torch.fft.irfftn(torch.view_as_complex(spectrum * scale[..., None]), s=(size, size), norm="ortho") / 4
         x = torch.einsum("kchw,dc->kdhw", x, colour)
         return torch.sigmoid(x)
 
@@ -97,7 +103,9 @@ def recreated_seconds_per_step(setup: Setup, size: int, steps: int) -> dict:
         factor = 1 + (torch.randint(11, ()).item() - 5) / 50
         x = F.interpolate(x, scale_factor=factor, mode="bilinear", align_corners=True)
         angle = math.radians(torch.randint(-10, 11, ()).item())
-        theta = torch.tensor([[math.cos(angle), -math.sin(angle), 0], [math.sin(angle), math.cos(angle), 0]], device=device)
+        theta = torch.tensor(
+            [[math.cos(angle), -math.sin(angle), 0], [math.sin(angle), math.cos(angle), 0]], device=device
+        )
         grid = F.affine_grid(theta.expand(k, 2, 3), list(x.shape), align_corners=False)
         x = F.grid_sample(x, grid, align_corners=False)
         dx, dy = torch.randint(4, (2,)).tolist()

@@ -10,17 +10,14 @@ port's numbers.
 
 from __future__ import annotations
 
-from typing import Optional
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from deepdreamport.dream import level_sizes
-from deepdreamport.laplacian import laplacian_normalized_image
-from deepdreamport.resize import resize_image
-from deepdreamport.rng import randi
-from deepdreamport.tiling import GradientFunction, matlab_mean_of_mean
+from deepdreamport.core.loop import level_sizes
+from deepdreamport.core.pyramid import laplacian_normalized_image
+from deepdreamport.core.resize import resize_image
+from deepdreamport.core.tiles import GradientFunction, matlab_mean_of_mean, randi
 
 
 def looped_tiled_gradient(

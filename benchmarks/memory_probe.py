@@ -50,7 +50,7 @@ def main(argv=None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    from deepdreamport.dream import DreamSettings, deep_dream
+    from deepdreamport.core.loop import DreamSettings, deep_dream
 
     from .common import load_setup
 
@@ -67,15 +67,26 @@ def main(argv=None) -> int:
     reset = reset_peak()
     settings = DreamSettings(args.iterations, 1, 1.4, setup.tile_size, args.max_batch)
     # the image is handed over (no reference kept here), as a caller that only wants the result does
-    result = deep_dream(setup.images(args.size), setup.channel_index, setup.truncated.gradient, settings,
-                        np.random.RandomState(0))
+    result = deep_dream(
+        setup.images(args.size), setup.channel_index, setup.truncated.gradient, settings, np.random.RandomState(0)
+    )
     assert torch.isfinite(result.images).all()
     state_mib = result.images.numel() * result.images.element_size() / 2**20
     # ru_maxrss covers the process's whole life, including importing and converting the
     # ONNX graph; the dream's own peak is VmHWM after resetting it (Linux clear_refs 5).
     dream_peak = hwm_mib() if reset else peak_mib()
-    print(json.dumps({"size": args.size, "peak_mib": dream_peak, "peak_is_dream_only": reset,
-                      "ru_maxrss_mib": peak_mib(), "setup_peak_mib": after_setup, "image_state_mib": state_mib}))
+    print(
+        json.dumps(
+            {
+                "size": args.size,
+                "peak_mib": dream_peak,
+                "peak_is_dream_only": reset,
+                "ru_maxrss_mib": peak_mib(),
+                "setup_peak_mib": after_setup,
+                "image_state_mib": state_mib,
+            }
+        )
+    )
     sys.stdout.flush()
     return 0
 

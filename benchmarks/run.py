@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
 
-from deepdreamport.dream import DreamSettings, deep_dream, effective_max_batch
-from deepdreamport.tiling import tiled_gradient
-
-from typing import Callable
+from deepdreamport.core.loop import DreamSettings, deep_dream, effective_max_batch
+from deepdreamport.core.tiles import draw_roll, tiled_gradient
 
 from .common import DEFAULT_LAYER, DEFAULT_MODEL, REPO, Setup, load_setup, paired_medians, timeit
 from .matlab_loop import looped_deep_dream, looped_tiled_gradient
@@ -51,7 +49,9 @@ def bare_forward_backward(setup: Setup, size: int) -> Callable[[], object]:
     in the same chunks (the port's batch limit on this device), with nothing else around it."""
     tiles = 1 if size <= setup.tile_size else (-(-size // setup.tile_size)) ** 2
     side = min(size, setup.tile_size) if tiles == 1 else setup.tile_size
-    batch = torch.randn(setup.k * tiles, setup.network.input_channels, side, side, dtype=setup.dtype, device=setup.device)
+    batch = torch.randn(
+        setup.k * tiles, setup.network.input_channels, side, side, dtype=setup.dtype, device=setup.device
+    )
     channels = setup.channel_index.repeat_interleave(tiles)
     chunk = effective_max_batch(None, setup.device) or batch.shape[0]
     module = setup.truncated.module
@@ -74,8 +74,9 @@ def figure_overhead(setup: Setup, quick: bool) -> dict:
     for label, size in (("one_tile", setup.tile_size), ("four_tiles", 2 * setup.tile_size)):
         repeats = 2 if quick else 7
         # one iteration against one bare pass, timed alternately so load drifts hit both alike
-        dream, bare = paired_medians(dream_iteration(setup, size, 1), bare_forward_backward(setup, size),
-                                     setup.device, repeats)
+        dream, bare = paired_medians(
+            dream_iteration(setup, size, 1), bare_forward_backward(setup, size), setup.device, repeats
+        )
         out[label] = {"size": size, "iteration_s": dream, "bare_forward_backward_s": bare, "ratio": dream / bare}
     out["ratio"] = max(out["one_tile"]["ratio"], out["four_tiles"]["ratio"])
     return out
@@ -85,11 +86,18 @@ def figure_batched(setup: Setup, quick: bool) -> dict:
     iterations, levels = (1, 2) if quick else (2, 3)
     images = setup.images(2 * setup.tile_size)
     # same numbers, pass for pass: one tiled gradient both ways from the same input and stream
-    port_pass = tiled_gradient(images, setup.channel_index, setup.truncated.gradient, setup.tile_size,
-                               np.random.RandomState(0), effective_max_batch(None, setup.device))
-    loop_gradient, loop_activation = looped_tiled_gradient(images, setup.channel_index, setup.truncated.gradient,
-                                                           setup.tile_size, np.random.RandomState(0))
-    pass_difference = float((port_pass.gradient - loop_gradient).abs().max() / loop_gradient.abs().max())
+    port_gradient, _ = tiled_gradient(
+        images,
+        setup.channel_index,
+        setup.truncated.gradient,
+        setup.tile_size,
+        draw_roll(setup.tile_size, np.random.RandomState(0)),
+        effective_max_batch(None, setup.device),
+    )
+    loop_gradient, loop_activation = looped_tiled_gradient(
+        images, setup.channel_index, setup.truncated.gradient, setup.tile_size, np.random.RandomState(0)
+    )
+    pass_difference = float((port_gradient - loop_gradient).abs().max() / loop_gradient.abs().max())
     settings = DreamSettings(iterations, levels, 1.4, setup.tile_size, None)
     grad = setup.truncated.gradient
     start = time.perf_counter()
@@ -104,10 +112,15 @@ def figure_batched(setup: Setup, quick: bool) -> dict:
     difference = float((port.images - looped).abs().max()) / scale
     strength_difference = float(np.max(np.abs(port.activation_log[:, 2] - strengths) / np.abs(strengths).clip(1e-30)))
     return {
-        "start_size": 2 * setup.tile_size, "levels": levels, "iterations": iterations,
-        "port_s": port_s, "matlab_loop_s": loop_s, "ratio": loop_s / port_s,
+        "start_size": 2 * setup.tile_size,
+        "levels": levels,
+        "iterations": iterations,
+        "port_s": port_s,
+        "matlab_loop_s": loop_s,
+        "ratio": loop_s / port_s,
         "max_relative_gradient_difference_one_pass": pass_difference,
-        "max_relative_image_difference": difference, "max_relative_strength_difference": strength_difference,
+        "max_relative_image_difference": difference,
+        "max_relative_strength_difference": strength_difference,
     }
 
 
@@ -116,15 +129,30 @@ def figure_lucent(setup: Setup, quick: bool, port_step_s: float) -> dict:
 
     steps = 2 if quick else 5
     lucent = lucent_seconds_per_step(setup, setup.tile_size, steps)
-    return {"size": setup.tile_size, "batch": setup.k, "port_iteration_s": port_step_s, **lucent,
-            "ratio": port_step_s / lucent["seconds_per_step"]}
+    return {
+        "size": setup.tile_size,
+        "batch": setup.k,
+        "port_iteration_s": port_step_s,
+        **lucent,
+        "ratio": port_step_s / lucent["seconds_per_step"],
+    }
 
 
 def figure_memory(args, setup: Setup, sizes: list[int]) -> dict:
     rows = []
     for size in sizes:
-        command = [sys.executable, "-m", "benchmarks.memory_probe", str(args.model), args.layer, str(size),
-                   "--k", str(args.k), "--max-batch", str(args.max_batch)]
+        command = [
+            sys.executable,
+            "-m",
+            "benchmarks.memory_probe",
+            str(args.model),
+            args.layer,
+            str(size),
+            "--k",
+            str(args.k),
+            "--max-batch",
+            str(args.max_batch),
+        ]
         if args.tile_size:
             command += ["--tile-size", str(args.tile_size)]
         done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)
@@ -135,8 +163,13 @@ def figure_memory(args, setup: Setup, sizes: list[int]) -> dict:
     for row in rows:
         row["ratio_to_smallest"] = row["peak_mib"] / base
         row["working_mib"] = row["peak_mib"] - row["image_state_mib"]
-    return {"max_batch": args.max_batch, "k": args.k, "sizes": rows, "ratio": rows[-1]["peak_mib"] / base,
-            "ratio_without_image_state": rows[-1]["working_mib"] / rows[0]["working_mib"]}
+    return {
+        "max_batch": args.max_batch,
+        "k": args.k,
+        "sizes": rows,
+        "ratio": rows[-1]["peak_mib"] / base,
+        "ratio_without_image_state": rows[-1]["working_mib"] / rows[0]["working_mib"],
+    }
 
 
 def figure_precision_threads(args, setup: Setup, quick: bool, float32_s: float) -> dict:
@@ -153,8 +186,13 @@ def figure_precision_threads(args, setup: Setup, quick: bool, float32_s: float) 
         torch.set_num_threads(threads)
     many_s = dream_seconds_per_iteration(setup, size, iterations, repeats)
     return {
-        "size": size, "float32_s": float32_s, "float64_s": float64_s, "float64_over_float32": float64_s / float32_s,
-        "threads": threads, "one_thread_s": one_thread_s, "all_threads_s": many_s,
+        "size": size,
+        "float32_s": float32_s,
+        "float64_s": float64_s,
+        "float64_over_float32": float64_s / float32_s,
+        "threads": threads,
+        "one_thread_s": one_thread_s,
+        "all_threads_s": many_s,
         "one_thread_over_all": one_thread_s / many_s,
     }
 
@@ -167,47 +205,94 @@ def verdict(name: str, value: float) -> str:
 
 def table(results: dict) -> str:
     f = results["figures"]
-    lines = [f"model {results['model']} layer {results['layer']}  K={results['k']}  tile {results['tile_size']}  "
-             f"{results['device']}, {results['threads']} threads, torch {results['torch']}", ""]
+    lines = [
+        f"model {results['model']} layer {results['layer']}  K={results['k']}  tile {results['tile_size']}  "
+        f"{results['device']}, {results['threads']} threads, torch {results['torch']}",
+        "",
+    ]
     row = "{:<44} {:>10}  {}"
     lines.append(row.format("figure", "value", "target"))
     o = f["overhead"]
     for key in ("one_tile", "four_tiles"):
         r = o[key]
-        lines.append(row.format(f"1 overhead {r['size']}² ({r['iteration_s']*1e3:.0f} / {r['bare_forward_backward_s']*1e3:.0f} ms)",
-                                f"{r['ratio']:.3f}", verdict("overhead", r["ratio"])))
+        lines.append(
+            row.format(
+                f"1 overhead {r['size']}² ({r['iteration_s'] * 1e3:.0f} / {r['bare_forward_backward_s'] * 1e3:.0f} ms)",
+                f"{r['ratio']:.3f}",
+                verdict("overhead", r["ratio"]),
+            )
+        )
     b = f.get("batched_vs_loop")
     if b:
-        lines.append(row.format(f"2 batched vs MATLAB loop ({b['matlab_loop_s']:.1f} / {b['port_s']:.1f} s)",
-                                f"{b['ratio']:.2f}x", verdict("batched_vs_loop", b["ratio"])))
-        lines.append(row.format("  same numbers: one pass, max rel. gradient diff.",
-                                f"{b['max_relative_gradient_difference_one_pass']:.1e}", ""))
-        lines.append(row.format(f"  after the whole run ({b['levels']} levels), max rel. image diff.",
-                                f"{b['max_relative_image_difference']:.1e}", ""))
+        lines.append(
+            row.format(
+                f"2 batched vs MATLAB loop ({b['matlab_loop_s']:.1f} / {b['port_s']:.1f} s)",
+                f"{b['ratio']:.2f}x",
+                verdict("batched_vs_loop", b["ratio"]),
+            )
+        )
+        lines.append(
+            row.format(
+                "  same numbers: one pass, max rel. gradient diff.",
+                f"{b['max_relative_gradient_difference_one_pass']:.1e}",
+                "",
+            )
+        )
+        lines.append(
+            row.format(
+                f"  after the whole run ({b['levels']} levels), max rel. image diff.",
+                f"{b['max_relative_image_difference']:.1e}",
+                "",
+            )
+        )
     lucent = f.get("port_vs_lucent")
     if lucent:
-        lines.append(row.format(f"3 port / lucent per step ({lucent['port_iteration_s']*1e3:.0f} / "
-                                f"{lucent['seconds_per_step']*1e3:.0f} ms)", f"{lucent['ratio']:.2f}",
-                                verdict("port_vs_lucent", lucent["ratio"])))
+        lines.append(
+            row.format(
+                f"3 port / lucent per step ({lucent['port_iteration_s'] * 1e3:.0f} / "
+                f"{lucent['seconds_per_step'] * 1e3:.0f} ms)",
+                f"{lucent['ratio']:.2f}",
+                verdict("port_vs_lucent", lucent["ratio"]),
+            )
+        )
         lines.append(f"  ({lucent['implementation']})")
     m = f.get("memory", {"sizes": []})
     for r in m["sizes"]:
-        lines.append(row.format(f"4 peak RSS {r['size']}² (max_batch {m['max_batch']})", f"{r['peak_mib']:.0f} MiB",
-                                f"x{r['ratio_to_smallest']:.2f}"))
+        lines.append(
+            row.format(
+                f"4 peak RSS {r['size']}² (max_batch {m['max_batch']})",
+                f"{r['peak_mib']:.0f} MiB",
+                f"x{r['ratio_to_smallest']:.2f}",
+            )
+        )
     if m["sizes"]:
-        lines.append(row.format("4 memory growth, largest / smallest", f"{m['ratio']:.2f}", verdict("memory_growth", m["ratio"])))
+        lines.append(
+            row.format("4 memory growth, largest / smallest", f"{m['ratio']:.2f}", verdict("memory_growth", m["ratio"]))
+        )
         lines.append(row.format("  same, less the K-image state", f"{m['ratio_without_image_state']:.2f}", ""))
     p = f["precision_threads"]
-    lines.append(row.format(f"5 float64 / float32 ({p['float64_s']*1e3:.0f} / {p['float32_s']*1e3:.0f} ms)",
-                            f"{p['float64_over_float32']:.2f}", ""))
-    lines.append(row.format(f"5 1 thread / {p['threads']} threads ({p['one_thread_s']*1e3:.0f} / {p['all_threads_s']*1e3:.0f} ms)",
-                            f"{p['one_thread_over_all']:.2f}", ""))
+    lines.append(
+        row.format(
+            f"5 float64 / float32 ({p['float64_s'] * 1e3:.0f} / {p['float32_s'] * 1e3:.0f} ms)",
+            f"{p['float64_over_float32']:.2f}",
+            "",
+        )
+    )
+    lines.append(
+        row.format(
+            f"5 1 thread / {p['threads']} threads ({p['one_thread_s'] * 1e3:.0f} / {p['all_threads_s'] * 1e3:.0f} ms)",
+            f"{p['one_thread_over_all']:.2f}",
+            "",
+        )
+    )
     return "\n".join(lines)
 
 
 def parse(argv):
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="smoke-test sizes (CI): well under a minute on a small model")
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke-test sizes (CI): well under a minute on a small model"
+    )
     parser.add_argument("--json", type=Path, help="write the figures here")
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     parser.add_argument("--layer", default=DEFAULT_LAYER)
@@ -246,11 +331,18 @@ def main(argv=None) -> int:
             sizes = [224, 512, 1024, 2048]
         figures["memory"] = figure_memory(args, setup, sizes)
     results = {
-        "model": str(args.model), "layer": args.layer, "k": args.k, "tile_size": setup.tile_size,
-        "device": str(device), "threads": torch.get_num_threads(), "torch": torch.__version__,
-        "cpu": platform.processor() or platform.machine(), "quick": args.quick,
+        "model": str(args.model),
+        "layer": args.layer,
+        "k": args.k,
+        "tile_size": setup.tile_size,
+        "device": str(device),
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "cpu": platform.processor() or platform.machine(),
+        "quick": args.quick,
         "targets": {name: f"{op} {value}" for name, (op, value) in TARGETS.items()},
-        "figures": figures, "wall_s": time.perf_counter() - started,
+        "figures": figures,
+        "wall_s": time.perf_counter() - started,
     }
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))

@@ -15,8 +15,13 @@ from typing import Any
 
 import numpy as np
 import scipy.io
+import torch
 
-from .matlab_layout import matlab_squeeze
+from .core.loop import DreamSettings, scale_linear
+from .doors.run import run_deep_dream
+from .matlab.layout import matlab_squeeze, to_hwck
+from .matlab.rng import twister
+from .nets.load import load_network
 
 TOLERANCE = {"double": 1e-10, "single": 1e-5}
 STRENGTH_TOLERANCE = 1e-4
@@ -159,17 +164,9 @@ class CaseResult:
 
 def run_case(case: ParityCase, models_dir: str | Path, device: str = "cpu") -> CaseResult:
     """Run the port on ``case`` exactly as MATLAB was run and compare."""
-    import torch
-
-    from .dream import DreamSettings, scale_linear
-    from .engine import as_network
-    from .matlab_layout import to_hwck
-    from .rng import twister
-
     dtype = torch.float64 if case.precision == "double" else torch.float32
     tolerance = TOLERANCE.get(case.precision, TOLERANCE["single"])
-    network = as_network(Path(models_dir) / case.network)
-    from .engine import run_deep_dream
+    network = load_network(Path(models_dir) / case.network)
 
     result = run_deep_dream(
         network,

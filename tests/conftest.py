@@ -7,6 +7,9 @@ import torch
 
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE = REPO / "parity" / "reference"
+PARITY_MODELS = REFERENCE / "models"
+CORPUS = REPO / "models"
+TINYNET = PARITY_MODELS / "tinynet.onnx"
 
 
 @pytest.fixture(scope="session")

@@ -7,14 +7,27 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+import pytest
+
+from tests.conftest import REPO
 
 
+@pytest.mark.slow
 def test_quick_benchmark_reports_every_figure(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     command = [
-        sys.executable, "-m", "benchmarks", "--quick", "--json", str(out),
-        "--model", str(REPO / "parity" / "reference" / "models" / "tinynet.onnx"), "--layer", "relu2", "--k", "4",
+        sys.executable,
+        "-m",
+        "benchmarks",
+        "--quick",
+        "--json",
+        str(out),
+        "--model",
+        str(REPO / "parity" / "reference" / "models" / "tinynet.onnx"),
+        "--layer",
+        "relu2",
+        "--k",
+        "4",
     ]
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]

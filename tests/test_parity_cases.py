@@ -12,10 +12,11 @@ import pytest
 import scipy.io
 import torch
 
-from deepdreamport.dream import DreamSettings
-from deepdreamport.engine import as_network, run_deep_dream
+from deepdreamport.core.loop import DreamSettings
+from deepdreamport.doors.run import run_deep_dream
+from deepdreamport.matlab.rng import twister
+from deepdreamport.nets import load_network as as_network
 from deepdreamport.parity import find_cases, load_case, run_case
-from deepdreamport.rng import twister
 
 from .conftest import REFERENCE
 
@@ -49,13 +50,14 @@ def _write_variant(source, target, **changes):
 
 def _cli_parity(folder):
     return subprocess.run(
-        [sys.executable, "-m", "deepdreamport.cli", "parity", str(folder), "--models", str(MODELS), "--json"],
+        [sys.executable, "-m", "deepdreamport", "parity", str(folder), "--models", str(MODELS), "--json"],
         capture_output=True,
         text=True,
         timeout=300,
     )
 
 
+@pytest.mark.slow
 def test_cli_judges_unseen_cases(tmp_path):
     """A renamed good case passes; perturbed images, strengths or rolls fail."""
     source = REFERENCE / "cases" / "tinynet_conv2_tiled.mat"
@@ -74,6 +76,7 @@ def test_cli_judges_unseen_cases(tmp_path):
     assert completed.returncode == 1
 
 
+@pytest.mark.slow
 def test_cli_passes_on_a_new_case_with_other_options(tmp_path):
     """A case with options none of the references use, judged against an independent float64 run."""
     source = REFERENCE / "cases" / "tinynet_relu2_single_level.mat"

@@ -1,0 +1,74 @@
+"""``activations(net, X, layer)``: a layer's output for a batch of images.
+
+Mirrors MATLAB's ``activations(net, X, layer)`` (Deep Learning Toolbox) with
+its default ``OutputAs='channels'``: ``X`` is H×W×C×N (MATLAB layout, raw
+input units; normalisation stays inside the network), ``layer`` a name or a
+1-based index into ``net.layers``; the result is H'×W'×C'×N, and 1×1×C'×N for
+a fully connected layer.
+
+Deviations: runs in double precision when ``X`` is double and in single
+otherwise (MATLAB always returns single); no ``MiniBatchSize`` option (one
+batch); the last layer is allowed here, as in MATLAB's ``activations``.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral
+from typing import Optional, Union
+
+import numpy as np
+import torch
+
+from ..errors import DeepDreamError, describe
+from ..nets.onnx_net import OnnxNetwork
+from ..onnx.convert import to_torch
+from ..onnx.graph import extract_subgraph
+from ..onnx.read import OnnxSource
+from .layout import to_hwck, to_nchw
+
+
+def activations(
+    net: Union[OnnxNetwork, OnnxSource], X: np.ndarray, layer: Union[str, int], tile_size: Optional[int] = None
+) -> np.ndarray:
+    """Output of ``layer`` for images ``X`` (H×W×C×N), as H'×W'×C'×N."""
+    network = net if isinstance(net, OnnxNetwork) else OnnxNetwork.from_onnx(net)
+    X = np.asarray(X)
+    if X.ndim not in (2, 3, 4) or not np.issubdtype(X.dtype, np.number) or np.iscomplexobj(X):
+        raise DeepDreamError(
+            "nnet_cnn:activations:InvalidImages",
+            f"X: expected a real H×W×C×N numeric array; got {describe(X)}.",
+        )
+    channels = X.shape[2] if X.ndim >= 3 else 1
+    if channels != network.input_channels:
+        raise DeepDreamError(
+            "nnet_cnn:activations:InvalidImages",
+            f"X: the network takes {network.input_channels} channels; got an array of shape {X.shape}.",
+        )
+    if isinstance(layer, (Integral, np.integer)) and not isinstance(layer, bool):
+        count = len(network.layers)
+        if not 1 <= int(layer) <= count:
+            raise DeepDreamError(
+                "nnet_cnn:activations:InvalidLayer", f"layer: index {layer} is out of range 1..{count}."
+            )
+        entry = network.layers[int(layer) - 1]
+        output_name = entry.output
+    else:
+        output_name = network.resolve_layer(layer)
+    dtype = torch.float64 if X.dtype == np.float64 else torch.float32
+    images = to_nchw(X.astype(np.float64 if dtype == torch.float64 else np.float32), dtype=dtype)
+    if output_name == network.input_name:
+        result = images
+    else:
+        module = to_torch(extract_subgraph(network.model, network.input_name, output_name)).to(dtype=dtype)
+        with torch.no_grad():
+            result = module(images)
+        if isinstance(result, (tuple, list)):
+            result = result[0]
+    if result.dim() == 2:
+        result = result[:, :, None, None]
+    if result.dim() != 4:
+        raise DeepDreamError(
+            "deepdreamport:activations:LayerNotImageLike",
+            f"layer: {layer!r} outputs a tensor of shape {tuple(result.shape)}; expected N×C×H×W or N×C.",
+        )
+    return to_hwck(result)

@@ -1,0 +1,24 @@
+"""What MATLAB calls the network and the visual network.
+
+:mod:`.base` (the :class:`DreamNetwork` protocol and MATLAB's
+:class:`VisualNetwork`), :mod:`.onnx_net` and :mod:`.torch_net` (the two kinds
+of network), :mod:`.layers` (``net.Layers``), :mod:`.receptive_field` (the
+toolbox's rule) and :mod:`.load` (one way in for all of them).
+"""
+
+from .base import DreamNetwork, VisualNetwork
+from .layers import Layer
+from .load import NetworkLike, format_layer_table, load_network
+from .onnx_net import OnnxNetwork
+from .torch_net import TorchNetwork
+
+__all__ = [
+    "DreamNetwork",
+    "Layer",
+    "NetworkLike",
+    "OnnxNetwork",
+    "TorchNetwork",
+    "VisualNetwork",
+    "format_layer_table",
+    "load_network",
+]

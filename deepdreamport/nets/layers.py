@@ -1,0 +1,246 @@
+"""The layer table of an ONNX network, like MATLAB's ``net.Layers`` / ``analyzeNetwork``.
+
+Mirrors ``net.Layers``: index 1 is the input layer, then one row per layer in
+graph order, with its name, type, output size (MATLAB order H×W×C, 1×1×C for
+fully connected layers) at the network's input size, and its receptive field
+by the toolbox's rule (:mod:`.receptive_field`). A numeric ``layer`` argument
+of ``deepDreamImage`` indexes this table.
+
+ONNX graphs have more nodes than MATLAB has layers. Nodes are folded into
+layers as MATLAB's exporter writes them:
+
+* shape computations (``Shape`` and everything computed only from shapes, such
+  as the run-time 'same' padding arithmetic) are not layers;
+* a subtraction of a constant from the graph input (``imageinput_Sub``,
+  ``data_Sub``: the input normalisation) belongs to the input layer;
+* a node named ``<layer>_<Suffix>`` (``conv_1_Pad``, ``softmax_Flatten``),
+  where ``<layer>`` names another layer and ``<Suffix>`` is not a number,
+  belongs to ``<layer>``.
+
+Deviation: for graphs from other exporters every remaining node is a layer
+(a Pad or Reshape is listed on its own), so indices can differ from the
+network MATLAB's importer would build.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import onnx
+import torch
+
+from ..onnx.convert import to_torch
+from ..onnx.graph import input_dependent, node_name, static_shapes
+from ..onnx.passes import RESIZED_MEAN_OP
+from .receptive_field import receptive_fields
+
+_BIG = 10**9
+
+LAYER_TYPES = {
+    "Conv": "Convolution",
+    "ConvTranspose": "Transposed Convolution",
+    "BatchNormalization": "Batch Normalization",
+    "InstanceNormalization": "Instance Normalization",
+    "LayerNormalization": "Layer Normalization",
+    "Relu": "ReLU",
+    "LeakyRelu": "Leaky ReLU",
+    "Clip": "Clipped ReLU",
+    "Elu": "ELU",
+    "Sigmoid": "Sigmoid",
+    "Tanh": "Tanh",
+    "MaxPool": "Max Pooling",
+    "AveragePool": "Average Pooling",
+    "GlobalAveragePool": "Global Average Pooling",
+    "GlobalMaxPool": "Global Max Pooling",
+    "Gemm": "Fully Connected",
+    "MatMul": "Fully Connected",
+    "Softmax": "Softmax",
+    "Concat": "Concatenation",
+    "Add": "Addition",
+    "Sum": "Addition",
+    "Mul": "Multiplication",
+    "LRN": "Cross Channel Normalization",
+    "Dropout": "Dropout",
+    "Identity": "Identity",
+    "Flatten": "Flatten",
+    "Reshape": "Reshape",
+}
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One row of the layer table (``net.Layers(index)``)."""
+
+    index: int
+    name: str
+    type: str
+    output: str
+    output_size: tuple[Optional[int], ...]
+    receptive_field: Optional[tuple[int, int]]
+    nodes: tuple[str, ...]
+
+
+def _shape_only_nodes(model: onnx.ModelProto, dependent: set[str]) -> set[int]:
+    """Indices of nodes that only compute from tensor shapes."""
+    shape_tensors: set[str] = set()
+    found = set()
+    for index, node in enumerate(model.graph.node):
+        live = [name for name in node.input if name in dependent]
+        if node.op_type == "Shape" or (live and all(name in shape_tensors for name in live)):
+            shape_tensors.update(node.output)
+            found.add(index)
+    return found
+
+
+def _owner(name: str, layer_names: set[str]) -> Optional[str]:
+    """``conv_1`` for ``conv_1_Pad``: the longest prefix naming a layer, with a non-numeric suffix."""
+    for cut in range(len(name) - 1, 0, -1):
+        if name[cut] == "_" and name[:cut] in layer_names and not name[cut + 1 :].isdigit():
+            return name[:cut]
+    return None
+
+
+def _sizes(model: onnx.ModelProto, input_name: str, input_shape: list[Optional[int]]) -> dict[str, list[Optional[int]]]:
+    fixed = onnx.ModelProto()
+    fixed.CopyFrom(model)
+    for value in fixed.graph.input:
+        if value.name == input_name:
+            for dim, size in zip(value.type.tensor_type.shape.dim, input_shape):
+                if size is not None:
+                    dim.Clear()
+                    dim.dim_value = size
+    del fixed.graph.value_info[:]
+    return static_shapes(fixed)
+
+
+def _run_sizes(model: onnx.ModelProto, input_name: str, size: list, tensors: list[str]) -> dict[str, list[int]]:
+    """Sizes shape inference could not give (run-time padding): run the network once on zeros."""
+    probe = onnx.ModelProto()
+    probe.CopyFrom(model)
+    del probe.graph.output[:]
+    for name in dict.fromkeys(tensors):
+        probe.graph.output.append(onnx.helper.make_empty_tensor_value_info(name))
+    with torch.no_grad():
+        values = to_torch(probe)(torch.zeros(*size))
+    values = values if isinstance(values, (tuple, list)) else [values]
+    return {name: list(value.shape) for name, value in zip(dict.fromkeys(tensors), values)}
+
+
+def _matlab_size(shape: Optional[list[Optional[int]]]) -> tuple[Optional[int], ...]:
+    if shape is None:
+        return ()
+    if len(shape) == 4:
+        return (shape[2], shape[3], shape[1])
+    if len(shape) == 2:
+        return (1, 1, shape[1])
+    return tuple(shape[1:])
+
+
+def _layer_type(node: onnx.NodeProto, sizes: dict, initializers: dict) -> str:
+    if node.op_type == "Conv":
+        weight = initializers.get(node.input[1]) if len(node.input) > 1 else None
+        before, after = sizes.get(node.input[0]), sizes.get(node.output[0])
+        if weight is not None and before and after and len(before) == 4 and len(after) == 4:
+            if list(weight.dims[2:]) == before[2:] and after[2:] == [1, 1]:
+                return "Fully Connected"
+    return LAYER_TYPES.get(node.op_type, node.op_type)
+
+
+def build_layers(
+    model: onnx.ModelProto, input_name: str, input_channels: int, input_size: tuple[Optional[int], Optional[int]]
+) -> list[Layer]:
+    """The layer table of a prepared model with one image input."""
+    initializers = {init.name: init for init in model.graph.initializer}
+    dependent = input_dependent(model)
+    shape_only = _shape_only_nodes(model, dependent)
+    data_nodes = [
+        node
+        for index, node in enumerate(model.graph.node)
+        if index not in shape_only and any(name in dependent for name in node.input)
+    ]
+    names = {node_name(node) for node in data_nodes} | {input_name}
+
+    groups: dict[str, list[onnx.NodeProto]] = {input_name: []}
+    main: dict[str, onnx.NodeProto] = {}
+    for node in data_nodes:
+        name = node_name(node)
+        is_input_mean = (
+            node.op_type in ("Sub", RESIZED_MEAN_OP) and node.input[0] == input_name and (node.input[1] in initializers)
+        )
+        owner = input_name if is_input_mean else _owner(name, names)
+        while owner is not None and owner != input_name and _owner(owner, names) is not None:
+            owner = _owner(owner, names)
+        if owner is None:
+            owner = name
+            main[name] = node
+        groups.setdefault(owner, []).append(node)
+    # a prefix owner that is not itself a layer-producing node keeps its helpers as layers
+    for owner in [o for o in groups if o != input_name and o not in main]:
+        for node in groups.pop(owner):
+            groups.setdefault(node_name(node), []).append(node)
+            main[node_name(node)] = node
+
+    size = [1, input_channels, input_size[0], input_size[1]]
+    sizes = _sizes(model, input_name, size)
+    outputs = [nodes[-1].output[0] for nodes in groups.values() if nodes]
+    unknown = [name for name in outputs if name not in sizes or None in sizes[name]]
+    if unknown and None not in input_size:
+        sizes.update(
+            _run_sizes(
+                model, input_name, size, unknown + [node.input[0] for node in main.values() if node.op_type == "Conv"]
+            )
+        )
+    field_size = tuple(s if s is not None else _BIG for s in input_size)
+    fields = receptive_fields(model, input_name, field_size)  # type: ignore[arg-type]
+
+    def field_of(tensor: str) -> Optional[tuple[int, int]]:
+        value = fields.get(tensor)
+        return None if value is None or max(value) >= _BIG else value
+
+    layers = []
+    for owner, nodes in groups.items():
+        output = nodes[-1].output[0] if nodes else input_name
+        if owner == input_name:
+            layer_type, output_size = "Image Input", (input_size[0], input_size[1], input_channels)
+        else:
+            layer_type = _layer_type(main[owner], sizes, initializers)
+            output_size = _matlab_size(sizes.get(output))
+        layers.append(
+            Layer(
+                index=len(layers) + 1,
+                name=owner,
+                type=layer_type,
+                output=output,
+                output_size=output_size,
+                receptive_field=field_of(output) if owner != input_name else (1, 1),
+                nodes=tuple(node_name(n) for n in nodes),
+            )
+        )
+    return layers
+
+
+def _format_size(size: tuple) -> str:
+    return "×".join("?" if s is None else str(s) for s in size) if size else "?"
+
+
+def format_layers(layers: list[Layer]) -> str:
+    """A printable table of ``layers``."""
+    header = ("#", "name", "type", "output size", "receptive field")
+    rows = [
+        (
+            str(layer.index),
+            layer.name,
+            layer.type,
+            _format_size(layer.output_size),
+            "whole input" if layer.receptive_field is None else _format_size(layer.receptive_field),
+        )
+        for layer in layers
+    ]
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
+    lines = [
+        "  ".join(cell.rjust(w) if i == 0 else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))).rstrip()
+        for row in (header, *rows)
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)

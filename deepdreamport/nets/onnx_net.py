@@ -1,0 +1,162 @@
+"""An ONNX image network (MATLAB's ``net``), truncated at a layer on demand.
+
+Mirrors the part of MATLAB's ``deepDreamImage`` that builds its
+``nnet.internal.cnn.visualize`` network from ``net``: keep ``layer`` and its
+ancestors (later layers are removed, so they never run and a head that needs a
+fixed input size does not constrain the image), converted to torch, as a
+:class:`~.base.VisualNetwork`.
+
+Deviation: releases up to R2019a ran the network in training mode inside
+``deepDreamImage`` (dropout on, batch statistics); ONNX graphs are inference
+graphs, so the port always runs in inference mode.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+import onnx
+import onnx.numpy_helper
+
+from ..errors import DeepDreamError
+from ..onnx.convert import prepare, to_torch
+from ..onnx.graph import extract_subgraph, graph_inputs, node_name, static_dims
+from ..onnx.passes import RESIZED_MEAN_OP
+from ..onnx.read import OnnxSource, read_onnx
+from .base import InputSize, VisualNetwork, probe_channels, tile_size_of
+from .layers import Layer, build_layers
+from .receptive_field import receptive_field
+
+
+@dataclass
+class OnnxNetwork:
+    """An ONNX image network prepared for deep dream (``net`` in MATLAB): a :class:`~.base.DreamNetwork`."""
+
+    model: onnx.ModelProto = field(repr=False)
+    input_name: str
+    input_channels: int
+    input_size: InputSize
+    _truncated: dict = field(default_factory=dict, repr=False)
+    _layers: Optional[list[Layer]] = field(default=None, repr=False)
+
+    @classmethod
+    def from_onnx(cls, source: OnnxSource) -> "OnnxNetwork":
+        """Read, fix up and check ``source`` (a path, bytes or ``onnx.ModelProto``)."""
+        model = prepare(read_onnx(source))
+        inputs = graph_inputs(model)
+        if len(inputs) != 1:
+            raise DeepDreamError(
+                "nnet_cnn:deepDreamImage:NotAvailableForMIMO",
+                f"net: deepDreamImage needs a network with exactly one input; this one has {len(inputs)} "
+                f"({', '.join(v.name for v in inputs)}).",
+            )
+        dims = static_dims(inputs[0])
+        if len(dims) != 4 or dims[1] is None:
+            raise DeepDreamError(
+                "deepdreamport:onnx:InputNotImage",
+                f"net: the input {inputs[0].name!r} must be an N×C×H×W image batch with a fixed C; got dimensions {dims}.",
+            )
+        return cls(model=model, input_name=inputs[0].name, input_channels=int(dims[1]), input_size=(dims[2], dims[3]))
+
+    # -- layers -------------------------------------------------------------
+    @property
+    def layers(self) -> list[Layer]:
+        """The layer table (MATLAB's ``net.Layers``): :class:`~.layers.Layer` records."""
+        if self._layers is None:
+            self._layers = build_layers(self.model, self.input_name, self.input_channels, self.input_size)
+        return self._layers
+
+    def layer_name_at(self, index: int) -> str:
+        """Name of layer ``index`` (1-based, MATLAB's ``net.Layers(index).Name``).
+
+        The first (input) and the last layer are not allowed, as in MATLAB's
+        ``deepDreamImage``.
+        """
+        layers = self.layers
+        count = len(layers)
+        if not 2 <= int(index) <= count - 1:
+            raise DeepDreamError(
+                "nnet_cnn:deepDreamImage:InvalidLayer",
+                f"layer: index {index} is out of range; valid layer indices are 2..{count - 1} "
+                f"(1 is the input layer {layers[0].name!r}, {count} the output layer {layers[-1].name!r}).",
+            )
+        return layers[int(index) - 1].name
+
+    def layer_names(self) -> list[str]:
+        return [node_name(node) for node in self.model.graph.node]
+
+    def resolve_layer(self, layer: str) -> str:
+        """The output tensor of ``layer`` (a node name or a tensor name)."""
+        if not isinstance(layer, str) or not layer:
+            raise DeepDreamError(
+                "nnet_cnn:deepDreamImage:InvalidLayer",
+                f"layer: expected a layer name or index; got {layer!r}.",
+            )
+        for node in self.model.graph.node:
+            if node.name == layer or (not node.name and layer in node.output):
+                outputs = [o for o in node.output if o]
+                if len(outputs) != 1:
+                    raise DeepDreamError(
+                        "deepdreamport:deepDreamImage:LayerHasSeveralOutputs",
+                        f"layer: {layer!r} has {len(outputs)} outputs ({', '.join(outputs)}); name one of them instead.",
+                    )
+                return outputs[0]
+        for node in self.model.graph.node:
+            if layer in node.output:
+                return layer
+        names = self.layer_names()
+        nearest = difflib.get_close_matches(layer, names, n=len(names), cutoff=0.0)
+        shown = ", ".join(nearest[:20]) + (", ..." if len(nearest) > 20 else "")
+        raise DeepDreamError(
+            "nnet_cnn:deepDreamImage:InvalidLayer",
+            f"layer: the network has no layer named {layer!r}. Layers, nearest first: {shown}.",
+        )
+
+    def tile_size(self, override: Optional[int] = None) -> int:
+        """MATLAB's ``TileSize``: the larger side of the network input."""
+        return tile_size_of(
+            self.input_size, override, f"the input {self.input_name!r} has a dynamic spatial size {self.input_size}"
+        )
+
+    def truncated(self, layer: str, tile_size: Optional[int] = None) -> VisualNetwork:
+        """``layer`` and its ancestors, converted to torch (cached per layer)."""
+        output_name = self.resolve_layer(layer)
+        key = (output_name, tile_size)
+        if key not in self._truncated:
+            self._truncated[key] = self._build_truncated(layer, output_name, tile_size)
+        return self._truncated[key]
+
+    def _build_truncated(self, layer: str, output_name: str, tile_size: Optional[int]) -> VisualNetwork:
+        if output_name == self.input_name:
+            raise DeepDreamError(
+                "nnet_cnn:deepDreamImage:InvalidLayer", f"layer: {layer!r} is the input layer; choose a later layer."
+            )
+        module = to_torch(extract_subgraph(self.model, self.input_name, output_name))
+        size = self.input_size if None not in self.input_size else (self.tile_size(tile_size),) * 2
+        channels = probe_channels(module, layer, self.input_channels, size)  # type: ignore[arg-type]
+        field_size = receptive_field(self.model, self.input_name, output_name, size)  # type: ignore[arg-type]
+        return VisualNetwork(layer, output_name, module, channels, field_size)
+
+    # -- input normalisation -----------------------------------------------
+    def input_mean(self) -> Optional[np.ndarray]:
+        """Per-channel mean subtracted by the input layer, if the graph starts with one."""
+        initializers = {init.name: init for init in self.model.graph.initializer}
+        constants = {n.output[0]: n for n in self.model.graph.node if n.op_type == "Constant"}
+        for node in self.model.graph.node:
+            if node.op_type in ("Sub", RESIZED_MEAN_OP) and node.input[0] == self.input_name:
+                operand = node.input[1]
+                if operand in initializers:
+                    mean = onnx.numpy_helper.to_array(initializers[operand])
+                elif operand in constants:
+                    mean = onnx.numpy_helper.to_array(constants[operand].attribute[0].t)
+                else:
+                    return None
+                mean = np.asarray(mean, dtype=np.float64)
+                mean = mean.reshape((-1,) + mean.shape[-2:]) if mean.ndim >= 3 else mean.reshape(-1, 1, 1)
+                if mean.shape[0] not in (1, self.input_channels):
+                    return None
+                return np.broadcast_to(mean.mean(axis=(1, 2)), (self.input_channels,)).copy()
+        return None

@@ -1,0 +1,113 @@
+"""Small helpers on ONNX graphs shared by the passes, the converter and the networks.
+
+No MATLAB counterpart: reading attributes, finding the real graph inputs (not
+initializers), the tensors that depend on them, shape inference, unique names.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Optional
+
+import onnx
+from onnx import helper
+
+
+def default_opset(model: onnx.ModelProto) -> int:
+    """The model's default-domain opset version (1 when it declares none)."""
+    for entry in model.opset_import:
+        if entry.domain in ("", "ai.onnx"):
+            return entry.version
+    return 1
+
+
+def copy_model(model: onnx.ModelProto) -> onnx.ModelProto:
+    """A deep copy: passes never modify the model they are given."""
+    out = onnx.ModelProto()
+    out.CopyFrom(model)
+    return out
+
+
+def attribute(node: onnx.NodeProto, name: str, default=None):
+    """The value of attribute ``name`` of ``node``, or ``default``."""
+    for entry in node.attribute:
+        if entry.name == name:
+            return helper.get_attribute_value(entry)
+    return default
+
+
+def remove_attribute(node: onnx.NodeProto, name: str) -> None:
+    for index, entry in enumerate(node.attribute):
+        if entry.name == name:
+            del node.attribute[index]
+            return
+
+
+def set_ints(node: onnx.NodeProto, name: str, values: Iterable[int]) -> None:
+    remove_attribute(node, name)
+    node.attribute.append(helper.make_attribute(name, [int(v) for v in values]))
+
+
+def node_name(node: onnx.NodeProto) -> str:
+    """A node's name, or its first output for unnamed nodes."""
+    return node.name or node.output[0]
+
+
+def graph_inputs(model: onnx.ModelProto) -> list[onnx.ValueInfoProto]:
+    """Graph inputs that are not initializers (the real inputs)."""
+    initializers = {init.name for init in model.graph.initializer}
+    return [value for value in model.graph.input if value.name not in initializers]
+
+
+def graph_input_names(model: onnx.ModelProto) -> list[str]:
+    return [value.name for value in graph_inputs(model)]
+
+
+def static_dims(value: onnx.ValueInfoProto) -> list[Optional[int]]:
+    """A value's dimensions, ``None`` where it is symbolic or unknown."""
+    return [
+        d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None for d in value.type.tensor_type.shape.dim
+    ]
+
+
+def input_dependent(model: onnx.ModelProto) -> set[str]:
+    """Tensors whose value depends on a graph input."""
+    dependent = set(graph_input_names(model))
+    for node in model.graph.node:
+        if any(name in dependent for name in node.input):
+            dependent.update(o for o in node.output if o)
+    return dependent
+
+
+def unique_name(model: onnx.ModelProto, base: str) -> str:
+    """``base``, or ``base_1``, ``base_2``, … : a name no tensor or node of ``model`` uses."""
+    taken = {init.name for init in model.graph.initializer}
+    for node in model.graph.node:
+        taken.update(node.output)
+        taken.add(node.name)
+    taken.update(v.name for v in model.graph.input)
+    name, counter = base, 1
+    while name in taken:
+        name, counter = f"{base}_{counter}", counter + 1
+    return name
+
+
+def static_shapes(model: onnx.ModelProto) -> dict[str, list[Optional[int]]]:
+    """Every tensor's shape that ONNX shape inference can tell (``None`` for unknown dims)."""
+    try:
+        inferred = onnx.shape_inference.infer_shapes(model)
+    except Exception:  # shape inference is best effort here
+        inferred = model
+    shapes = {}
+    for value in (*inferred.graph.input, *inferred.graph.value_info, *inferred.graph.output):
+        if value.type.tensor_type.HasField("shape"):
+            shapes[value.name] = static_dims(value)
+    return shapes
+
+
+def extract_subgraph(model: onnx.ModelProto, input_name: str, output_name: str) -> onnx.ModelProto:
+    """``output_name`` and the nodes it depends on, as a model of its own."""
+    inferred = onnx.shape_inference.infer_shapes(model)
+    known = {v.name for v in (*inferred.graph.value_info, *inferred.graph.input, *inferred.graph.output)}
+    if output_name not in known:
+        inferred.graph.value_info.append(onnx.helper.make_empty_tensor_value_info(output_name))
+    return onnx.utils.Extractor(inferred).extract_model([input_name], [output_name])

@@ -1,0 +1,84 @@
+"""ONNX → ONNX passes that make exported graphs convertible by onnx2torch.
+
+Mirrors the graph clean-up that MATLAB's ``importONNXNetwork`` does while
+translating operators into layers (no single MATLAB function: these are the
+cases its importer handles that onnx2torch does not). Each pass is a pure
+function ``ModelProto -> ModelProto`` in a module of its own, that leaves a
+graph it does not apply to unchanged (it works on a copy). :func:`apply_fixups`
+runs them in order:
+
+``upgrade_opset``              opset < 13 → 13 (``onnx.version_converter``)
+``initializers_not_inputs``    initializers listed as graph inputs (IR < 4)
+                               → removed from the inputs; IR version ≥ 7
+``constants_to_initializers``  ``Constant`` nodes → initializers (Paddle style)
+``fold_constants``             nodes whose inputs are all constant (e.g. the
+                               ``ConstantOfShape`` weights of onnx's "light"
+                               models) → initializers
+``dropout_to_identity``        inference-mode ``Dropout`` (and its mask output)
+                               → ``Identity``
+``explicit_auto_pad``          ``auto_pad=SAME_UPPER/SAME_LOWER/VALID`` →
+                               explicit ``pads``
+``free_batch_dimension``       the graph input's batch 1 → symbolic ``N``;
+                               ``Reshape`` shapes with a hard-coded leading 1
+                               → ``-1`` / ``0``
+``explicit_pool_pads``         asymmetric ``AveragePool`` pads → ``Pad`` +
+                               unpadded pool (exact for both
+                               ``count_include_pad`` values)
+``resize_input_mean``          ``Sub(input, mean)`` with a mean of fixed
+                               spatial size → a custom op that resizes it to
+                               the image with ``resizeImage`` (as MATLAB does
+                               with its average image)
+``fold_pad_into_conv``         a static zero ``Pad`` feeding only ``Conv``
+                               nodes → their symmetric ``pads`` (speed only)
+
+Deviation: a ``SAME`` padding with stride > 1 depends on the image size; it is
+made explicit at the network's declared input size, so it is exact there and
+at sizes with the same remainder modulo the stride (MATLAB's exporter writes a
+run-time padding subgraph instead, which converts as is).
+"""
+
+from __future__ import annotations
+
+import onnx
+
+from .constants_to_initializers import constants_to_initializers
+from .dropout_to_identity import dropout_to_identity
+from .explicit_auto_pad import explicit_auto_pad, same_padding
+from .explicit_pool_pads import explicit_pool_pads
+from .fold_constants import fold_constants
+from .fold_pad_into_conv import fold_pad_into_conv
+from .free_batch_dimension import free_batch_dimension
+from .initializers_not_inputs import initializers_not_inputs
+from .resize_input_mean import CUSTOM_DOMAIN, RESIZED_MEAN_OP, resize_input_mean
+from .upgrade_opset import MIN_OPSET, upgrade_opset
+
+PASSES = (
+    upgrade_opset,
+    initializers_not_inputs,
+    constants_to_initializers,
+    fold_constants,
+    dropout_to_identity,
+    explicit_auto_pad,
+    free_batch_dimension,
+    explicit_pool_pads,
+    resize_input_mean,
+    fold_pad_into_conv,
+)
+
+
+def apply_fixups(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Run every pass of :data:`PASSES` in order."""
+    for fixup in PASSES:
+        model = fixup(model)
+    return model
+
+
+__all__ = [
+    "CUSTOM_DOMAIN",
+    "MIN_OPSET",
+    "PASSES",
+    "RESIZED_MEAN_OP",
+    "apply_fixups",
+    "same_padding",
+    *(fixup.__name__ for fixup in PASSES),
+]

@@ -1,0 +1,77 @@
+"""REDUCE and EXPAND skip work the definition does; they must still give its numbers.
+
+The fast paths add the same non-zero terms in the same order as the full filter,
+so they agree with it to the last bit or two: PyTorch may round a multiply-add
+once (FMA) on contiguous, vectorised data and twice on strided data.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+from deepdreamport.core import pyramid as laplacian
+
+TAPS = laplacian.FILTER_TAPS
+
+
+def _pad(images: torch.Tensor, dim: int) -> torch.Tensor:
+    index = torch.from_numpy(np.pad(np.arange(images.shape[dim]), 2, mode="symmetric"))
+    return images.index_select(dim, index)
+
+
+def _filter(padded: torch.Tensor, dim: int) -> torch.Tensor:
+    length = padded.shape[dim] - 4
+    out = padded.narrow(dim, 0, length) * TAPS[0]
+    for shift in range(1, 5):
+        out.add_(padded.narrow(dim, shift, length), alpha=TAPS[shift])
+    return out
+
+
+def _blur_by_definition(images: torch.Tensor) -> torch.Tensor:
+    """``conv2(h, h, symmetricPad(A, 2), 'valid')`` over every sample."""
+    return _filter(_pad(_filter(_pad(images, -2), -2), -1), -1)
+
+
+def _assert_same(actual: torch.Tensor, expected: torch.Tensor, where) -> None:
+    eps = torch.finfo(expected.dtype).eps
+    torch.testing.assert_close(
+        actual, expected, rtol=4 * eps, atol=4 * eps * expected.abs().max().item(), msg=str(where)
+    )
+
+
+def _expand_by_definition(images: torch.Tensor) -> torch.Tensor:
+    n, c, h, w = images.shape
+    grid = images.new_zeros((n, c, 2 * h - 1, 2 * w - 1))
+    grid[..., ::2, ::2] = images
+    return _blur_by_definition(grid) * 4
+
+
+SIZES = list(itertools.product(range(1, 9), [1, 2, 3, 4, 7, 12])) + [(224, 224), (301, 190)]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_reduce_is_the_subsampled_blur(dtype):
+    generator = torch.Generator().manual_seed(0)
+    for height, width in SIZES:
+        images = torch.randn(2, 3, height, width, generator=generator, dtype=dtype)
+        expected = _blur_by_definition(images)[..., ::2, ::2]
+        _assert_same(laplacian.reduce(images), expected, (height, width))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_expand_is_the_blurred_zero_grid(dtype):
+    generator = torch.Generator().manual_seed(1)
+    for height, width in SIZES:
+        images = torch.randn(2, 3, height, width, generator=generator, dtype=dtype)
+        _assert_same(laplacian.expand(images), _expand_by_definition(images), (height, width))
+
+
+def test_expand_edges_differ_from_interior_pattern():
+    """The edge outputs see the mirrored sample twice; a constant stays constant inside only."""
+    out = laplacian.expand(torch.ones(1, 1, 6, 6, dtype=torch.float64))
+    assert out[0, 0, 5, 5].item() == pytest.approx(1.0)
+    assert out[0, 0, 0, 0].item() != pytest.approx(1.0)

@@ -1,0 +1,118 @@
+"""Every corpus network converts and matches onnxruntime (issue 3)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+
+from deepdreamport.onnx.convert import prepare, to_torch
+from deepdreamport.onnx.graph import extract_subgraph
+from deepdreamport.onnx.read import read_onnx
+from tests.conftest import REPO
+
+MODELS = REPO / "models"
+PARITY_MODELS = REPO / "parity" / "reference" / "models"
+TOLERANCE = 1e-4
+
+CORPUS = {
+    "mnist": MODELS / "mnist" / "opt-mnist.onnx",
+    **{p.stem: p for p in sorted((MODELS / "onnx-light").glob("light_*.onnx"))},
+    "paddle_cls": MODELS / "paddle" / "ch_ppocr_mobile_v2.0_cls_infer.onnx",
+    **{p.stem: p for p in sorted(PARITY_MODELS.glob("*.onnx"))},
+}
+# dynamic spatial size: test at the size the model was trained for
+SIZES = {"paddle_cls": (48, 192)}
+
+
+def relative_error(out: np.ndarray, ref: np.ndarray) -> float:
+    return float(np.abs(out - ref).max() / max(np.abs(ref).max(), 1e-30))
+
+
+def compare(path: Path, extra_outputs: tuple[str, ...] = (), size=None, seed: int = 0) -> dict[str, float]:
+    """Max relative error vs onnxruntime at the final output (and ``extra_outputs``)."""
+    model = onnx.load(str(path))
+    initializers = {init.name for init in model.graph.initializer}
+    value = next(v for v in model.graph.input if v.name not in initializers)
+    dims = [d.dim_value if d.dim_value > 0 else None for d in value.type.tensor_type.shape.dim]
+    shape = [1, dims[1], *(size or dims[2:])]
+    rng = np.random.RandomState(seed)
+    x = rng.rand(*shape) * 255 if "mnist" in path.name or "efficientnet" in path.name else rng.randn(*shape)
+    x = x.astype(np.float32)
+    names = [o.name for o in model.graph.output]
+    # the logits before a final Softmax: onnx's "light" models have constant weights,
+    # so their softmax is uniform whatever the input
+    producers = {o: n for n in model.graph.node for o in n.output}
+    for name in list(names):
+        if producers.get(name) is not None and producers[name].op_type == "Softmax":
+            extra_outputs = extra_outputs + (producers[name].input[0],)
+    for name in extra_outputs:
+        if name not in names:
+            model.graph.output.append(onnx.helper.make_empty_tensor_value_info(name))
+            names.append(name)
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    refs = session.run(names, {value.name: x})
+    module = to_torch(prepare(read_onnx(model)))
+    with torch.no_grad():
+        outs = module(torch.from_numpy(x))
+    outs = outs if isinstance(outs, (tuple, list)) else [outs]
+    assert len(outs) == len(refs)
+    errors = {}
+    for name, out, ref in zip(names, outs, refs):
+        assert tuple(out.shape) == ref.shape, name
+        errors[name] = relative_error(out.numpy(), ref)
+    return errors
+
+
+SLOW_LOADS = {"light_bvlc_alexnet", "light_vgg19", "light_zfnet512"}  # 100-400 MB of filled weights each
+
+
+@pytest.mark.parametrize(
+    "name", [pytest.param(name, marks=pytest.mark.slow) if name in SLOW_LOADS else name for name in sorted(CORPUS)]
+)
+def test_converts_and_matches_onnxruntime(name):
+    errors = compare(CORPUS[name], size=SIZES.get(name))
+    assert max(errors.values()) <= TOLERANCE, errors
+
+
+@pytest.fixture(scope="module")
+def efficientnet_path() -> Path:
+    from tools.export_efficientnet import DEFAULT_PATH, export_efficientnet_lite0
+
+    return export_efficientnet_lite0(DEFAULT_PATH)
+
+
+def test_efficientnet_lite0_final_output_and_block_adds(efficientnet_path):
+    model = onnx.load(str(efficientnet_path))
+    adds = tuple(n.output[0] for n in model.graph.node if n.name.startswith("_blocks/") and n.name.endswith("/Add"))
+    assert len(adds) == 9
+    errors = compare(efficientnet_path, extra_outputs=adds)
+    assert len(errors) == 10
+    assert max(errors.values()) <= TOLERANCE, errors
+
+
+def test_efficientnet_lite0_truncated_at_block_add(efficientnet_path):
+    """``extract_subgraph`` at ``_blocks/4/Add`` equals onnxruntime on the same truncation."""
+    model = onnx.load(str(efficientnet_path))
+    output = next(n.output[0] for n in model.graph.node if n.name == "_blocks/4/Add")
+    truncated = extract_subgraph(prepare(model), "input", output)
+    x = np.random.RandomState(1).rand(1, 3, 224, 224).astype(np.float32) * 255
+    ref = ort.InferenceSession(
+        extract_subgraph(model, "input", output).SerializeToString(), providers=["CPUExecutionProvider"]
+    ).run(None, {"input": x})[0]
+    with torch.no_grad():
+        out = to_torch(truncated)(torch.from_numpy(x)).numpy()
+    assert relative_error(out, ref) <= TOLERANCE
+
+
+def test_efficientnet_lite0_is_trained_with_pixel_input(efficientnet_path):
+    """The normalisation is inside the graph: a leading Sub(127) and Div(128) on 0–255 pixels."""
+    model = onnx.load(str(efficientnet_path))
+    first = model.graph.node[:4]
+    assert [n.op_type for n in first if n.op_type in ("Sub", "Div")] == ["Sub", "Div"]
+    dims = [d.dim_value or d.dim_param for d in model.graph.input[0].type.tensor_type.shape.dim]
+    assert dims[1:] == [3, 224, 224]

@@ -1,0 +1,116 @@
+"""Bad networks raise DeepDreamError with a clear identifier (issue 3)."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from deepdreamport.errors import DeepDreamError
+from deepdreamport.nets import OnnxNetwork
+from deepdreamport.onnx.convert import prepare
+from deepdreamport.onnx.read import read_onnx
+from tests.conftest import REPO
+
+TINY = REPO / "parity" / "reference" / "models" / "tinynet.onnx"
+
+
+def model_with(nodes, inputs, inits=(), opset=13):
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        inputs,
+        [helper.make_tensor_value_info(nodes[-1].output[-1], TensorProto.FLOAT, None)],
+        initializer=list(inits),
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+
+
+def image(name="x", shape=(1, 3, 8, 8)):
+    return helper.make_tensor_value_info(name, TensorProto.FLOAT, list(shape))
+
+
+def identifier(call):
+    with pytest.raises(DeepDreamError) as info:
+        call()
+    return info.value.identifier, str(info.value)
+
+
+def test_missing_file(tmp_path):
+    ident, message = identifier(lambda: read_onnx(tmp_path / "nope.onnx"))
+    assert ident == "deepdreamport:onnx:FileNotFound" and "nope.onnx" in message
+
+
+def test_not_onnx(tmp_path):
+    path = tmp_path / "notes.onnx"
+    path.write_text("this is a text file, not a network\n" * 10)
+    assert identifier(lambda: read_onnx(path))[0] == "deepdreamport:onnx:NotONNX"
+
+
+def test_truncated_protobuf(tmp_path):
+    data = TINY.read_bytes()
+    path = tmp_path / "cut.onnx"
+    path.write_bytes(data[: len(data) // 2])
+    assert identifier(lambda: read_onnx(path))[0] == "deepdreamport:onnx:CorruptFile"
+
+
+def test_missing_external_data(tmp_path):
+    model = onnx.load(str(TINY))
+    path = tmp_path / "ext.onnx"
+    onnx.save_model(
+        model,
+        str(path),
+        save_as_external_data=True,
+        all_tensors_to_one_file=True,
+        location="weights.bin",
+        size_threshold=0,
+    )
+    assert read_onnx(path).graph.node  # loads while the data file is there
+    (tmp_path / "weights.bin").unlink()
+    ident, message = identifier(lambda: read_onnx(path))
+    assert ident == "deepdreamport:onnx:MissingExternalData" and "weights.bin" in message
+
+
+def test_unsupported_ops_are_all_named():
+    nodes = [
+        helper.make_node("Relu", ["x"], ["a"], name="ok"),
+        helper.make_node("Bogus", ["a"], ["b"], name="bad1", domain="my.domain"),
+        helper.make_node("Bogus", ["b"], ["c"], name="bad2", domain="my.domain"),
+        helper.make_node("Mystery", ["c"], ["d"], name="bad3", domain="my.domain"),
+    ]
+    model = model_with(nodes, [image()])
+    model.opset_import.append(helper.make_opsetid("my.domain", 1))
+    ident, message = identifier(lambda: prepare(model))
+    assert ident == "deepdreamport:onnx:UnsupportedOperator"
+    for text in ("Bogus", "Mystery", "bad1", "bad2", "bad3"):
+        assert text in message
+    assert "ok" not in message.split(":", 1)[1].replace("nodes", "")
+
+
+def test_several_inputs_is_mimo():
+    model = model_with([helper.make_node("Add", ["x", "z"], ["y"])], [image("x"), image("z")])
+    assert identifier(lambda: OnnxNetwork.from_onnx(model))[0] == "nnet_cnn:deepDreamImage:NotAvailableForMIMO"
+
+
+def test_input_not_nchw():
+    model = model_with([helper.make_node("Relu", ["x"], ["y"])], [image("x", (1, 8))])
+    assert identifier(lambda: OnnxNetwork.from_onnx(model))[0] == "deepdreamport:onnx:InputNotImage"
+
+
+def test_dynamic_spatial_size_needs_tile_size():
+    model = model_with([helper.make_node("Relu", ["x"], ["y"])], [image("x", ("N", 3, "H", "W"))])
+    network = OnnxNetwork.from_onnx(model)
+    assert identifier(lambda: network.tile_size())[0] == "deepdreamport:deepDreamImage:UnknownTileSize"
+    assert network.tile_size(64) == 64
+
+
+def test_layer_with_several_outputs():
+    split = numpy_helper.from_array(np.asarray([1, 2], dtype=np.int64), "sp")
+    nodes = [
+        helper.make_node("Split", ["x", "sp"], ["a", "b"], name="split", axis=1),
+        helper.make_node("Add", ["a", "a"], ["y"], name="add"),
+    ]
+    network = OnnxNetwork.from_onnx(model_with(nodes, [image()], [split]))
+    ident, message = identifier(lambda: network.resolve_layer("split"))
+    assert ident == "deepdreamport:deepDreamImage:LayerHasSeveralOutputs" and "a, b" in message
