@@ -255,7 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
         description=f"Deep dream on the bundled default model ({default_model().name}, made by ./dev setup): "
         f"layer {DEMO_LAYER}, channels {DEMO_CHANNELS}.",
     )
-    demo.add_argument("--model", help=argparse.SUPPRESS)
+    demo.add_argument("--model", help="an ONNX network to use instead of the bundled default")
     _add_dream_options(demo, layer=DEMO_LAYER, channels=DEMO_CHANNELS, levels=2, iterations=5, out="out/demo.png")
     demo.set_defaults(handler=_demo)
     return parser
