@@ -200,7 +200,7 @@ def diagnose(case: ParityCase, result: CaseResult) -> str:
         notes.append(
             f"the model changed: {case.network} has sha256 {result.current_sha256[:16]}…, "
             f"the case was recorded with {result.recorded_sha256[:16]}…"
-            + (" (its numbers still agree: re-record the case if the new file is intended)" if result.numeric_passed else "")
+            + (" (its numbers agree within the case's tolerance: re-record the case if the new file is intended)" if result.numeric_passed else "")
         )
     if result.numeric_passed:
         return "; ".join(notes)
