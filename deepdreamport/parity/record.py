@@ -28,11 +28,11 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import importlib.metadata
-import tomllib
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
 import numpy as np
+import tomllib
 
 from . import _package
 from .cases import PORT_RECORDER, ParityCase, Provenance, file_sha256, save_case

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import shutil
-import tomllib
 import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
+import tomllib
 from PIL import Image
 
 from deepdreamport.parity import load_case

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import shutil
 
 import numpy as np
 import pytest
@@ -13,7 +12,7 @@ from deepdreamport.parity import load_case, run_case, save_case
 from deepdreamport.parity.judge import compare, describe_result, run_port
 from deepdreamport.parity.record import RecordSpec, record_case
 
-from .conftest import EFFICIENTNET, TINYNET, first_conv_weight, perturb_one_weight
+from .conftest import EFFICIENTNET, first_conv_weight, perturb_one_weight
 
 
 def _variant(recorded, tmp_path, name, precision="double", **changes):
@@ -73,6 +72,7 @@ def test_matlab_cases_have_no_model_identity_to_check(reference_dir):
     assert result.passed and not result.model_changed and result.recorded_by == "matlab"
 
 
+@pytest.mark.slow
 def test_float32_rounding_amplified_by_the_iterations_is_diagnosed_as_such(tinynet_models, tmp_path):
     """Another float32 computation of the same network: here the float64 run, rounded to float32 at the end."""
     case = record_case(
@@ -94,12 +94,9 @@ def test_float32_rounding_amplified_by_the_iterations_is_diagnosed_as_such(tinyn
 @pytest.mark.parametrize("precision", ["double"])
 def test_efficientnet_lite0_with_a_perturbed_stem_weight_fails(tmp_path, precision):
     """float64 sees the 1e-3 change in the numbers (in float32 it stays within 1e-5; the sha256 catches it)."""
-    models = tmp_path / "models"
-    models.mkdir()
-    shutil.copy(EFFICIENTNET, models / EFFICIENTNET.name)
     pixels = (np.random.RandomState(0).rand(48, 48, 3) * 255).astype(np.uint8)
     Image.fromarray(pixels).save(tmp_path / "start.png")
-    spec = RecordSpec(models / EFFICIENTNET.name, "_blocks/2/Add", (1, 5), image=tmp_path / "start.png",
+    spec = RecordSpec(EFFICIENTNET, "_blocks/2/Add", (1, 5), image=tmp_path / "start.png",
                       iterations=2, levels=1, precision=precision)
     case = record_case(spec, tmp_path / "cases")
     perturb_one_weight(EFFICIENTNET, tmp_path / "perturbed" / EFFICIENTNET.name, first_conv_weight(EFFICIENTNET))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import stat
 import subprocess
@@ -11,10 +12,11 @@ import sys
 
 import pytest
 
+from deepdreamport.parity.cli import main as parity_main
 from deepdreamport.parity.record import RecordSpec, record_case
 
 from ..conftest import REPO
-from .conftest import TINYNET, TINYNET_SPEC, perturb_one_weight, first_conv_weight
+from .conftest import TINYNET, TINYNET_SPEC, first_conv_weight, perturb_one_weight
 
 INSTALL_STEP = "Install"
 
@@ -49,7 +51,8 @@ def test_the_workflow_has_install_and_check_steps():
 
 
 @pytest.mark.slow
-def test_workflow_steps_pass_on_recorded_cases_and_fail_with_a_report_on_a_changed_model(tmp_path):
+def test_workflow_steps_pass_on_recorded_cases_and_fail_with_a_report_on_a_changed_model(tmp_path, capsys):
+    """The steps run by a shell pass; the check step's own arguments then fail on a perturbed model."""
     steps = [(name, command) for name, command in workflow_steps() if name != INSTALL_STEP]
     (tmp_path / "models").mkdir()
     shutil.copy(TINYNET, tmp_path / "models" / "tinynet.onnx")
@@ -58,6 +61,12 @@ def test_workflow_steps_pass_on_recorded_cases_and_fail_with_a_report_on_a_chang
     assert (tmp_path / "parity-junit.xml").is_file() and not (tmp_path / "parity-report").exists()
 
     perturb_one_weight(TINYNET, tmp_path / "models" / "tinynet.onnx", first_conv_weight(TINYNET))
-    assert all(code == 1 for code in run_steps(tmp_path, steps))
+    (check,) = [shlex.split(command) for _, command in steps if command.startswith("deepdream parity ")]
+    os.chdir(tmp_path)  # the step's relative paths; pytest's tmp_path outlives the test
+    try:
+        assert parity_main(check[2:]) == 1
+    finally:
+        os.chdir(REPO)
+    assert "model changed and numeric" in capsys.readouterr().out
     assert (tmp_path / "parity-report" / "tinynet_relu2_double" / "difference.png").is_file()
     assert 'failures="1"' in (tmp_path / "parity-junit.xml").read_text()
