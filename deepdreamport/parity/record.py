@@ -233,6 +233,13 @@ def spec_from_table(table: dict[str, Any], base: Path, where: str) -> RecordSpec
 
 def read_batch(path: str | Path) -> list[RecordSpec]:
     """The cases of a TOML batch file (``[defaults]`` merged into each ``[[case]]``)."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10: the same parser, published as tomli
+        try:
+            import tomli as tomllib
+        except ModuleNotFoundError:
+            raise RecordError("--batch: reading TOML needs Python 3.11 or the tomli package") from None
     path = Path(path)
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))

@@ -55,9 +55,11 @@ def test_plugin_judges_matlab_references(tmp_path, capsys):
 
 def test_plugin_failure_is_a_readable_diff(mixed_run, capsys):
     cases, models, run = mixed_run
-    status = run_plugin(run, "--deepdream-cases", cases, "--deepdream-models", models, "-k", "not single")
+    status = run_plugin(run, "--deepdream-cases", cases, "--deepdream-models", models, "-k", "not single",
+                        "--deepdream-report", run / "report")
     out = capsys.readouterr().out
     assert status == 1 and "1 failed, 1 passed, 1 deselected" in out
+    assert [p.name for p in (run / "report").iterdir()] == ["tinynet_relu2_double"]
     assert "tinynet_relu2_double (double, recorded by deepdreamport): FAIL (model changed and numeric)" in out
     assert "activation strengths" in out and "level iter" in out and "max abs error" in out and "at Iraw(" in out
     assert "Traceback" not in out
