@@ -39,13 +39,15 @@ def _scaled(image: np.ndarray) -> np.ndarray:
 
 
 def _strip(tiles: list[np.ndarray], caption: str):
-    """K H×W×3 images in [0, 1], side by side, enlarged to MIN_TILE pixels, captioned."""
+    """K H×W×3 images in [0, 1], side by side, enlarged to MIN_TILE pixels, under a caption (the sheet widens to fit it)."""
     from PIL import Image, ImageDraw
 
     height, width = tiles[0].shape[:2]
     zoom = max(1, -(-MIN_TILE // max(1, min(height, width))))
     gap = 4
-    sheet = Image.new("RGB", (len(tiles) * (width * zoom + gap) + gap, height * zoom + CAPTION_HEIGHT + 2 * gap), "white")
+    caption_width = int(ImageDraw.Draw(Image.new("RGB", (1, 1))).textlength(caption)) + 2 * gap
+    sheet_width = max(len(tiles) * (width * zoom + gap) + gap, caption_width)
+    sheet = Image.new("RGB", (sheet_width, height * zoom + CAPTION_HEIGHT + 2 * gap), "white")
     for k, tile in enumerate(tiles):
         pixels = (np.clip(tile, 0, 1) * 255).round().astype(np.uint8)
         picture = Image.fromarray(pixels, "RGB").resize((width * zoom, height * zoom), Image.NEAREST)
