@@ -18,6 +18,7 @@ Layers of the package (each imports only those below it): ``doors`` → ``matlab
 → ``nets`` → ``onnx`` → ``core``.
 """
 
+from ._version import __version__ as __version__
 from .doors.files import montage
 from .doors.matlab import deepDreamImage
 from .doors.python import deep_dream_image
@@ -39,5 +40,3 @@ __all__ = [
     "montage",
     "rng",
 ]
-
-__version__ = "0.1.0"

@@ -1,10 +1,10 @@
-"""The ``deepdream`` command line.
+"""The deep-dream subcommands of the ``deepdream`` command line.
 
-Subcommands: ``dream`` (deep-dream images of a layer's channels, written as a
-labelled montage PNG and optionally as MATLAB ``.mat`` / NumPy ``.npy``),
-``layers`` (the layer table of an ONNX network), ``demo`` (the main job on the
-bundled default model) and ``parity`` (check the port against MATLAB reference
-cases). Channels are 1-based on the command line, as in MATLAB. Output files
+``dream`` (deep-dream images of a layer's channels, written as a labelled
+montage PNG and optionally as MATLAB ``.mat`` / NumPy ``.npy``), ``layers``
+(the layer table of an ONNX network) and ``demo`` (the main job on the bundled
+default model); :mod:`deepdreamport.cli` assembles them with the other
+sub-packages' subcommands. Channels are 1-based on the command line, as in MATLAB. Output files
 are written atomically (a temporary file in the same folder, then
 ``os.replace``), so a failed run never leaves a partial file. Bad input ends
 with a one-line error on stderr and exit status 2.
@@ -13,10 +13,9 @@ with a one-line error on stderr and exit status 2.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Optional
 
 import numpy as np
 import scipy.io
@@ -26,46 +25,11 @@ from ..errors import DeepDreamError
 from ..matlab.layout import khwc_to_hwck
 from ..matlab.options import channel_list
 from ..nets.load import format_layer_table, load_network
-from ..parity import CaseResult, find_cases, load_case, run_case
 from .files import check_output_folder, default_model, montage, read_image, write_atomic
 from .python import deep_dream_image
 
 DEMO_LAYER = "_blocks/10/Add"
 DEMO_CHANNELS = "1:4"
-
-
-def _parity(args: argparse.Namespace) -> int:
-    try:
-        paths = find_cases(args.paths)
-    except FileNotFoundError as exc:
-        print(f"deepdream parity: {exc}", file=sys.stderr)
-        return 2
-    if not paths:
-        print("deepdream parity: no case files (*.mat) found", file=sys.stderr)
-        return 2
-    all_passed = True
-    if not args.json:
-        print(
-            f"{'case':40s} {'prec':6s} {'Iraw rel':>10s} {'Ilinear rel':>11s} {'strength':>9s} {'rolls':>5s}  verdict"
-        )
-    for path in paths:
-        try:
-            result = run_case(load_case(path), args.models, device=args.device)
-        except Exception as exc:  # a broken case is a failed case, reported and not fatal
-            result = CaseResult(
-                path.stem, "?", float("inf"), float("inf"), float("inf"), False, 0.0, f"{type(exc).__name__}: {exc}"
-            )
-        all_passed &= result.passed
-        if args.json:
-            print(json.dumps(result.as_dict()))
-        else:
-            verdict = "PASS" if result.passed else "FAIL" + (f" ({result.error})" if result.error else "")
-            print(
-                f"{result.case:40s} {result.precision:6s} {result.iraw_relative_error:10.2e} "
-                f"{result.ilinear_relative_error:11.2e} {result.strength_abs_error:9.2e} "
-                f"{'yes' if result.rolls_match else 'NO':>5s}  {verdict}"
-            )
-    return 0 if all_passed else 1
 
 
 class CommandError(Exception):
@@ -213,24 +177,8 @@ def _add_dream_options(
     command.add_argument("--npy", help="also write the images as .npy (H x W x C x K)")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="deepdream", description="MATLAB's deepDreamImage on ONNX networks, in PyTorch."
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    parity = commands.add_parser(
-        "parity",
-        help="check the port against MATLAB reference cases",
-        description="Run every schema-v1 case file and compare with MATLAB's numbers "
-        "(double 1e-10, single 1e-5 relative; strengths 1e-4 absolute; rolls exact). Exit 0 only if all pass.",
-    )
-    parity.add_argument("paths", nargs="+", help="case .mat files or folders of them")
-    parity.add_argument("--models", required=True, help="folder holding the cases' ONNX networks")
-    parity.add_argument("--device", default="cpu", help="torch device (cpu, cuda)")
-    parity.add_argument("--json", action="store_true", help="one JSON object per case")
-    parity.set_defaults(handler=_parity)
-
+def add_parsers(commands: argparse._SubParsersAction) -> None:
+    """Add ``dream``, ``layers`` and ``demo`` to the ``deepdream`` command's subparsers."""
     dream = commands.add_parser(
         "dream",
         help="deep-dream images of a layer's channels",
@@ -258,12 +206,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--model", help="an ONNX network to use instead of the bundled default")
     _add_dream_options(demo, layer=DEMO_LAYER, channels=DEMO_CHANNELS, levels=2, iterations=5, out="out/demo.png")
     demo.set_defaults(handler=_demo)
-    return parser
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+def run_command(args: argparse.Namespace) -> int:
+    """Run a parsed subcommand: bad input is one line on stderr and exit status 2."""
     try:
         return args.handler(args)
     except (CommandError, DeepDreamError, OSError, ValueError) as exc:
@@ -273,7 +219,3 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print(f"deepdream {args.command}: interrupted", file=sys.stderr)
         return 130
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import BinaryIO, Callable, Optional, Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -32,7 +32,7 @@ def default_model() -> Path:
     return next((path for path in candidates if path.is_file()), candidates[-1])
 
 
-def write_atomic(path: str | os.PathLike, write: Callable[[object], None]) -> None:
+def write_atomic(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> Path:
     """Write ``path`` through ``write(file)`` into a temporary sibling, then rename it into place."""
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
@@ -52,6 +52,7 @@ def write_atomic(path: str | os.PathLike, write: Callable[[object], None]) -> No
         except FileNotFoundError:
             pass
         raise
+    return path
 
 
 def montage(images, labels: Sequence[str], min_tile: int = 128):

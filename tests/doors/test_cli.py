@@ -11,6 +11,7 @@ import scipy.io
 from PIL import Image
 
 from deepdreamport import deep_dream_image
+from deepdreamport.cli import main
 from deepdreamport.doors import cli, files
 
 from ..conftest import REFERENCE
@@ -86,7 +87,7 @@ def test_help_on_every_command():
     assert done.returncode == 0 and all(c in done.stdout for c in ("dream", "layers", "demo", "parity"))
     for command in ("dream", "layers", "demo", "parity"):
         with pytest.raises(SystemExit) as exit_info:
-            cli.main([command, "--help"])
+            main([command, "--help"])
         assert exit_info.value.code == 0
 
 
@@ -108,7 +109,7 @@ def test_bad_input_one_line_error(tmp_path, capsys, args, words):
     for flag, value in zip(args[::2], args[1::2]):
         base[flag] = value
     argv = ["dream", str(TINY), "--levels", "1", "--iterations", "1"] + [a for pair in base.items() for a in pair]
-    assert cli.main(argv) == 2
+    assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and err.startswith("deepdream dream: error:")
     for word in words:
@@ -118,7 +119,7 @@ def test_bad_input_one_line_error(tmp_path, capsys, args, words):
 
 def test_missing_model_is_one_line_error(tmp_path, capsys):
     assert (
-        cli.main(
+        main(
             ["dream", str(tmp_path / "none.onnx"), "--layer", "a", "--channels", "1", "--out", str(tmp_path / "o.png")]
         )
         == 2
@@ -130,7 +131,7 @@ def test_initial_image_from_png(tmp_path, capsys):
     source = tmp_path / "in.png"
     Image.fromarray(np.random.RandomState(0).randint(0, 255, (20, 24, 3), dtype=np.uint8)).save(source)
     assert (
-        cli.main(
+        main(
             [
                 "dream",
                 str(TINY),
@@ -158,7 +159,7 @@ def test_initial_image_from_png(tmp_path, capsys):
 
 def test_demo_without_the_default_model(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(cli, "default_model", lambda: tmp_path / "absent.onnx")
-    assert cli.main(["demo", "--out", str(tmp_path / "demo.png")]) == 2
+    assert main(["demo", "--out", str(tmp_path / "demo.png")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "./dev setup" in err
 
@@ -166,7 +167,7 @@ def test_demo_without_the_default_model(tmp_path, monkeypatch, capsys):
 def test_demo_runs_the_main_job(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(cli, "default_model", lambda: TINY)
     out = tmp_path / "sub" / "demo.png"
-    assert cli.main(["demo", "--layer", "relu2", "--channels", "1:3", "--out", str(out)]) == 0
+    assert main(["demo", "--layer", "relu2", "--channels", "1:3", "--out", str(out)]) == 0
     assert out.is_file()
 
 

@@ -18,7 +18,7 @@ from deepdreamport.matlab.rng import twister
 from deepdreamport.nets import load_network as as_network
 from deepdreamport.parity import find_cases, load_case, run_case
 
-from .conftest import REFERENCE
+from ..conftest import REFERENCE
 
 CASES = find_cases([REFERENCE / "cases"])
 MODELS = REFERENCE / "models"

@@ -1,30 +1,29 @@
-"""Reading MATLAB parity references (schema v1) and judging the port against them.
+"""Parity case files (schema v1): find, read and write them.
 
 A *case* file holds one end-to-end ``deepDreamImage`` run; ``components.mat``
 holds function-level references. The schema is documented in
-``parity/reference/README.md``. This module knows nothing about particular
-cases: it reads whatever case files it is given and runs the port on each.
+``parity/reference/README.md``. Cases recorded by the port itself
+(:mod:`deepdreamport.parity.record`) carry the same fields plus provenance
+fields that schema-v1 readers ignore:
+
+``recordedBy`` (``'deepdreamport'``), ``packageVersion``, ``torchVersion``,
+``onnx2torchVersion``, ``device``, ``modelSha256`` (of the ONNX file named by
+``network``) and a human-readable ``source`` line.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
+import hashlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import scipy.io
-import torch
 
-from .core.loop import DreamSettings, scale_linear
-from .doors.run import run_deep_dream
-from .matlab.layout import matlab_squeeze, to_hwck
-from .matlab.rng import twister
-from .nets.load import load_network
+from ._package import write_atomic
 
-TOLERANCE = {"double": 1e-10, "single": 1e-5}
-STRENGTH_TOLERANCE = 1e-4
+PORT_RECORDER = "deepdreamport"
 
 
 def _unwrap(value: Any) -> Any:
@@ -50,6 +49,34 @@ def load_struct_array(path: str | Path, name: str) -> list[dict[str, Any]]:
 
 
 @dataclasses.dataclass(frozen=True)
+class Provenance:
+    """Who made a case: MATLAB (empty ``recorded_by``) or the port, with what."""
+
+    source: str = ""
+    recorded_by: str = ""
+    package_version: str = ""
+    torch_version: str = ""
+    onnx2torch_version: str = ""
+    device: str = ""
+    model_sha256: str = ""
+
+    @property
+    def by_port(self) -> bool:
+        return self.recorded_by == PORT_RECORDER
+
+
+PROVENANCE_FIELDS = {
+    "source": "source",
+    "recorded_by": "recordedBy",
+    "package_version": "packageVersion",
+    "torch_version": "torchVersion",
+    "onnx2torch_version": "onnx2torchVersion",
+    "device": "device",
+    "model_sha256": "modelSha256",
+}
+
+
+@dataclasses.dataclass(frozen=True)
 class ParityCase:
     """One end-to-end reference run (fields as in the schema)."""
 
@@ -69,6 +96,7 @@ class ParityCase:
     activation_log: np.ndarray
     rolls: np.ndarray
     strength_resolution: float = 0.0  # 0.01 when activationLog was parsed from the printed table
+    provenance: Provenance = Provenance()
 
     @property
     def name(self) -> str:
@@ -85,6 +113,7 @@ def load_case(path: str | Path) -> ParityCase:
     get = lambda key: _unwrap(data[key])  # noqa: E731
     precision = get("precision") or ("double" if data["InitialImage"].dtype == np.float64 else "single")
     rolls = np.asarray(data["rolls"], dtype=np.float64) if "rolls" in data else np.zeros((0, 2))
+    provenance = Provenance(**{attr: str(get(key)) for attr, key in PROVENANCE_FIELDS.items() if key in data})
     return ParityCase(
         path=path,
         network=str(get("network")),
@@ -102,7 +131,41 @@ def load_case(path: str | Path) -> ParityCase:
         activation_log=np.asarray(data["activationLog"], dtype=np.float64).reshape(-1, 3),
         rolls=rolls.reshape(-1, 2),
         strength_resolution=_scalar(data["strengthResolution"]) if "strengthResolution" in data else 0.0,
+        provenance=provenance,
     )
+
+
+def case_fields(case: ParityCase) -> dict[str, Any]:
+    """The ``.mat`` variables of ``case``, as MATLAB's ``make_reference.m`` writes them."""
+    array_type = np.float64 if case.precision == "double" else np.float32
+    fields: dict[str, Any] = {
+        "network": case.network,
+        "layer": case.layer,
+        "channels": np.asarray(case.channels, dtype=np.float64).reshape(1, -1),
+        "InitialImage": np.asarray(case.initial_image, dtype=array_type),
+        "NumIterations": float(case.num_iterations),
+        "PyramidLevels": float(case.pyramid_levels),
+        "PyramidScale": float(case.pyramid_scale),
+        "TileSize": float(case.tile_size),
+        "rngSeed": float(case.rng_seed),
+        "precision": case.precision,
+        "Iraw": np.asarray(case.iraw, dtype=array_type),
+        "Ilinear": np.asarray(case.ilinear, dtype=array_type),
+        "activationLog": np.asarray(case.activation_log, dtype=np.float64).reshape(-1, 3),
+        "strengthResolution": float(case.strength_resolution),
+        "rolls": np.asarray(case.rolls, dtype=np.float64).reshape(-1, 2),
+    }
+    for attr, key in PROVENANCE_FIELDS.items():
+        value = getattr(case.provenance, attr)
+        if value:
+            fields[key] = value
+    return fields
+
+
+def save_case(case: ParityCase) -> Path:
+    """Write ``case`` to ``case.path`` (MATLAB v5 ``.mat``, atomically)."""
+    fields = case_fields(case)
+    return write_atomic(case.path, lambda handle: scipy.io.savemat(handle, fields, do_compression=True))
 
 
 def find_cases(paths: list[str | Path]) -> list[Path]:
@@ -119,82 +182,10 @@ def find_cases(paths: list[str | Path]) -> list[Path]:
     return found
 
 
-def relative_error(actual: np.ndarray, expected: np.ndarray) -> float:
-    """max |actual - expected| / max |expected| (inf if the shapes differ)."""
-    actual = matlab_squeeze(np.asarray(actual, dtype=np.float64))
-    expected = matlab_squeeze(np.asarray(expected, dtype=np.float64))
-    if actual.shape != expected.shape:
-        return math.inf
-    scale = np.max(np.abs(expected)) if expected.size else 0.0
-    error = np.max(np.abs(actual - expected)) if expected.size else 0.0
-    if not np.isfinite(error):
-        return math.inf
-    return float(error / scale) if scale > 0 else float(error)
-
-
-@dataclasses.dataclass(frozen=True)
-class CaseResult:
-    """How the port did on one case."""
-
-    case: str
-    precision: str
-    iraw_relative_error: float
-    ilinear_relative_error: float
-    strength_abs_error: float
-    rolls_match: bool
-    tolerance: float
-    error: str = ""
-    strength_tolerance: float = STRENGTH_TOLERANCE
-
-    @property
-    def passed(self) -> bool:
-        return (
-            not self.error
-            and self.iraw_relative_error <= self.tolerance
-            and self.ilinear_relative_error <= self.tolerance
-            and self.strength_abs_error <= self.strength_tolerance
-            and self.rolls_match
-        )
-
-    def as_dict(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        data["passed"] = self.passed
-        return data
-
-
-def run_case(case: ParityCase, models_dir: str | Path, device: str = "cpu") -> CaseResult:
-    """Run the port on ``case`` exactly as MATLAB was run and compare."""
-    dtype = torch.float64 if case.precision == "double" else torch.float32
-    tolerance = TOLERANCE.get(case.precision, TOLERANCE["single"])
-    network = load_network(Path(models_dir) / case.network)
-
-    result = run_deep_dream(
-        network,
-        case.layer,
-        [c - 1 for c in case.channels],
-        initial_image=case.initial_image,
-        settings=DreamSettings(case.num_iterations, case.pyramid_levels, case.pyramid_scale),
-        dtype=dtype,
-        device=torch.device(device),
-        stream=twister(case.rng_seed),
-        tile_size=case.tile_size,
-    )
-    iraw = to_hwck(result.images)
-    ilinear = to_hwck(scale_linear(result.images))
-    log = result.activation_log
-    expected_log = case.activation_log
-    if log.shape == expected_log.shape and np.array_equal(log[:, :2], expected_log[:, :2]):
-        strength_error = float(np.max(np.abs(log[:, 2] - expected_log[:, 2]))) if log.size else 0.0
-    else:
-        strength_error = math.inf
-    rolls = np.asarray(result.rolls, dtype=np.float64).reshape(-1, 2)
-    return CaseResult(
-        case=case.name,
-        precision=case.precision,
-        iraw_relative_error=relative_error(iraw, case.iraw),
-        ilinear_relative_error=relative_error(ilinear, case.ilinear),
-        strength_abs_error=strength_error,
-        rolls_match=bool(rolls.shape == case.rolls.shape and np.array_equal(rolls, case.rolls)),
-        tolerance=tolerance,
-        strength_tolerance=STRENGTH_TOLERANCE + case.strength_resolution / 2,
-    )
+def file_sha256(path: str | Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

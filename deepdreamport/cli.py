@@ -1,0 +1,35 @@
+"""The ``deepdream`` command: every sub-package's subcommands in one parser.
+
+``dream``, ``layers`` and ``demo`` (:mod:`deepdreamport.doors.cli`) and
+``parity`` (:mod:`deepdreamport.parity.cli`). It sits above every layer of the
+package, so that each sub-package keeps its own subcommands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Optional, Sequence
+
+from .doors import cli as dream_commands
+from .parity.cli import add_parity_parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="deepdream", description="MATLAB's deepDreamImage on ONNX networks, in PyTorch."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    add_parity_parser(commands)
+    dream_commands.add_parsers(commands)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """``deepdream ARGS``; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    return dream_commands.run_command(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,251 @@
+"""``deepdream parity``: check cases (MATLAB-made or recorded) and ``record`` new ones.
+
+Checking: ``deepdream parity CASES... --models DIR [--json] [--junit-xml FILE]
+[--report DIR]`` runs every case, prints a table (or one JSON object per case)
+and the readable diff of each failure; exit 0 only if all pass, 1 if any fails.
+
+Recording: ``deepdream parity record MODEL --layer L --channels C --out DIR
+[options]`` or ``deepdream parity record --batch CASES.toml --out DIR``.
+
+Bad input ends with one line on stderr naming the argument, exit status 2.
+Every output file is written atomically and no input is ever overwritten.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Optional, Sequence
+
+from . import _package
+from .cases import find_cases, load_case
+from .judge import CaseResult, Judgement, broken_case_result, describe_result, judge_case
+from .record import RecordError, RecordSpec, channels_from, read_batch, record_batch, record_case
+
+RECORD_WORD = "record"
+# option dest -> (flag, default when recording); None on the parser so that misuse is detectable
+RECORD_OPTIONS = {
+    "layer": ("--layer", None),
+    "channels": ("--channels", None),
+    "out": ("--out", None),
+    "batch": ("--batch", None),
+    "image": ("--image", None),
+    "size": ("--size", None),
+    "iterations": ("--iterations", 10),
+    "levels": ("--levels", 3),
+    "scale": ("--scale", 1.4),
+    "seed": ("--seed", 0),
+    "precision": ("--precision", "double"),
+    "tile_size": ("--tile-size", None),
+    "name": ("--name", None),
+    "overwrite": ("--overwrite", False),
+}
+
+
+class UsageError(ValueError):
+    """Bad command-line input: one line, exit status 2."""
+
+
+def add_parity_parser(subparsers) -> argparse.ArgumentParser:
+    """Add the ``parity`` subcommand to ``subparsers`` (from ``add_subparsers``); returns its parser."""
+    parity = subparsers.add_parser(
+        "parity",
+        help="check the port against parity cases, or record cases with it",
+        description="Check: run every schema-v1 case file and compare (MATLAB cases: double 1e-10, single 1e-5 "
+        "relative; strengths 1e-4 absolute; rolls exact. Recorded cases: 1e-10 (float64) / 1e-5 (float32) relative, "
+        "model sha256 must match). Exit 0 only if all pass. "
+        "Record: `deepdream parity record MODEL --layer L --channels C --out DIR` or "
+        "`deepdream parity record --batch CASES.toml --out DIR`.",
+    )
+    parity.add_argument(
+        "paths", nargs="+", metavar="PATH", help="case .mat files or folders of them; or `record [MODEL]`"
+    )
+    check = parity.add_argument_group("checking")
+    check.add_argument("--models", help="folder holding the cases' ONNX networks (required to check)")
+    check.add_argument("--device", default="cpu", help="torch device (cpu, cuda); default cpu")
+    check.add_argument("--json", action="store_true", help="one JSON object per case")
+    check.add_argument("--junit-xml", metavar="FILE", help="also write the verdicts as JUnit XML")
+    check.add_argument(
+        "--report", metavar="DIR", help="write reference/port/difference PNGs and numbers for each failing case"
+    )
+    record = parity.add_argument_group("recording (deepdream parity record ...)")
+    record.add_argument("--layer", help="layer name (see `deepdream layers MODEL`)")
+    record.add_argument("--channels", help="1-based channels, MATLAB style: 1:3, 1,5,9")
+    record.add_argument("--out", metavar="DIR", help="folder for the case files (created if missing)")
+    record.add_argument("--batch", metavar="FILE", help="TOML list of cases ([defaults] and [[case]] tables)")
+    record.add_argument(
+        "--image", help="initial image (PNG/JPEG, pixels 0-255); default randn after rng(seed) plus the input mean"
+    )
+    record.add_argument("--size", help="HxW of the random initial image (default: the network's input size)")
+    record.add_argument("--iterations", type=int, help="NumIterations per level (default 10)")
+    record.add_argument("--levels", type=int, help="PyramidLevels (default 3)")
+    record.add_argument("--scale", type=float, help="PyramidScale (default 1.4)")
+    record.add_argument("--seed", type=int, help="rng(seed, 'twister') (default 0)")
+    record.add_argument("--precision", choices=("single", "double"), help="single or double (default double)")
+    record.add_argument("--tile-size", type=int, help="TileSize for networks with a dynamic input size")
+    record.add_argument("--name", help="case name (default MODEL_LAYER_PRECISION)")
+    record.add_argument("--overwrite", action="store_true", default=None, help="replace existing case files")
+    parity.set_defaults(handler=run_parity)
+    return parity
+
+
+def _size(text: Optional[str]) -> Optional[tuple[int, int]]:
+    if text is None:
+        return None
+    parts = text.lower().replace(",", "x").split("x")
+    try:
+        height, width = (int(p) for p in parts)
+    except ValueError:
+        raise UsageError(f"--size: expected HxW such as 64x64; got {text!r}") from None
+    return height, width
+
+
+def _recording_value(args: argparse.Namespace, dest: str):
+    value = getattr(args, dest)
+    return RECORD_OPTIONS[dest][1] if value is None else value
+
+
+def _record(args: argparse.Namespace, rest: list[str]) -> int:
+    out = args.out
+    if out is None:
+        raise UsageError("--out: the folder for the recorded case files is required")
+    if args.batch is not None:
+        if rest:
+            raise UsageError(f"MODEL: give either MODEL or --batch, not both (got {rest[0]!r} and --batch)")
+        given = [
+            flag
+            for dest, (flag, _) in RECORD_OPTIONS.items()
+            if dest not in ("out", "batch", "overwrite") and getattr(args, dest) is not None
+        ]
+        if given:
+            raise UsageError(f"{given[0]}: with --batch, options go into the TOML file")
+        specs = read_batch(args.batch)
+        cases = record_batch(specs, out, overwrite=bool(args.overwrite))
+    else:
+        if len(rest) != 1:
+            raise UsageError(f"MODEL: `deepdream parity record` takes one ONNX file; got {len(rest)} paths")
+        for dest in ("layer", "channels"):
+            if getattr(args, dest) is None:
+                raise UsageError(f"{RECORD_OPTIONS[dest][0]}: required to record")
+        spec = RecordSpec(
+            model=Path(rest[0]),
+            layer=args.layer,
+            channels=channels_from(args.channels, "--channels"),
+            name=args.name or "",
+            image=Path(args.image) if args.image else None,
+            size=_size(args.size),
+            iterations=_recording_value(args, "iterations"),
+            levels=_recording_value(args, "levels"),
+            scale=_recording_value(args, "scale"),
+            seed=_recording_value(args, "seed"),
+            precision=_recording_value(args, "precision"),
+            tile_size=args.tile_size,
+            device=args.device,
+        )
+        cases = [record_case(spec, out, overwrite=bool(args.overwrite))]
+    for case in cases:
+        print(f"wrote {case.path} ({case.precision}, {case.network} sha256 {case.provenance.model_sha256[:12]}…)")
+    return 0
+
+
+def _check_output_path(option: str, path: str, inputs: set[Path]) -> None:
+    target = Path(path).resolve()
+    if not target.parent.is_dir():
+        raise UsageError(f"{option}: the folder of {path!r} does not exist")
+    if target in inputs:
+        raise UsageError(f"{option}: {path!r} is an input; choose another file")
+
+
+def _print_row(result: CaseResult) -> None:
+    verdict = (
+        "PASS" if result.passed else "FAIL" + (f" ({result.error})" if result.error else f" ({result.failure_kind})")
+    )
+    print(
+        f"{result.case:40s} {result.precision:6s} {result.iraw_relative_error:10.2e} "
+        f"{result.ilinear_relative_error:11.2e} {result.strength_abs_error:9.2e} "
+        f"{'yes' if result.rolls_match else 'NO':>5s}  {verdict}"
+    )
+
+
+def _check(args: argparse.Namespace) -> int:
+    misplaced = [flag for dest, (flag, _) in RECORD_OPTIONS.items() if getattr(args, dest) is not None]
+    if misplaced:
+        raise UsageError(f"{misplaced[0]}: only for `deepdream parity record`")
+    if args.models is None:
+        raise UsageError("--models: the folder holding the cases' ONNX networks is required")
+    if not Path(args.models).is_dir():
+        raise UsageError(f"--models: {args.models!r} is not a folder")
+    try:
+        paths = find_cases(args.paths)
+    except FileNotFoundError as exc:
+        raise UsageError(f"PATH: {exc}") from None
+    if not paths:
+        raise UsageError("PATH: no case files (*.mat) found")
+    inputs = {p.resolve() for p in paths} | {p.resolve() for p in Path(args.models).iterdir()}
+    if args.junit_xml:
+        _check_output_path("--junit-xml", args.junit_xml, inputs)
+    if args.report and Path(args.report).resolve() in inputs:
+        raise UsageError(f"--report: {args.report!r} is an input")
+    started = datetime.datetime.now(datetime.timezone.utc)
+    if not args.json:
+        print(
+            f"{'case':40s} {'prec':6s} {'Iraw rel':>10s} {'Ilinear rel':>11s} {'strength':>9s} {'rolls':>5s}  verdict"
+        )
+    judgements: list[Judgement] = []
+    durations: list[float] = []
+    for path in paths:
+        start = time.perf_counter()
+        try:
+            judgement = judge_case(load_case(path), args.models, device=args.device)
+        except Exception as exc:  # a broken case is a failed case, reported and not fatal
+            judgement = Judgement(broken_case_result(path.stem, exc))
+        durations.append(time.perf_counter() - start)
+        judgements.append(judgement)
+        if args.json:
+            print(json.dumps(judgement.result.as_dict()))
+        else:
+            _print_row(judgement.result)
+    results = [j.result for j in judgements]
+    failures = [j for j in judgements if not j.result.passed]
+    if failures and not args.json:
+        print()
+        for judgement in failures:
+            print(describe_result(judgement.result))
+    if args.junit_xml:
+        from .junit import write_junit_xml
+
+        write_junit_xml(args.junit_xml, results, durations, started)
+    if args.report and failures:
+        from .report import write_failure_report
+
+        Path(args.report).mkdir(parents=True, exist_ok=True)
+        for judgement in failures:
+            write_failure_report(judgement, args.report)
+    return 0 if not failures else 1
+
+
+def run_parity(args: argparse.Namespace) -> int:
+    """Run ``deepdream parity`` from parsed arguments; returns the exit status."""
+    try:
+        if args.paths[0] == RECORD_WORD:
+            if any(getattr(args, o) for o in ("models", "json", "junit_xml", "report")):
+                raise UsageError("--models/--json/--junit-xml/--report: only for checking, not for `record`")
+            return _record(args, args.paths[1:])
+        return _check(args)
+    except (UsageError, RecordError, _package.DeepDreamError, OSError) as exc:
+        message = " ".join(str(exc).split())
+        print(f"deepdream parity: error: {message}", file=sys.stderr)
+        return 2
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """``python -m deepdreamport.parity ...`` (the arguments of ``deepdream parity``)."""
+    parser = argparse.ArgumentParser(prog="deepdream", description="deepdream parity (stand-alone entry)")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    add_parity_parser(subparsers)
+    args = parser.parse_args(["parity", *(sys.argv[1:] if argv is None else argv)])
+    return run_parity(args)

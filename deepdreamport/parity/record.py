@@ -1,0 +1,267 @@
+"""Recording parity cases with the port itself.
+
+A team that ships its own network records the port's deep-dream outputs once
+(``deepdream parity record``) and checks them in CI after every upgrade of
+torch, onnx2torch or deepdreamport, or after re-exporting the model. A recorded
+case has exactly the fields of a MATLAB-made one (schema v1), run the way
+``parity/matlab/make_reference.m`` runs MATLAB: the initial image is stored,
+``rng(seed, 'twister')`` is set just before the run, and the output is kept
+with both ``OutputScaling`` values. Provenance fields say that the port made
+it and with what (see :mod:`.cases`).
+
+A batch is a TOML file: an optional ``[defaults]`` table and one ``[[case]]``
+table per case, with the keys of :class:`RecordSpec` (paths relative to the
+TOML file)::
+
+    [defaults]
+    model = "models/my_net.onnx"
+    iterations = 2
+    precision = "double"
+
+    [[case]]
+    layer = "relu1"
+    channels = "1:3"      # MATLAB style, or a list [1, 2, 3]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import importlib.metadata
+import tomllib
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from . import _package
+from .cases import PORT_RECORDER, ParityCase, Provenance, file_sha256, save_case
+from .judge import load_network, run_port
+
+PRECISIONS = ("single", "double")
+
+
+class RecordError(ValueError):
+    """Bad recording input; the message names the argument."""
+
+
+@dataclasses.dataclass(frozen=True)
+class RecordSpec:
+    """What to record: one ``deepDreamImage`` call (channels 1-based, as in MATLAB)."""
+
+    model: Path
+    layer: str
+    channels: tuple[int, ...]
+    name: str = ""
+    image: Optional[Path] = None
+    size: Optional[tuple[int, int]] = None  # of the random initial image; default the network's input size
+    iterations: int = 10
+    levels: int = 3
+    scale: float = 1.4
+    seed: int = 0
+    precision: str = "double"
+    tile_size: Optional[int] = None
+    device: str = "cpu"
+
+    def case_name(self) -> str:
+        if self.name:
+            return self.name
+        layer = "".join(ch if ch.isalnum() else "_" for ch in self.layer).strip("_")
+        return f"{self.model.stem}_{layer}_{self.precision}"
+
+
+def check_spec(spec: RecordSpec, where: str = "") -> None:
+    """Reject bad values with one line naming the argument."""
+    prefix = f"{where}: " if where else ""
+    if not spec.model.is_file():
+        raise RecordError(f"{prefix}MODEL: ONNX file {str(spec.model)!r} does not exist")
+    if spec.image is not None and not spec.image.is_file():
+        raise RecordError(f"{prefix}--image: {str(spec.image)!r} does not exist")
+    if spec.precision not in PRECISIONS:
+        raise RecordError(f"{prefix}--precision: expected 'single' or 'double'; got {spec.precision!r}")
+    if spec.iterations < 1 or spec.levels < 1:
+        raise RecordError(f"{prefix}--iterations and --levels must be positive integers")
+    if not spec.scale > 1:
+        raise RecordError(f"{prefix}--scale: PyramidScale must be greater than 1; got {spec.scale}")
+    if not spec.channels or min(spec.channels) < 1:
+        raise RecordError(f"{prefix}--channels: 1-based channel numbers are needed; got {list(spec.channels)}")
+    if spec.size is not None and (len(spec.size) != 2 or min(spec.size) < 1):
+        raise RecordError(f"{prefix}--size: expected HxW with positive sides; got {spec.size}")
+
+
+def _read_image(path: Path, channels: int) -> np.ndarray:
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            array = np.asarray(image.convert("L" if channels == 1 else "RGB"), dtype=np.float64)
+    except (OSError, ValueError) as exc:
+        raise RecordError(f"--image: cannot read {str(path)!r} as an image ({exc})") from None
+    return array[:, :, None] if array.ndim == 2 else array
+
+
+def initial_image(spec: RecordSpec, network) -> np.ndarray:
+    """The stored ``InitialImage``: the given picture, or ``randn`` after ``rng(seed)`` plus the input mean."""
+    dtype = np.float64 if spec.precision == "double" else np.float32
+    if spec.image is not None:
+        return _read_image(spec.image, network.input_channels).astype(dtype)
+    size = spec.size
+    if size is None:
+        if None in network.input_size:
+            raise RecordError("--size: the network's input size is dynamic; give the initial image's HxW")
+        size = network.input_size
+    image = _package.twister(spec.seed).standard_normal((size[0], size[1], network.input_channels))
+    mean = network.input_mean()
+    if mean is not None:
+        image = image + np.asarray(mean, dtype=np.float64).reshape(1, 1, -1)
+    return image.astype(dtype)
+
+
+def _version(distribution: str) -> str:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def provenance(spec: RecordSpec, model_sha256: str) -> Provenance:
+    """Who made the case and with what."""
+    import torch
+
+    torch_version = torch.__version__
+    onnx2torch_version = _version("onnx2torch")
+    device = str(_package.resolve_device(spec.device))
+    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    source = (
+        f"recorded by the port, not MATLAB: deepdreamport {_package.PACKAGE_VERSION}, torch {torch_version}, "
+        f"onnx2torch {onnx2torch_version}, device {device}, {spec.precision}, model {spec.model.name} "
+        f"sha256 {model_sha256}, {when}"
+    )
+    return Provenance(
+        source=source,
+        recorded_by=PORT_RECORDER,
+        package_version=_package.PACKAGE_VERSION,
+        torch_version=torch_version,
+        onnx2torch_version=onnx2torch_version,
+        device=device,
+        model_sha256=model_sha256,
+    )
+
+
+def record_case(spec: RecordSpec, out_dir: str | Path, overwrite: bool = False) -> ParityCase:
+    """Run the port for ``spec`` and write ``OUT/<name>.mat``; returns the written case."""
+    check_spec(spec)
+    out_dir = Path(out_dir)
+    target = out_dir / f"{spec.case_name()}.mat"
+    inputs = {spec.model.resolve()} | ({spec.image.resolve()} if spec.image else set())
+    if target.resolve() in inputs:
+        raise RecordError(f"--out: {str(target)!r} is an input of the recording; choose another folder or --name")
+    if target.exists() and not overwrite:
+        raise RecordError(f"--out: {str(target)!r} exists; pass --overwrite to replace it")
+    network = load_network(spec.model)
+    device = str(_package.resolve_device(spec.device))
+    empty = np.zeros((0,))
+    case = ParityCase(
+        path=target,
+        network=spec.model.name,
+        layer=spec.layer,
+        channels=tuple(spec.channels),
+        initial_image=initial_image(spec, network),
+        num_iterations=spec.iterations,
+        pyramid_levels=spec.levels,
+        pyramid_scale=float(spec.scale),
+        tile_size=network.tile_size(spec.tile_size),
+        rng_seed=spec.seed,
+        precision=spec.precision,
+        iraw=empty,
+        ilinear=empty,
+        activation_log=empty.reshape(0, 3),
+        rolls=empty.reshape(0, 2),
+    )
+    port = run_port(case, spec.model, device)
+    case = dataclasses.replace(
+        case,
+        iraw=port.iraw,
+        ilinear=port.ilinear,
+        activation_log=port.activation_log,
+        rolls=port.rolls,
+        provenance=provenance(spec, file_sha256(spec.model)),
+    )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    save_case(case)
+    return case
+
+
+SPEC_KEYS = {f.name for f in dataclasses.fields(RecordSpec)}
+
+
+def channels_from(value: Any, where: str) -> tuple[int, ...]:
+    """1-based channels from a MATLAB-style string (``"1:3,7"``), an integer or a list."""
+    if isinstance(value, str):
+        try:
+            return tuple(_package.parse_channels(value))
+        except Exception as exc:  # the port's parser says what is wrong
+            raise RecordError(f"{where}: {exc}") from None
+    values = value if isinstance(value, list) else [value]
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        raise RecordError(f"{where}: channels must be integers or a MATLAB range string; got {value!r}")
+    return tuple(values)
+
+
+def spec_from_table(table: dict[str, Any], base: Path, where: str) -> RecordSpec:
+    """A :class:`RecordSpec` from one TOML case table (paths relative to ``base``)."""
+    unknown = sorted(set(table) - SPEC_KEYS)
+    if unknown:
+        raise RecordError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(SPEC_KEYS)}")
+    missing = [key for key in ("model", "layer", "channels") if key not in table]
+    if missing:
+        raise RecordError(f"{where}: missing {missing}")
+    values = dict(table)
+    values["model"] = base / values["model"]
+    if values.get("image") is not None:
+        values["image"] = base / values["image"]
+    if values.get("size") is not None:
+        values["size"] = tuple(values["size"])
+    values["channels"] = channels_from(values["channels"], f"{where}: channels")
+    try:
+        spec = RecordSpec(**values)
+    except TypeError as exc:
+        raise RecordError(f"{where}: {exc}") from None
+    check_spec(spec, where)
+    return spec
+
+
+def read_batch(path: str | Path) -> list[RecordSpec]:
+    """The cases of a TOML batch file (``[defaults]`` merged into each ``[[case]]``)."""
+    path = Path(path)
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise RecordError(f"--batch: cannot read {str(path)!r} as TOML ({exc})") from None
+    unknown = sorted(set(document) - {"defaults", "case"})
+    if unknown:
+        raise RecordError(
+            f"--batch: {str(path)!r} has unknown top-level key(s) {unknown}; expected [defaults] and [[case]]"
+        )
+    defaults = document.get("defaults", {})
+    tables = document.get("case", [])
+    if not isinstance(tables, list) or not tables:
+        raise RecordError(f"--batch: {str(path)!r} has no [[case]] tables")
+    specs = [
+        spec_from_table({**defaults, **table}, path.parent, f"--batch {path.name}, case {k}")
+        for k, table in enumerate(tables, 1)
+    ]
+    names = [spec.case_name() for spec in specs]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise RecordError(f"--batch: case names repeat: {repeated}; give each case a distinct name")
+    return specs
+
+
+def record_batch(specs: Sequence[RecordSpec], out_dir: str | Path, overwrite: bool = False) -> list[ParityCase]:
+    """Record every spec (all are checked before any is run)."""
+    for spec in specs:
+        target = Path(out_dir) / f"{spec.case_name()}.mat"
+        if target.exists() and not overwrite:
+            raise RecordError(f"--out: {str(target)!r} exists; pass --overwrite to replace it")
+    return [record_case(spec, out_dir, overwrite) for spec in specs]

@@ -1,0 +1,140 @@
+"""Judging recorded cases: tolerances, a changed model, float32 amplification, the failure diff."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from deepdreamport.parity import load_case, run_case, save_case
+from deepdreamport.parity.judge import compare, describe_result, run_port
+from deepdreamport.parity.record import RecordSpec, record_case
+
+from .conftest import EFFICIENTNET, first_conv_weight, perturb_one_weight
+
+
+def _variant(recorded, tmp_path, name, precision="double", **changes):
+    case = load_case(recorded / f"tinynet_relu2_{precision}.mat")
+    case = dataclasses.replace(case, path=tmp_path / f"{name}.mat", **changes)
+    save_case(case)
+    return load_case(case.path)
+
+
+@pytest.mark.parametrize(
+    "precision, factor, passes",
+    [("double", 1 + 1e-11, True), ("double", 1 + 1e-9, False), ("single", 1 + 2e-6, True), ("single", 1 + 1e-4, False)],
+)
+def test_recorded_images_are_judged_at_their_precisions_tolerance(
+    recorded_tinynet, tinynet_models, tmp_path, precision, factor, passes
+):
+    original = load_case(recorded_tinynet / f"tinynet_relu2_{precision}.mat")
+    scaled = (original.iraw.astype(np.float64) * factor).astype(original.iraw.dtype)
+    case = _variant(recorded_tinynet, tmp_path, "scaled", precision, iraw=scaled)
+    result = run_case(case, tinynet_models)
+    assert result.passed is passes
+    assert result.failure_kind == ("" if passes else "numeric")
+
+
+def test_recorded_strengths_are_judged_relative_to_their_size(recorded_tinynet, tinynet_models, tmp_path):
+    log = load_case(recorded_tinynet / "tinynet_relu2_double.mat").activation_log.copy()
+    log[-1, 2] *= 1 + 1e-9
+    result = run_case(_variant(recorded_tinynet, tmp_path, "strength", activation_log=log), tinynet_models)
+    assert not result.passed and result.iraw_relative_error == 0
+    assert result.strength_abs_error > result.strength_tolerance
+
+
+@pytest.mark.parametrize("precision", ["double", "single"])
+def test_a_weight_changed_by_1e_3_fails_as_a_changed_model_with_a_clear_report(
+    recorded_tinynet, perturbed_tinynet_models, precision
+):
+    result = run_case(load_case(recorded_tinynet / f"tinynet_relu2_{precision}.mat"), perturbed_tinynet_models)
+    assert not result.passed and not result.numeric_passed and result.model_changed
+    assert result.failure_kind == "model changed and numeric"
+    assert result.iraw_relative_error > 1e-3
+    text = describe_result(result)
+    assert "the model changed" in text and result.recorded_sha256[:16] in text and result.current_sha256[:16] in text
+    assert text.index("activation strengths") < text.index("Iraw: relative error")  # strengths first
+    assert "level iter" in text and "max abs error" in text and "at Iraw(" in text
+    if precision == "single":
+        assert "not float32 amplification" in result.diagnosis
+    else:
+        assert "a float64 case" in result.diagnosis
+
+
+@pytest.mark.parametrize("precision", ["double", "single"])
+def test_a_reexported_identical_model_passes_the_numbers_and_is_reported_as_a_changed_file(
+    recorded_tinynet, reexported_tinynet_models, precision
+):
+    result = run_case(load_case(recorded_tinynet / f"tinynet_relu2_{precision}.mat"), reexported_tinynet_models)
+    assert result.numeric_passed and result.iraw_relative_error == 0
+    assert result.model_changed and not result.passed and result.failure_kind == "model changed"
+    assert "the model changed" in result.diagnosis and "numbers agree within" in result.diagnosis
+
+
+def test_matlab_cases_have_no_model_identity_to_check(reference_dir):
+    result = run_case(load_case(reference_dir / "cases" / "tinynet_conv2_tiled.mat"), reference_dir / "models")
+    assert result.passed and not result.model_changed and result.recorded_by == "matlab"
+
+
+@pytest.mark.slow
+def test_float32_rounding_amplified_by_the_iterations_is_diagnosed_as_such(tinynet_models, tmp_path):
+    """Another float32 computation of the same network: here the float64 run, rounded to float32 at the end."""
+    case = record_case(
+        RecordSpec(
+            tinynet_models / "tinynet.onnx", "relu2", (1, 2), size=(40, 36), iterations=10, levels=2, precision="single"
+        ),
+        tmp_path,
+    )
+    exact = run_port(
+        dataclasses.replace(case, precision="double", initial_image=case.initial_image.astype(np.float64)),
+        tinynet_models / "tinynet.onnx",
+    )
+    other_machine = dataclasses.replace(
+        case,
+        iraw=exact.iraw.astype(np.float32),
+        ilinear=exact.ilinear.astype(np.float32),
+        activation_log=exact.activation_log,
+        rolls=exact.rolls,
+    )
+    result = compare(other_machine, run_port(case, tinynet_models / "tinynet.onnx"), case.provenance.model_sha256)
+    assert not result.passed and result.failure_kind == "numeric" and result.iraw_relative_error > 1e-4
+    assert result.diagnosis.startswith("consistent with float32 amplification")
+    first_reference, first_port = result.strengths[0][2:]
+    assert abs(first_port - first_reference) / first_reference < 1e-5
+
+
+@pytest.fixture(scope="module")
+def perturbed_efficientnet(tmp_path_factory):
+    """EfficientNet-Lite0 with one weight of its stem convolution changed by 1e-3, and a random-pixel start image."""
+    folder = tmp_path_factory.mktemp("efficientnet")
+    perturb_one_weight(EFFICIENTNET, folder / "perturbed" / EFFICIENTNET.name, first_conv_weight(EFFICIENTNET))
+    pixels = (np.random.RandomState(0).rand(48, 48, 3) * 255).astype(np.uint8)
+    Image.fromarray(pixels).save(folder / "start.png")
+    return folder
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("precision", ["double", "single"])
+def test_efficientnet_lite0_with_a_perturbed_stem_weight_fails(tmp_path, perturbed_efficientnet, precision):
+    """float64 sees the 1e-3 change in the numbers; in float32 it stays within 1e-5 and the sha256 catches it."""
+    spec = RecordSpec(
+        EFFICIENTNET,
+        "_blocks/2/Add",
+        (1, 5),
+        image=perturbed_efficientnet / "start.png",
+        iterations=2,
+        levels=1,
+        precision=precision,
+    )
+    case = record_case(spec, tmp_path / "cases")
+    result = run_case(load_case(case.path), perturbed_efficientnet / "perturbed")
+    assert not result.passed and result.model_changed
+    assert result.iraw_relative_error > 1e-7
+    if precision == "double":
+        assert result.failure_kind == "model changed and numeric"
+        assert "a float64 case" in result.diagnosis
+    else:
+        assert result.failure_kind == "model changed"
+        assert "within the case's tolerance" in result.diagnosis
