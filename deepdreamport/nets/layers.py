@@ -30,8 +30,8 @@ from typing import Optional
 import onnx
 import torch
 
-from ..onnx.convert import to_torch
-from ..onnx.graph import input_dependent, node_name, static_shapes
+from ..onnx.convert import convertible_tensors, to_torch
+from ..onnx.graph import extract_subgraph, input_dependent, node_name, static_shapes
 from ..onnx.passes import RESIZED_MEAN_OP
 from .receptive_field import receptive_fields
 
@@ -115,16 +115,20 @@ def _sizes(model: onnx.ModelProto, input_name: str, input_shape: list[Optional[i
 
 
 def _run_sizes(model: onnx.ModelProto, input_name: str, size: list, tensors: list[str]) -> dict[str, list[int]]:
-    """Sizes shape inference could not give (run-time padding): run the network once on zeros."""
-    probe = onnx.ModelProto()
-    probe.CopyFrom(model)
-    del probe.graph.output[:]
-    for name in dict.fromkeys(tensors):
-        probe.graph.output.append(onnx.helper.make_empty_tensor_value_info(name))
+    """Sizes shape inference could not give (run-time padding): run the network once on zeros.
+
+    Only tensors whose every ancestor converts are probed: a layer after an
+    unsupported operator keeps an unknown size.
+    """
+    convertible = convertible_tensors(model)
+    wanted = [name for name in dict.fromkeys(tensors) if name != input_name and name in convertible]
+    sizes = {input_name: list(size)}
+    if not wanted:
+        return sizes
     with torch.no_grad():
-        values = to_torch(probe)(torch.zeros(*size))
+        values = to_torch(extract_subgraph(model, input_name, wanted))(torch.zeros(*size))
     values = values if isinstance(values, (tuple, list)) else [values]
-    return {name: list(value.shape) for name, value in zip(dict.fromkeys(tensors), values)}
+    return {**sizes, **{name: list(value.shape) for name, value in zip(wanted, values)}}
 
 
 def _matlab_size(shape: Optional[list[Optional[int]]]) -> tuple[Optional[int], ...]:

@@ -22,7 +22,7 @@ import onnx
 import onnx.numpy_helper
 
 from ..errors import DeepDreamError
-from ..onnx.convert import prepare, to_torch
+from ..onnx.convert import check_supported, prepare, to_torch
 from ..onnx.graph import extract_subgraph, graph_inputs, node_name, static_dims
 from ..onnx.passes import RESIZED_MEAN_OP
 from ..onnx.read import OnnxSource, read_onnx
@@ -45,7 +45,7 @@ class OnnxNetwork:
     @classmethod
     def from_onnx(cls, source: OnnxSource) -> "OnnxNetwork":
         """Read, fix up and check ``source`` (a path, bytes or ``onnx.ModelProto``)."""
-        model = prepare(read_onnx(source))
+        model = prepare(read_onnx(source), check=False)  # each truncation is checked when it is built
         inputs = graph_inputs(model)
         if len(inputs) != 1:
             raise DeepDreamError(
@@ -134,7 +134,10 @@ class OnnxNetwork:
             raise DeepDreamError(
                 "nnet_cnn:deepDreamImage:InvalidLayer", f"layer: {layer!r} is the input layer; choose a later layer."
             )
-        module = to_torch(extract_subgraph(self.model, self.input_name, output_name))
+        subgraph = check_supported(
+            extract_subgraph(self.model, self.input_name, output_name), f"layer {layer!r} (with its ancestors)"
+        )
+        module = to_torch(subgraph)
         size = self.input_size if None not in self.input_size else (self.tile_size(tile_size),) * 2
         channels = probe_channels(module, layer, self.input_channels, size)  # type: ignore[arg-type]
         field_size = receptive_field(self.model, self.input_name, output_name, size)  # type: ignore[arg-type]

@@ -16,6 +16,8 @@ runs them in order:
                                models) → initializers
 ``dropout_to_identity``        inference-mode ``Dropout`` (and its mask output)
                                → ``Identity``
+``reshape_allowzero``         ``Reshape(allowzero=1)`` to a constant shape
+                               without a 0 (dynamo exports) → ``allowzero=0``
 ``explicit_auto_pad``          ``auto_pad=SAME_UPPER/SAME_LOWER/VALID`` →
                                explicit ``pads``
 ``free_batch_dimension``       the graph input's batch 1 → symbolic ``N``;
@@ -49,6 +51,7 @@ from .fold_constants import fold_constants
 from .fold_pad_into_conv import fold_pad_into_conv
 from .free_batch_dimension import free_batch_dimension
 from .initializers_not_inputs import initializers_not_inputs
+from .reshape_allowzero import reshape_allowzero
 from .resize_input_mean import CUSTOM_DOMAIN, RESIZED_MEAN_OP, resize_input_mean
 from .upgrade_opset import MIN_OPSET, upgrade_opset
 
@@ -58,6 +61,7 @@ PASSES = (
     constants_to_initializers,
     fold_constants,
     dropout_to_identity,
+    reshape_allowzero,
     explicit_auto_pad,
     free_batch_dimension,
     explicit_pool_pads,
