@@ -94,9 +94,15 @@ def _shape_only_nodes(model: onnx.ModelProto, dependent: set[str]) -> set[int]:
 
 
 def _owner(name: str, layer_names: set[str]) -> Optional[str]:
-    """``conv_1`` for ``conv_1_Pad``: the longest prefix naming a layer, with a non-numeric suffix."""
+    """``conv_1`` for ``conv_1_Pad``: the longest prefix naming a layer, with a word as suffix.
+
+    The suffix is one alphanumeric word starting with a letter (MATLAB's
+    ``Pad``, ``Flatten``, ``InputShapeInt``): ``conv2d_1/Relu`` (Keras) or
+    ``conv_12`` are layers of their own, not helpers of ``conv2d`` / ``conv``.
+    """
     for cut in range(len(name) - 1, 0, -1):
-        if name[cut] == "_" and name[:cut] in layer_names and not name[cut + 1 :].isdigit():
+        suffix = name[cut + 1 :]
+        if name[cut] == "_" and name[:cut] in layer_names and suffix[:1].isalpha() and suffix.isalnum():
             return name[:cut]
     return None
 

@@ -9,7 +9,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from deepdreamport.errors import DeepDreamError
 from deepdreamport.nets import OnnxNetwork
-from deepdreamport.onnx.convert import prepare
+from deepdreamport.onnx.convert import prepare, to_torch
 from deepdreamport.onnx.read import read_onnx
 from tests.conftest import REPO
 
@@ -114,3 +114,12 @@ def test_layer_with_several_outputs():
     network = OnnxNetwork.from_onnx(model_with(nodes, [image()], [split]))
     ident, message = identifier(lambda: network.resolve_layer("split"))
     assert ident == "deepdreamport:deepDreamImage:LayerHasSeveralOutputs" and "a, b" in message
+
+
+def test_converter_failure_names_the_node_and_operator():
+    """A converter that fails (here: MaxPool with storage_order=1) is one DeepDreamError naming the node."""
+    nodes = [helper.make_node("MaxPool", ["x"], ["y"], name="pool_9", kernel_shape=[2, 2], storage_order=1)]
+    model = model_with(nodes, [image()])
+    ident, message = identifier(lambda: to_torch(prepare(model)))
+    assert ident == "deepdreamport:onnx:ConversionFailed"
+    assert "pool_9" in message and "MaxPool" in message and "storage_order=1" in message

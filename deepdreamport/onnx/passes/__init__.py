@@ -16,6 +16,9 @@ runs them in order:
                                models) → initializers
 ``dropout_to_identity``        inference-mode ``Dropout`` (and its mask output)
                                → ``Identity``
+``channels_first_input``       an N×H×W×C input read only through
+                               ``Transpose(perm=[0,3,1,2])`` (tf2onnx/Keras)
+                               → an N×C×H×W input
 ``reshape_allowzero``         ``Reshape(allowzero=1)`` to a constant shape
                                without a 0 (dynamo exports) → ``allowzero=0``
 ``explicit_auto_pad``          ``auto_pad=SAME_UPPER/SAME_LOWER/VALID`` →
@@ -43,6 +46,7 @@ from __future__ import annotations
 
 import onnx
 
+from .channels_first_input import channels_first_input
 from .constants_to_initializers import constants_to_initializers
 from .dropout_to_identity import dropout_to_identity
 from .explicit_auto_pad import explicit_auto_pad, same_padding
@@ -61,6 +65,7 @@ PASSES = (
     constants_to_initializers,
     fold_constants,
     dropout_to_identity,
+    channels_first_input,
     reshape_allowzero,
     explicit_auto_pad,
     free_batch_dimension,

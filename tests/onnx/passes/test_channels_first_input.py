@@ -1,0 +1,43 @@
+"""The `channels_first_input` fix-up pass on small hand-made graphs, checked against onnxruntime."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnxruntime as ort
+import torch
+from onnx import helper
+
+from deepdreamport.onnx import passes as fx
+from deepdreamport.onnx.convert import prepare, to_torch
+from deepdreamport.onnx.graph import static_dims
+
+from .graphs import W, make
+
+
+def _nhwc(extra_reader=False):
+    nodes = [
+        helper.make_node("Transpose", ["x"], ["t"], perm=[0, 3, 1, 2]),
+        helper.make_node("Conv", ["t", "w"], ["y"], pads=[1, 1, 1, 1]),
+    ]
+    if extra_reader:
+        nodes.append(helper.make_node("Relu", ["x"], ["z"]))
+    return make(nodes, {"w": W}, shape=(1, 7, 5, 2))
+
+
+def test_nhwc_input_becomes_nchw_with_the_same_numbers():
+    model = _nhwc()
+    fixed = fx.channels_first_input(model)
+    assert static_dims(fixed.graph.input[0]) == [1, 2, 7, 5]
+    assert [n.op_type for n in fixed.graph.node] == ["Conv"] and fixed.graph.node[0].input[0] == "x"
+    x = np.random.RandomState(4).randn(1, 2, 7, 5).astype(np.float32)
+    ref = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(
+        None, {"x": x.transpose(0, 2, 3, 1)}
+    )[0]
+    with torch.no_grad():
+        out = to_torch(prepare(model))(torch.from_numpy(x)).numpy()
+    assert out.shape == ref.shape and np.abs(out - ref).max() <= 1e-5 * np.abs(ref).max()
+
+
+def test_input_also_read_without_the_transpose_is_left_alone():
+    model = _nhwc(extra_reader=True)
+    assert fx.channels_first_input(model) is model
