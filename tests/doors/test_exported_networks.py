@@ -116,20 +116,23 @@ def test_channels_last_input_without_transpose_is_refused_naming_the_layout():
 
 
 def test_default_initial_image_fits_the_size_granularity(exported_network):
-    """The Focus network needs sides that are multiples of 4 up to ``/Relu_2``; the receptive field (9×9) is not one."""
+    """The Focus network needs sides that are multiples of 4 up to ``/Relu_2``; its receptive field (17×17) is not one.
+
+    Field: Focus strides by 2 (jump 2), stem 3×3 → 5, down1 3×3/2 → 9 (jump 4), down2 3×3/2 → 17.
+    """
     net = OnnxNetwork.from_onnx(exported_network("yolo_focus"))
-    assert net.truncated("/Relu_2").receptive_field == (9, 9)
+    assert net.truncated("/Relu_2").receptive_field == (17, 17)
     images = deep_dream_image(net, "/Relu_2", [0], pyramid_levels=2, num_iterations=1, random_state=0)
-    assert images.shape[1:3] == (16, 16)  # 9 rounded up to 12, then floor(12 · 1.4) = 16
+    assert images.shape[1:3] == (28, 28)  # 17 rounded up to 20, then floor(20 · 1.4) = 28
 
 
 def test_invalid_pyramid_level_names_the_sizes_that_work(exported_network):
     net = OnnxNetwork.from_onnx(exported_network("yolo_focus"))
     with pytest.raises(DeepDreamError) as info:
-        deep_dream_image(net, "/Relu_2", [0], pyramid_levels=3, num_iterations=1, random_state=0)
+        deep_dream_image(net, "/Relu_2", [0], pyramid_levels=2, pyramid_scale=1.3, num_iterations=1, random_state=0)
     message = str(info.value)
     assert info.value.identifier == "deepdreamport:deepDreamImage:InvalidImageSize"
-    assert "pyramid level 3" in message and "22×22" in message and "20, 24" in message
+    assert "pyramid level 2" in message and "26×26" in message and "20, 24, 28, 32" in message
     with pytest.raises(DeepDreamError) as info:
         deep_dream_image(net, "/Relu_2", [0], initial_image=np.zeros((30, 32, 3)), num_iterations=1)
     assert "30×32" in str(info.value) and "28, 32" in str(info.value)
