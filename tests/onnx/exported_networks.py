@@ -260,9 +260,17 @@ class TinyDetector(torch.nn.Module):
         return self.head(torch.relu(self.mix(x)))
 
 
-def yolo_focus(path: Path, size: int = 32, dynamic: bool = False) -> Path:
-    """A YOLO-style detector (TorchScript exporter, opset 13); ``dynamic``: batch, height and width all dynamic."""
+def yolo_focus(path: Path, size: int = 32, dynamic: bool = False, dynamo: bool = False) -> Path:
+    """A YOLO-style detector: TorchScript exporter at opset 13, or (``dynamo``) the dynamo exporter at opset 18.
+
+    ``dynamic``: batch, height and width all dynamic (TorchScript exporter).
+    """
     torch.manual_seed(94)
+    if dynamo:
+        torch.onnx.export(
+            TinyDetector().eval(), (torch.randn(1, 3, size, size),), str(path), dynamo=True, opset_version=18
+        )
+        return path
     axes = (
         {"images": {0: "batch", 2: "height", 3: "width"}, "output": {0: "batch", 2: "h", 3: "w"}} if dynamic else None
     )
@@ -285,6 +293,7 @@ BUILDERS = {
     "torch_dynamo_opset18": torch_dynamo_opset18,
     "yolo_focus": yolo_focus,
     "yolo_focus_dynamic": lambda path: yolo_focus(path, dynamic=True),
+    "yolo_focus_dynamo_opset18": lambda path: yolo_focus(path, dynamo=True),
     "matlab_segnet_custom_unpool": matlab_segnet_custom_unpool,
 }
 """Every exported-network class, by the name its file gets (``<name>.onnx``)."""

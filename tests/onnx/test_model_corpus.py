@@ -130,7 +130,10 @@ def test_efficientnet_lite0_is_trained_with_pixel_input(efficientnet_path):
 
 
 # -- networks as people export them (issue 9): built at test time by tests/onnx/exported_networks.py --
-SLOW_EXPORTS = {"torch_dynamo_opset18"}  # the dynamo exporter takes about 20 s the first time
+SLOW_EXPORTS = {
+    "torch_dynamo_opset18",
+    "yolo_focus_dynamo_opset18",
+}  # the dynamo exporter takes about 20 s the first time
 COMPARED_EXPORTS = sorted(set(BUILDERS) - {"matlab_segnet_custom_unpool"})  # onnxruntime lacks com.mathworks ops
 
 
