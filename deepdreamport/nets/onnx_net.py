@@ -30,9 +30,6 @@ from .base import InputSize, VisualNetwork, probe_channels, tile_size_of
 from .layers import Layer, build_layers
 from .receptive_field import receptive_field
 
-CHANNELS_LAST_CHANNELS = (1, 3, 4)
-"""Channel counts of images (grey, RGB, RGBA): an N×H×W×C input ends with one of them."""
-
 
 @dataclass
 class OnnxNetwork:
@@ -57,21 +54,11 @@ class OnnxNetwork:
                 f"({', '.join(v.name for v in inputs)}).",
             )
         dims = static_dims(inputs[0])
-        if (
-            len(dims) == 4
-            and dims[3] in CHANNELS_LAST_CHANNELS
-            and (dims[1] is None or dims[1] > max(CHANNELS_LAST_CHANNELS))
-        ):
-            raise DeepDreamError(
-                "deepdreamport:onnx:InputChannelsLast",
-                f"net: the input {inputs[0].name!r} is channels-last (N×H×W×C, dimensions {dims}) and the graph does "
-                "not start by transposing it to N×C×H×W (Transpose with perm=[0,3,1,2]); only that layout of "
-                "channels-last network is supported: export it channels-first or with the transpose at its input.",
-            )
         if len(dims) != 4 or dims[1] is None:
             raise DeepDreamError(
                 "deepdreamport:onnx:InputNotImage",
-                f"net: the input {inputs[0].name!r} must be an N×C×H×W image batch with a fixed C; got dimensions {dims}.",
+                f"net: the input {inputs[0].name!r} must be an N×C×H×W image batch with a fixed C (or N×H×W×C with C = 1, 3 "
+                f"or 4); got dimensions {dims}.",
             )
         return cls(model=model, input_name=inputs[0].name, input_channels=int(dims[1]), input_size=(dims[2], dims[3]))
 

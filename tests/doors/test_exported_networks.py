@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from onnx import TensorProto, helper
 
 from deepdreamport import deep_dream_image
 from deepdreamport.errors import DeepDreamError
@@ -102,17 +101,14 @@ def test_nhwc_network_takes_images_like_any_other(exported_network):
     assert all(layer.name != "Transpose__6" for layer in net.layers)
 
 
-def test_channels_last_input_without_transpose_is_refused_naming_the_layout():
-    graph = helper.make_graph(
-        [helper.make_node("Relu", ["x"], ["y"])],
-        "g",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 32, 32, 3])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    with pytest.raises(DeepDreamError) as info:
-        OnnxNetwork.from_onnx(model)
-    assert info.value.identifier == "deepdreamport:onnx:InputChannelsLast" and "N×H×W×C" in str(info.value)
+def test_nhwc_network_normalising_before_its_transpose_takes_images_like_any_other(exported_network):
+    """Keras Rescaling/Normalization run channels-last before the transpose: a transpose back is put in front."""
+    net = OnnxNetwork.from_onnx(exported_network("keras_nhwc_rescaling"))
+    assert net.input_channels == 3 and net.input_size == (24, 24)
+    table = {layer.name: layer for layer in net.layers}
+    assert table["conv2d_1/Relu"].output_size == (6, 6, 8) and table["conv2d_1/Relu"].receptive_field == (8, 8)
+    images = deep_dream_image(net, "conv2d_1/Relu", [0, 7], pyramid_levels=1, num_iterations=2, random_state=0)
+    assert images.shape == (2, 8, 8, 3) and np.isfinite(images).all()
 
 
 def test_default_initial_image_fits_the_size_granularity(exported_network):

@@ -138,10 +138,12 @@ def matlab_segnet_custom_unpool(path: Path, size: int = 16) -> Path:
     return _save(model, path)
 
 
-def keras_nhwc(path: Path, size: int = 24) -> Path:
+def keras_nhwc(path: Path, size: int = 24, rescaling: bool = False) -> Path:
     """A tf2onnx/Keras export: an N×H×W×C input (``input_1``, batch ``unk__6``) and ``Transpose(perm=[0,3,1,2])``.
 
-    Then conv (``auto_pad=SAME_UPPER``) → ReLU → max pool → strided conv (SAME_UPPER) →
+    ``rescaling``: Keras ``Rescaling`` and ``Normalization`` layers first, in
+    the channels-last layout (``Mul`` by 1/255, ``Sub`` of a per-channel mean of
+    shape [3]), then the transpose. Then conv (``auto_pad=SAME_UPPER``) → ReLU → max pool → strided conv (SAME_UPPER) →
     ReLU → ``Transpose(perm=[0,2,3,1])`` back to NHWC → Reshape → MatMul + Add (Dense) → softmax,
     as tf2onnx writes Keras ``Conv2D``/``Flatten``/``Dense``.
     """
@@ -182,6 +184,16 @@ def keras_nhwc(path: Path, size: int = 24) -> Path:
         helper.make_node("Add", ["dense/MatMul", "dense/bias"], ["dense"], name="dense/BiasAdd"),
         helper.make_node("Softmax", ["dense"], ["dense/Softmax"], name="dense/Softmax", axis=1),
     ]
+    if rescaling:
+        tensors.append(_initializer("rescaling/scale", np.array(1 / 255)))
+        tensors.append(_initializer("normalization/mean", rng.rand(3)))
+        nodes[0].input[0] = "normalization/sub"
+        nodes[:0] = [
+            helper.make_node("Mul", ["input_1", "rescaling/scale"], ["rescaling/mul"], name="rescaling/mul"),
+            helper.make_node(
+                "Sub", ["rescaling/mul", "normalization/mean"], ["normalization/sub"], name="normalization/sub"
+            ),
+        ]
     graph = helper.make_graph(
         nodes,
         "tf2onnx",
@@ -290,6 +302,7 @@ def yolo_focus(path: Path, size: int = 32, dynamic: bool = False, dynamo: bool =
 BUILDERS = {
     "matlab_zerocenter": matlab_zerocenter,
     "keras_nhwc": keras_nhwc,
+    "keras_nhwc_rescaling": lambda path: keras_nhwc(path, rescaling=True),
     "torch_dynamo_opset18": torch_dynamo_opset18,
     "yolo_focus": yolo_focus,
     "yolo_focus_dynamic": lambda path: yolo_focus(path, dynamic=True),

@@ -29,7 +29,12 @@ CORPUS = {
 }
 # dynamic spatial size: test at the size the model was trained for
 SIZES = {"paddle_cls": (48, 192), "yolo_focus_dynamic": (32, 40)}
-PIXEL_INPUT = ("mnist", "efficientnet", "matlab_zerocenter")  # networks that expect 0-255 pixels
+PIXEL_INPUT = (
+    "mnist",
+    "efficientnet",
+    "matlab_zerocenter",
+    "keras_nhwc_rescaling",
+)  # networks that expect 0-255 pixels
 
 
 def relative_error(out: np.ndarray, ref: np.ndarray) -> float:

@@ -16,9 +16,9 @@ runs them in order:
                                models) → initializers
 ``dropout_to_identity``        inference-mode ``Dropout`` (and its mask output)
                                → ``Identity``
-``channels_first_input``       an N×H×W×C input read only through
-                               ``Transpose(perm=[0,3,1,2])`` (tf2onnx/Keras)
-                               → an N×C×H×W input
+``channels_first_input``       an N×H×W×C image input (tf2onnx/Keras) → an
+                               N×C×H×W input (its ``Transpose(perm=[0,3,1,2])``
+                               removed, or a transpose back put in front)
 ``reshape_allowzero``         ``Reshape(allowzero=1)`` to a constant shape
                                without a 0 (dynamo exports) → ``allowzero=0``
 ``explicit_auto_pad``          ``auto_pad=SAME_UPPER/SAME_LOWER/VALID`` →
