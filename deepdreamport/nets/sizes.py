@@ -59,6 +59,8 @@ class SizeProbe:
         try:
             with torch.no_grad():
                 self.module(probe)
+        except torch.OutOfMemoryError:  # a RuntimeError too, but not about the size's shape
+            raise
         except RuntimeError:  # torch reports every size mismatch (cat, matmul, view, conv) as RuntimeError
             return False
         return True
