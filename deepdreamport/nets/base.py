@@ -117,8 +117,17 @@ def probe_channels(module: torch.nn.Module, layer: str, input_channels: int, siz
         dtype=parameter.dtype if parameter is not None else torch.float32,
         device=parameter.device if parameter is not None else "cpu",
     )
-    with torch.no_grad():
-        output = module(probe)
+    try:
+        with torch.no_grad():
+            output = module(probe)
+    except torch.OutOfMemoryError:
+        raise
+    except RuntimeError as exc:
+        raise DeepDreamError(
+            "deepdreamport:deepDreamImage:LayerFailsAtInputSize",
+            f"layer: the network up to {layer!r} fails on a {size[0]}×{size[1]}×{input_channels} input "
+            f"({str(exc)[:300]}).",
+        ) from exc
     if output.dim() not in (2, 4):
         raise DeepDreamError(
             "deepdreamport:deepDreamImage:LayerNotImageLike",

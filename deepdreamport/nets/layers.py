@@ -30,6 +30,7 @@ from typing import Optional
 import onnx
 import torch
 
+from ..errors import DeepDreamError
 from ..onnx.convert import convertible_tensors, to_torch
 from ..onnx.graph import extract_subgraph, input_dependent, node_name, static_shapes
 from ..onnx.passes import RESIZED_MEAN_OP
@@ -196,11 +197,11 @@ def build_layers(
     outputs = [nodes[-1].output[0] for nodes in groups.values() if nodes]
     unknown = [name for name in outputs if name not in sizes or None in sizes[name]]
     if unknown and None not in input_size:
-        sizes.update(
-            _run_sizes(
-                model, input_name, size, unknown + [node.input[0] for node in main.values() if node.op_type == "Conv"]
-            )
-        )
+        probed = unknown + [node.input[0] for node in main.values() if node.op_type == "Conv"]
+        try:
+            sizes.update(_run_sizes(model, input_name, size, probed))
+        except DeepDreamError:  # a converter that fails: the table is still listed, those sizes unknown
+            pass
     field_size = tuple(s if s is not None else _BIG for s in input_size)
     fields = receptive_fields(model, input_name, field_size)  # type: ignore[arg-type]
 

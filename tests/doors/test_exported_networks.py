@@ -8,6 +8,7 @@ their conversion is checked against onnxruntime in
 from __future__ import annotations
 
 import numpy as np
+import onnx
 import pytest
 
 from deepdreamport import deep_dream_image
@@ -141,3 +142,16 @@ def test_layer_after_an_unsupported_operator_is_refused_naming_it(exported_netwo
         deep_dream_image(net, "conv_3", [0], pyramid_levels=1, num_iterations=1)
     assert info.value.identifier == "deepdreamport:onnx:UnsupportedOperator"
     assert "com.mathworks::MaxUnpool" in str(info.value) and "unpool_1" in str(info.value)
+
+
+def test_declared_input_size_the_layer_cannot_take_is_one_clear_error(exported_network):
+    """A YOLO-style file whose declared input (30×30) its Focus and stride-2 paths cannot take."""
+    model = onnx.load(str(exported_network("yolo_focus")))
+    for dim in model.graph.input[0].type.tensor_type.shape.dim[2:]:
+        dim.dim_value = 30
+    net = OnnxNetwork.from_onnx(model)
+    assert [layer.name for layer in net.layers][:2] == ["images", "/focus/Slice"]  # still listed
+    with pytest.raises(DeepDreamError) as info:
+        net.truncated("/Relu_2")
+    assert info.value.identifier == "deepdreamport:deepDreamImage:LayerFailsAtInputSize"
+    assert "'/Relu_2'" in str(info.value) and "30×30×3" in str(info.value)
