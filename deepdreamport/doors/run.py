@@ -19,11 +19,13 @@ from typing import Callable, Optional, Sequence, Union
 import numpy as np
 import torch
 
-from ..core.loop import DreamResult, DreamSettings, IterationCallback, deep_dream, scale_linear
+from ..core.loop import DreamResult, DreamSettings, IterationCallback, deep_dream, level_sizes, scale_linear
+from ..core.tiles import needs_tiles
 from ..errors import DeepDreamError, describe
 from ..matlab.layout import to_nchw
 from ..matlab.options import initial_image as checked_image_values
 from ..nets.base import DreamNetwork, VisualNetwork
+from ..nets.sizes import SizeProbe
 
 LayerLike = Union[str, int]
 PRECISION_DTYPES = {"single": torch.float32, "double": torch.float64}
@@ -96,9 +98,43 @@ def check_initial_image(image: np.ndarray, network: DreamNetwork, truncated: Vis
     return image
 
 
-def default_initial_image(network: DreamNetwork, truncated: VisualNetwork, stream: np.random.RandomState) -> np.ndarray:
-    """``randn(rf_h, rf_w, C)`` plus the input layer's per-channel mean (R2019b+)."""
+def size_probe(network: DreamNetwork, truncated: VisualNetwork, tile_size: Optional[int]) -> SizeProbe:
+    """Which sizes ``truncated`` takes; the network input size (else the tile) is expected to work."""
+    reference = network.input_size if None not in network.input_size else (network.tile_size(tile_size),) * 2
+    return truncated.size_probe(network.input_channels, reference)  # type: ignore[arg-type]
+
+
+def check_level_sizes(
+    image_size: tuple[int, int], settings: DreamSettings, truncated: VisualNetwork, probe: SizeProbe
+) -> None:
+    """Every size the network will see (each pyramid level, or the tile when a level is tiled) must work."""
+    sizes = level_sizes(*image_size, settings.pyramid_levels, settings.pyramid_scale)
+    for level, (height, width) in enumerate(sizes, start=1):
+        if needs_tiles(height, width, settings.tile_size):
+            what = f"TileSize: the tile (pyramid level {level} is {height}×{width}, larger than one tile)"
+            height = width = settings.tile_size
+        elif level == 1:
+            what = "InitialImage: the initial image (pyramid level 1)"
+        else:
+            previous = sizes[level - 2]
+            what = (
+                f"PyramidScale: pyramid level {level}, floor({previous[0]}×{previous[1]} · {settings.pyramid_scale:g}),"
+            )
+        probe.check(height, width, truncated.layer, what)
+
+
+def default_initial_image(
+    network: DreamNetwork, truncated: VisualNetwork, stream: np.random.RandomState, probe: Optional[SizeProbe] = None
+) -> np.ndarray:
+    """``randn(rf_h, rf_w, C)`` plus the input layer's per-channel mean (R2019b+).
+
+    Deviation: when the network cannot take the receptive-field size (a YOLO
+    ``Focus`` needs even sides), each side is rounded up to the nearest size
+    it takes (``probe``); MATLAB's own layers never need this.
+    """
     height, width = truncated.receptive_field
+    if probe is not None:
+        height, width = probe.valid_initial_size(height, width)
     image = stream.standard_normal((height, width, network.input_channels))
     mean = network.input_mean()
     if mean is not None:
@@ -123,8 +159,9 @@ def run_deep_dream(
     truncated = network.truncated(resolve_layer_name(network, layer), tile_size)
     channels = [int(c) for c in channels]
     check_channels(channels, truncated)
+    probe = size_probe(network, truncated, tile_size)
     if initial_image is None:
-        image = default_initial_image(network, truncated, stream)
+        image = default_initial_image(network, truncated, stream, probe)
     else:
         image = check_initial_image(initial_image, network, truncated)
     truncated.to(device, dtype)
@@ -138,6 +175,7 @@ def run_deep_dream(
         network.tile_size(tile_size),
         settings.max_batch,
     )
+    check_level_sizes(image.shape[:2], settings, truncated, probe)
     return deep_dream(batch, channel_index, truncated.gradient, settings, stream, on_iteration)
 
 

@@ -3,7 +3,8 @@
 :mod:`.base` (the :class:`DreamNetwork` protocol and MATLAB's
 :class:`VisualNetwork`), :mod:`.onnx_net` and :mod:`.torch_net` (the two kinds
 of network), :mod:`.layers` (``net.Layers``), :mod:`.receptive_field` (the
-toolbox's rule) and :mod:`.load` (one way in for all of them).
+toolbox's rule), :mod:`.sizes` (which image sizes a truncation takes, by
+probing) and :mod:`.load` (one way in for all of them).
 """
 
 from .base import DreamNetwork, VisualNetwork

@@ -17,7 +17,7 @@ Deviation: releases up to R2019a ran the network in training mode inside
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional, Protocol, runtime_checkable
 
 import numpy as np
@@ -25,6 +25,7 @@ import torch
 
 from ..core.objective import channel_objective_gradient
 from ..errors import DeepDreamError
+from .sizes import SizeProbe
 
 InputSize = tuple[Optional[int], Optional[int]]
 """``(height, width)`` of the network input; ``None`` where it is dynamic."""
@@ -44,6 +45,13 @@ class VisualNetwork:
     num_channels: int
     receptive_field: tuple[int, int]
     owns_module: bool = True
+    _size_probe: Optional[SizeProbe] = field(default=None, repr=False)
+
+    def size_probe(self, input_channels: int, reference: tuple[int, int]) -> SizeProbe:
+        """The (cached) :class:`~.sizes.SizeProbe` of this truncation; ``reference`` is a size expected to work."""
+        if self._size_probe is None or self._size_probe.reference != tuple(reference):
+            self._size_probe = SizeProbe(self.module, input_channels, tuple(reference))  # type: ignore[arg-type]
+        return self._size_probe
 
     def to(self, device: torch.device, dtype: torch.dtype) -> "VisualNetwork":
         """Move the module to ``device`` and ``dtype`` (a copy first, when it is not ours)."""
@@ -54,6 +62,8 @@ class VisualNetwork:
             self.module = copy.deepcopy(self.module)
             self.owns_module = True
         self.module.to(device=device, dtype=dtype)
+        if self._size_probe is not None:
+            self._size_probe.module = self.module  # sizes do not depend on the device or dtype
         return self
 
     def gradient(self, images: torch.Tensor, channel_index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -107,8 +117,17 @@ def probe_channels(module: torch.nn.Module, layer: str, input_channels: int, siz
         dtype=parameter.dtype if parameter is not None else torch.float32,
         device=parameter.device if parameter is not None else "cpu",
     )
-    with torch.no_grad():
-        output = module(probe)
+    try:
+        with torch.no_grad():
+            output = module(probe)
+    except torch.OutOfMemoryError:
+        raise
+    except RuntimeError as exc:
+        raise DeepDreamError(
+            "deepdreamport:deepDreamImage:LayerFailsAtInputSize",
+            f"layer: the network up to {layer!r} fails on a {size[0]}×{size[1]}×{input_channels} input "
+            f"({str(exc)[:300]}).",
+        ) from exc
     if output.dim() not in (2, 4):
         raise DeepDreamError(
             "deepdreamport:deepDreamImage:LayerNotImageLike",

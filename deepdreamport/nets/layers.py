@@ -30,8 +30,9 @@ from typing import Optional
 import onnx
 import torch
 
-from ..onnx.convert import to_torch
-from ..onnx.graph import input_dependent, node_name, static_shapes
+from ..errors import DeepDreamError
+from ..onnx.convert import convertible_tensors, to_torch
+from ..onnx.graph import extract_subgraph, input_dependent, node_name, static_shapes
 from ..onnx.passes import RESIZED_MEAN_OP
 from .receptive_field import receptive_fields
 
@@ -94,9 +95,15 @@ def _shape_only_nodes(model: onnx.ModelProto, dependent: set[str]) -> set[int]:
 
 
 def _owner(name: str, layer_names: set[str]) -> Optional[str]:
-    """``conv_1`` for ``conv_1_Pad``: the longest prefix naming a layer, with a non-numeric suffix."""
+    """``conv_1`` for ``conv_1_Pad``: the longest prefix naming a layer, with a word as suffix.
+
+    The suffix is one alphanumeric word starting with a letter (MATLAB's
+    ``Pad``, ``Flatten``, ``InputShapeInt``): ``conv2d_1/Relu`` (Keras) or
+    ``conv_12`` are layers of their own, not helpers of ``conv2d`` / ``conv``.
+    """
     for cut in range(len(name) - 1, 0, -1):
-        if name[cut] == "_" and name[:cut] in layer_names and not name[cut + 1 :].isdigit():
+        suffix = name[cut + 1 :]
+        if name[cut] == "_" and name[:cut] in layer_names and suffix[:1].isalpha() and suffix.isalnum():
             return name[:cut]
     return None
 
@@ -115,16 +122,20 @@ def _sizes(model: onnx.ModelProto, input_name: str, input_shape: list[Optional[i
 
 
 def _run_sizes(model: onnx.ModelProto, input_name: str, size: list, tensors: list[str]) -> dict[str, list[int]]:
-    """Sizes shape inference could not give (run-time padding): run the network once on zeros."""
-    probe = onnx.ModelProto()
-    probe.CopyFrom(model)
-    del probe.graph.output[:]
-    for name in dict.fromkeys(tensors):
-        probe.graph.output.append(onnx.helper.make_empty_tensor_value_info(name))
+    """Sizes shape inference could not give (run-time padding): run the network once on zeros.
+
+    Only tensors whose every ancestor converts are probed: a layer after an
+    unsupported operator keeps an unknown size.
+    """
+    convertible = convertible_tensors(model)
+    wanted = [name for name in dict.fromkeys(tensors) if name != input_name and name in convertible]
+    sizes = {input_name: list(size)}
+    if not wanted:
+        return sizes
     with torch.no_grad():
-        values = to_torch(probe)(torch.zeros(*size))
+        values = to_torch(extract_subgraph(model, input_name, wanted))(torch.zeros(*size))
     values = values if isinstance(values, (tuple, list)) else [values]
-    return {name: list(value.shape) for name, value in zip(dict.fromkeys(tensors), values)}
+    return {**sizes, **{name: list(value.shape) for name, value in zip(wanted, values)}}
 
 
 def _matlab_size(shape: Optional[list[Optional[int]]]) -> tuple[Optional[int], ...]:
@@ -186,11 +197,11 @@ def build_layers(
     outputs = [nodes[-1].output[0] for nodes in groups.values() if nodes]
     unknown = [name for name in outputs if name not in sizes or None in sizes[name]]
     if unknown and None not in input_size:
-        sizes.update(
-            _run_sizes(
-                model, input_name, size, unknown + [node.input[0] for node in main.values() if node.op_type == "Conv"]
-            )
-        )
+        probed = unknown + [node.input[0] for node in main.values() if node.op_type == "Conv"]
+        try:
+            sizes.update(_run_sizes(model, input_name, size, probed))
+        except DeepDreamError:  # a converter that fails: the table is still listed, those sizes unknown
+            pass
     field_size = tuple(s if s is not None else _BIG for s in input_size)
     fields = receptive_fields(model, input_name, field_size)  # type: ignore[arg-type]
 

@@ -22,7 +22,7 @@ import onnx
 import onnx.numpy_helper
 
 from ..errors import DeepDreamError
-from ..onnx.convert import prepare, to_torch
+from ..onnx.convert import check_supported, prepare, to_torch
 from ..onnx.graph import extract_subgraph, graph_inputs, node_name, static_dims
 from ..onnx.passes import RESIZED_MEAN_OP
 from ..onnx.read import OnnxSource, read_onnx
@@ -45,7 +45,7 @@ class OnnxNetwork:
     @classmethod
     def from_onnx(cls, source: OnnxSource) -> "OnnxNetwork":
         """Read, fix up and check ``source`` (a path, bytes or ``onnx.ModelProto``)."""
-        model = prepare(read_onnx(source))
+        model = prepare(read_onnx(source), check=False)  # each truncation is checked when it is built
         inputs = graph_inputs(model)
         if len(inputs) != 1:
             raise DeepDreamError(
@@ -57,7 +57,8 @@ class OnnxNetwork:
         if len(dims) != 4 or dims[1] is None:
             raise DeepDreamError(
                 "deepdreamport:onnx:InputNotImage",
-                f"net: the input {inputs[0].name!r} must be an N×C×H×W image batch with a fixed C; got dimensions {dims}.",
+                f"net: the input {inputs[0].name!r} must be an N×C×H×W image batch with a fixed C (or N×H×W×C with C = 1, 3 "
+                f"or 4); got dimensions {dims}.",
             )
         return cls(model=model, input_name=inputs[0].name, input_channels=int(dims[1]), input_size=(dims[2], dims[3]))
 
@@ -134,7 +135,10 @@ class OnnxNetwork:
             raise DeepDreamError(
                 "nnet_cnn:deepDreamImage:InvalidLayer", f"layer: {layer!r} is the input layer; choose a later layer."
             )
-        module = to_torch(extract_subgraph(self.model, self.input_name, output_name))
+        subgraph = check_supported(
+            extract_subgraph(self.model, self.input_name, output_name), f"layer {layer!r} (with its ancestors)"
+        )
+        module = to_torch(subgraph)
         size = self.input_size if None not in self.input_size else (self.tile_size(tile_size),) * 2
         channels = probe_channels(module, layer, self.input_channels, size)  # type: ignore[arg-type]
         field_size = receptive_field(self.model, self.input_name, output_name, size)  # type: ignore[arg-type]

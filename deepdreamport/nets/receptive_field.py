@@ -4,7 +4,8 @@ Mirrors the toolbox's receptive-field helper used by ``deepDreamImage``: walk
 the layers from the input in order and compose Convolution, MaxPooling and
 AveragePooling layers (kernel, dilation, stride) and fully connected layers
 (which see their layer's whole input); every other layer leaves the field
-unchanged. The result is the largest extent over output positions, so it never
+unchanged, except a ``Slice`` with steps on the image axes (a YOLO ``Focus``),
+which strides like a 1×1 pooling. The result is the largest extent over output positions, so it never
 exceeds the network's input size. It sizes the default initial image and is
 the smallest ``InitialImage`` accepted.
 
@@ -14,7 +15,9 @@ graph and takes, per tensor, the largest field over its inputs.
 
 from __future__ import annotations
 
+import numpy as np
 import onnx
+from onnx import numpy_helper
 
 from ..onnx.graph import attribute
 
@@ -27,6 +30,21 @@ def _kernel(node: onnx.NodeProto, initializers: dict[str, onnx.TensorProto]) -> 
     if kernel is None and node.op_type in ("Conv", "ConvTranspose") and node.input[1] in initializers:
         kernel = list(initializers[node.input[1]].dims[2:])
     return list(kernel or [1, 1])
+
+
+def _slice_steps(node: onnx.NodeProto, initializers: dict[str, onnx.TensorProto]) -> tuple[int, int]:
+    """``(step_h, step_w)`` of a ``Slice`` (opset ≥ 10) on an N×C×H×W tensor; 1 where unknown or not sliced."""
+    if len(node.input) < 5 or node.input[4] not in initializers:
+        return 1, 1
+    steps = numpy_helper.to_array(initializers[node.input[4]]).astype(np.int64).tolist()
+    if len(node.input) > 3 and node.input[3]:
+        if node.input[3] not in initializers:
+            return 1, 1
+        axes = numpy_helper.to_array(initializers[node.input[3]]).astype(np.int64).tolist()
+    else:
+        axes = list(range(len(steps)))
+    by_axis = {axis % 4: abs(step) for axis, step in zip(axes, steps)}
+    return by_axis.get(2, 1), by_axis.get(3, 1)
 
 
 def receptive_fields(
@@ -53,6 +71,10 @@ def receptive_fields(
             extent_w += (kernel[-1] - 1) * dilations[-1] * jump_w
             jump_h *= strides[0]
             jump_w *= strides[-1]
+        elif node.op_type == "Slice":
+            step_h, step_w = _slice_steps(node, initializers)
+            jump_h *= step_h
+            jump_w *= step_w
         elif node.op_type in _WHOLE_INPUT_OPS:
             extent_h, extent_w = whole
         state = (min(extent_h, whole[0]), min(extent_w, whole[1]), jump_h, jump_w)

@@ -104,10 +104,29 @@ def static_shapes(model: onnx.ModelProto) -> dict[str, list[Optional[int]]]:
     return shapes
 
 
-def extract_subgraph(model: onnx.ModelProto, input_name: str, output_name: str) -> onnx.ModelProto:
-    """``output_name`` and the nodes it depends on, as a model of its own."""
-    inferred = onnx.shape_inference.infer_shapes(model)
+def extract_subgraph(model: onnx.ModelProto, input_name: str, output_name: str | list[str]) -> onnx.ModelProto:
+    """``output_name`` (one tensor or several) and the nodes it depends on, as a model of its own."""
+    outputs = [output_name] if isinstance(output_name, str) else list(output_name)
+    try:
+        inferred = onnx.shape_inference.infer_shapes(model)
+    except Exception:  # the extraction only needs the outputs' value infos, added below
+        inferred = copy_model(model)
     known = {v.name for v in (*inferred.graph.value_info, *inferred.graph.input, *inferred.graph.output)}
-    if output_name not in known:
-        inferred.graph.value_info.append(onnx.helper.make_empty_tensor_value_info(output_name))
-    return onnx.utils.Extractor(inferred).extract_model([input_name], [output_name])
+    for name in outputs:
+        if name not in known:
+            inferred.graph.value_info.append(onnx.helper.make_empty_tensor_value_info(name))
+    return drop_unused_outputs(onnx.utils.Extractor(inferred).extract_model([input_name], outputs))
+
+
+def drop_unused_outputs(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Remove trailing node outputs nothing reads (a ``MaxPool``'s indices once its unpooling is cut off).
+
+    onnx2torch converts a ``MaxPool`` to a one-output module; a listed but
+    unused indices output would make it take the pooled tensor's first
+    element as the first output. Works in place and returns ``model``.
+    """
+    used = {name for node in model.graph.node for name in node.input} | {v.name for v in model.graph.output}
+    for node in model.graph.node:
+        while len(node.output) > 1 and node.output[-1] not in used:
+            node.output.pop()
+    return model

@@ -10,10 +10,12 @@ import onnxruntime as ort
 import pytest
 import torch
 
+from deepdreamport.nets import OnnxNetwork
 from deepdreamport.onnx.convert import prepare, to_torch
-from deepdreamport.onnx.graph import extract_subgraph
+from deepdreamport.onnx.graph import attribute, default_opset, extract_subgraph
 from deepdreamport.onnx.read import read_onnx
 from tests.conftest import REPO
+from tests.onnx.exported_networks import BUILDERS
 
 MODELS = REPO / "models"
 PARITY_MODELS = REPO / "parity" / "reference" / "models"
@@ -26,7 +28,13 @@ CORPUS = {
     **{p.stem: p for p in sorted(PARITY_MODELS.glob("*.onnx"))},
 }
 # dynamic spatial size: test at the size the model was trained for
-SIZES = {"paddle_cls": (48, 192)}
+SIZES = {"paddle_cls": (48, 192), "yolo_focus_dynamic": (32, 40)}
+PIXEL_INPUT = (
+    "mnist",
+    "efficientnet",
+    "matlab_zerocenter",
+    "keras_nhwc_rescaling",
+)  # networks that expect 0-255 pixels
 
 
 def relative_error(out: np.ndarray, ref: np.ndarray) -> float:
@@ -34,15 +42,15 @@ def relative_error(out: np.ndarray, ref: np.ndarray) -> float:
 
 
 def compare(path: Path, extra_outputs: tuple[str, ...] = (), size=None, seed: int = 0) -> dict[str, float]:
-    """Max relative error vs onnxruntime at the final output (and ``extra_outputs``)."""
+    """Max relative error vs onnxruntime at the final output (and ``extra_outputs``).
+
+    A channels-last (N×H×W×C) input that the conversion turns channels-first gets
+    the same image in each layout.
+    """
     model = onnx.load(str(path))
     initializers = {init.name for init in model.graph.initializer}
     value = next(v for v in model.graph.input if v.name not in initializers)
     dims = [d.dim_value if d.dim_value > 0 else None for d in value.type.tensor_type.shape.dim]
-    shape = [1, dims[1], *(size or dims[2:])]
-    rng = np.random.RandomState(seed)
-    x = rng.rand(*shape) * 255 if "mnist" in path.name or "efficientnet" in path.name else rng.randn(*shape)
-    x = x.astype(np.float32)
     names = [o.name for o in model.graph.output]
     # the logits before a final Softmax: onnx's "light" models have constant weights,
     # so their softmax is uniform whatever the input
@@ -54,9 +62,17 @@ def compare(path: Path, extra_outputs: tuple[str, ...] = (), size=None, seed: in
         if name not in names:
             model.graph.output.append(onnx.helper.make_empty_tensor_value_info(name))
             names.append(name)
+    prepared = prepare(read_onnx(model))
+    taken = next(v for v in prepared.graph.input if v.name == value.name).type.tensor_type.shape.dim
+    taken = [d.dim_value if d.dim_value > 0 else None for d in taken]
+    channels_last = dims[1:] == [taken[2], taken[3], taken[1]] != taken[1:]  # an NHWC input made NCHW
+    shape = [1, taken[1], *(size or taken[2:])]
+    rng = np.random.RandomState(seed)
+    x = rng.rand(*shape) * 255 if any(k in path.name for k in PIXEL_INPUT) else rng.randn(*shape)
+    x = x.astype(np.float32)
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    refs = session.run(names, {value.name: x})
-    module = to_torch(prepare(read_onnx(model)))
+    refs = session.run(names, {value.name: x.transpose(0, 2, 3, 1) if channels_last else x})
+    module = to_torch(prepared)
     with torch.no_grad():
         outs = module(torch.from_numpy(x))
     outs = outs if isinstance(outs, (tuple, list)) else [outs]
@@ -116,3 +132,61 @@ def test_efficientnet_lite0_is_trained_with_pixel_input(efficientnet_path):
     assert [n.op_type for n in first if n.op_type in ("Sub", "Div")] == ["Sub", "Div"]
     dims = [d.dim_value or d.dim_param for d in model.graph.input[0].type.tensor_type.shape.dim]
     assert dims[1:] == [3, 224, 224]
+
+
+# -- networks as people export them (issue 9): built at test time by tests/onnx/exported_networks.py --
+SLOW_EXPORTS = {
+    "torch_dynamo_opset18",
+    "yolo_focus_dynamo_opset18",
+}  # the dynamo exporter takes about 20 s the first time
+COMPARED_EXPORTS = sorted(set(BUILDERS) - {"matlab_segnet_custom_unpool"})  # onnxruntime lacks com.mathworks ops
+
+
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW_EXPORTS else n for n in COMPARED_EXPORTS]
+)
+def test_exported_network_converts_and_matches_onnxruntime(name, exported_network):
+    errors = compare(exported_network(name), size=SIZES.get(name))
+    assert max(errors.values()) <= TOLERANCE, errors
+
+
+@pytest.mark.slow
+def test_dynamo_export_is_opset_18_with_allowzero_reshape(exported_network):
+    """The class of issue 9's dynamo export: IR 10, opset 18, a ``Reshape(allowzero=1)`` feeding the fc layer."""
+    model = onnx.load(str(exported_network("torch_dynamo_opset18")))
+    assert model.ir_version == 10 and default_opset(model) == 18
+    reshapes = [n for n in model.graph.node if n.op_type == "Reshape"]
+    assert reshapes and all(attribute(n, "allowzero", 0) == 1 for n in reshapes)
+
+
+def test_segnet_encoder_matches_onnxruntime_despite_custom_decoder(exported_network):
+    """Only the truncated subgraph must convert: the encoder of a network whose decoder uses com.mathworks::MaxUnpool."""
+    path = exported_network("matlab_segnet_custom_unpool")
+    model = onnx.load(str(path))
+    x = np.random.RandomState(3).randn(2, 3, 16, 16).astype(np.float32)
+    encoder = extract_subgraph(model, "input", "relu_2")
+    session = ort.InferenceSession(encoder.SerializeToString(), providers=["CPUExecutionProvider"])
+    ref = np.concatenate([session.run(None, {"input": x[k : k + 1]})[0] for k in range(2)])
+    module = OnnxNetwork.from_onnx(path).truncated("relu_2").module
+    with torch.no_grad():
+        out = module(torch.from_numpy(x)).numpy()
+    assert out.shape == ref.shape and relative_error(out, ref) <= TOLERANCE
+
+
+SLOW_LAYER_TABLES = SLOW_LOADS | {"light_inception_v1"}
+
+
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW_LAYER_TABLES else n for n in sorted(CORPUS)]
+)
+def test_corpus_network_lists_its_layers(name):
+    """``deepdream layers`` works on every corpus network (issue 9: SqueezeNet and GoogLeNet failed)."""
+    path = CORPUS[name]
+    layers = OnnxNetwork.from_onnx(path).layers
+    model = onnx.load(str(path))
+    computing = [n for n in model.graph.node if n.op_type in ("Conv", "Gemm", "MatMul")]
+    assert layers[0].type == "Image Input" and len(layers) > len(computing)
+    convolutions = [layer for layer in layers if layer.type == "Convolution"]
+    assert convolutions and all(layer.output_size[-1] for layer in convolutions)  # channels are always known
+    if None not in layers[0].output_size:  # a fixed input size gives every convolution's size
+        assert all(None not in layer.output_size for layer in convolutions)

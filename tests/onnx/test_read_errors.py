@@ -9,7 +9,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from deepdreamport.errors import DeepDreamError
 from deepdreamport.nets import OnnxNetwork
-from deepdreamport.onnx.convert import prepare
+from deepdreamport.onnx.convert import prepare, to_torch
 from deepdreamport.onnx.read import read_onnx
 from tests.conftest import REPO
 
@@ -114,3 +114,23 @@ def test_layer_with_several_outputs():
     network = OnnxNetwork.from_onnx(model_with(nodes, [image()], [split]))
     ident, message = identifier(lambda: network.resolve_layer("split"))
     assert ident == "deepdreamport:deepDreamImage:LayerHasSeveralOutputs" and "a, b" in message
+
+
+def test_unsupported_attribute_is_found_when_the_network_is_checked():
+    nodes = [helper.make_node("MaxPool", ["x"], ["y"], name="pool_9", kernel_shape=[2, 2], storage_order=1)]
+    model = model_with(nodes, [image()])
+    ident, message = identifier(lambda: prepare(model))
+    assert ident == "deepdreamport:onnx:UnsupportedOperator"
+    assert "pool_9" in message and "MaxPool(storage_order=1)" in message
+
+
+def test_converter_failure_names_the_node_and_operator():
+    """A converter that fails all the same (here: Clip with a min computed at run time) is one DeepDreamError."""
+    nodes = [
+        helper.make_node("ReduceMin", ["x"], ["low"], name="low", keepdims=0),
+        helper.make_node("Clip", ["x", "low"], ["y"], name="clip_9"),
+    ]
+    model = model_with(nodes, [image()])
+    ident, message = identifier(lambda: to_torch(prepare(model)))
+    assert ident == "deepdreamport:onnx:ConversionFailed"
+    assert "clip_9" in message and "Clip" in message

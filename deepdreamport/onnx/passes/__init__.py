@@ -16,6 +16,11 @@ runs them in order:
                                models) → initializers
 ``dropout_to_identity``        inference-mode ``Dropout`` (and its mask output)
                                → ``Identity``
+``channels_first_input``       an N×H×W×C image input (tf2onnx/Keras) → an
+                               N×C×H×W input (its ``Transpose(perm=[0,3,1,2])``
+                               removed, or a transpose back put in front)
+``reshape_allowzero``         ``Reshape(allowzero=1)`` to a constant shape
+                               without a 0 (dynamo exports) → ``allowzero=0``
 ``explicit_auto_pad``          ``auto_pad=SAME_UPPER/SAME_LOWER/VALID`` →
                                explicit ``pads``
 ``free_batch_dimension``       the graph input's batch 1 → symbolic ``N``;
@@ -41,6 +46,7 @@ from __future__ import annotations
 
 import onnx
 
+from .channels_first_input import channels_first_input
 from .constants_to_initializers import constants_to_initializers
 from .dropout_to_identity import dropout_to_identity
 from .explicit_auto_pad import explicit_auto_pad, same_padding
@@ -49,6 +55,7 @@ from .fold_constants import fold_constants
 from .fold_pad_into_conv import fold_pad_into_conv
 from .free_batch_dimension import free_batch_dimension
 from .initializers_not_inputs import initializers_not_inputs
+from .reshape_allowzero import reshape_allowzero
 from .resize_input_mean import CUSTOM_DOMAIN, RESIZED_MEAN_OP, resize_input_mean
 from .upgrade_opset import MIN_OPSET, upgrade_opset
 
@@ -58,6 +65,8 @@ PASSES = (
     constants_to_initializers,
     fold_constants,
     dropout_to_identity,
+    channels_first_input,
+    reshape_allowzero,
     explicit_auto_pad,
     free_batch_dimension,
     explicit_pool_pads,

@@ -1,0 +1,312 @@
+"""Small networks that reproduce the export styles of networks people publish (issue 9).
+
+Each builder writes one ONNX file and returns its path. They reproduce a *class*
+of exported file, not a particular network: the operators, opsets, layouts and
+attributes that MATLAB, tf2onnx/Keras, PyTorch's dynamo exporter and YOLO-style
+detectors write. Weights are random (fixed seeds); the corpus tests compare the
+conversion with onnxruntime, so no trained weights are needed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+from onnx import TensorProto, helper, numpy_helper
+
+
+def _initializer(name: str, array: np.ndarray) -> onnx.TensorProto:
+    return numpy_helper.from_array(np.asarray(array, dtype=np.float32), name)
+
+
+def _save(model: onnx.ModelProto, path: Path) -> Path:
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path
+
+
+def matlab_zerocenter(path: Path, size: tuple[int, int] = (20, 24)) -> Path:
+    """MATLAB R2019a–R2020b style: opset 8, IR 3, "zerocenter" with an H×W×C average image.
+
+    ``imageinput_Sub`` subtracts a 1×C×H×W mean (MATLAB's ``AverageImage``), then
+    conv → BatchNormalization (with the opset-7 ``spatial`` attribute those
+    releases wrote) → ReLU → max pool → conv → fully connected (Flatten + Gemm)
+    → softmax. Initializers are listed as graph inputs, as IR 3 required.
+    """
+    rng = np.random.RandomState(90)
+    height, width = size
+    inits = {
+        "imageinput_Mean": rng.rand(1, 3, height, width) * 255,
+        "conv_1_W": rng.randn(6, 3, 3, 3) * 0.05,
+        "conv_1_B": rng.randn(6) * 0.1,
+        "batchnorm_1_scale": 1 + rng.rand(6),
+        "batchnorm_1_B": rng.randn(6),
+        "batchnorm_1_mean": rng.randn(6),
+        "batchnorm_1_var": 0.5 + rng.rand(6),
+        "conv_2_W": rng.randn(8, 6, 3, 3) * 0.2,
+        "conv_2_B": rng.randn(8) * 0.1,
+        "fc_W": rng.randn(5, 8 * (height // 2 - 2) * (width // 2 - 2)) * 0.05,
+        "fc_B": rng.randn(5) * 0.1,
+    }
+    nodes = [
+        helper.make_node("Sub", ["imageinput", "imageinput_Mean"], ["imageinput_Sub"], name="imageinput_Sub"),
+        helper.make_node(
+            "Conv", ["imageinput_Sub", "conv_1_W", "conv_1_B"], ["conv_1"], name="conv_1", pads=[1, 1, 1, 1]
+        ),
+        helper.make_node(
+            "BatchNormalization",
+            ["conv_1", "batchnorm_1_scale", "batchnorm_1_B", "batchnorm_1_mean", "batchnorm_1_var"],
+            ["batchnorm_1"],
+            name="batchnorm_1",
+            epsilon=1e-5,
+            spatial=1,
+        ),
+        helper.make_node("Relu", ["batchnorm_1"], ["relu_1"], name="relu_1"),
+        helper.make_node("MaxPool", ["relu_1"], ["maxpool_1"], name="maxpool_1", kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("Conv", ["maxpool_1", "conv_2_W", "conv_2_B"], ["conv_2"], name="conv_2"),
+        helper.make_node("Relu", ["conv_2"], ["relu_2"], name="relu_2"),
+        helper.make_node("Flatten", ["relu_2"], ["fc_Flatten"], name="fc_Flatten", axis=1),
+        helper.make_node("Gemm", ["fc_Flatten", "fc_W", "fc_B"], ["fc"], name="fc", transB=1),
+        helper.make_node("Softmax", ["fc"], ["softmax"], name="softmax", axis=1),
+    ]
+    tensors = [_initializer(k, v) for k, v in inits.items()]
+    graph = helper.make_graph(
+        nodes,
+        "matlab_zerocenter",
+        [helper.make_tensor_value_info("imageinput", TensorProto.FLOAT, [1, 3, height, width])]
+        + [helper.make_tensor_value_info(t.name, TensorProto.FLOAT, list(t.dims)) for t in tensors],
+        [helper.make_tensor_value_info("softmax", TensorProto.FLOAT, [1, 5])],
+        initializer=tensors,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 8)], producer_name="MATLAB")
+    model.ir_version = 3
+    return _save(model, path)
+
+
+def matlab_segnet_custom_unpool(path: Path, size: int = 16) -> Path:
+    """A MATLAB SegNet-style encoder–decoder whose decoder uses ``com.mathworks::MaxUnpool``.
+
+    Encoder: conv → BN → ReLU → MaxPool (with its indices output) → conv → ReLU;
+    decoder: the custom-domain unpooling (no converter exists for it) → conv →
+    softmax over the classes. Only layers after the unpooling need it.
+    """
+    rng = np.random.RandomState(95)
+    inits = {
+        "conv_1_W": rng.randn(4, 3, 3, 3) * 0.3,
+        "conv_1_B": rng.randn(4) * 0.1,
+        "bn_1_scale": 1 + rng.rand(4),
+        "bn_1_B": rng.randn(4),
+        "bn_1_mean": rng.randn(4),
+        "bn_1_var": 0.5 + rng.rand(4),
+        "conv_2_W": rng.randn(4, 4, 3, 3) * 0.3,
+        "conv_2_B": rng.randn(4) * 0.1,
+        "conv_3_W": rng.randn(3, 4, 3, 3) * 0.3,
+        "conv_3_B": rng.randn(3) * 0.1,
+    }
+    nodes = [
+        helper.make_node("Conv", ["input", "conv_1_W", "conv_1_B"], ["conv_1"], name="conv_1", pads=[1, 1, 1, 1]),
+        helper.make_node(
+            "BatchNormalization", ["conv_1", "bn_1_scale", "bn_1_B", "bn_1_mean", "bn_1_var"], ["bn_1"], name="bn_1"
+        ),
+        helper.make_node("Relu", ["bn_1"], ["relu_1"], name="relu_1"),
+        helper.make_node(
+            "MaxPool", ["relu_1"], ["pool_1", "pool_1_indices"], name="pool_1", kernel_shape=[2, 2], strides=[2, 2]
+        ),
+        helper.make_node("Conv", ["pool_1", "conv_2_W", "conv_2_B"], ["conv_2"], name="conv_2", pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["conv_2"], ["relu_2"], name="relu_2"),
+        helper.make_node(
+            "MaxUnpool", ["relu_2", "pool_1_indices"], ["unpool_1"], name="unpool_1", domain="com.mathworks"
+        ),
+        helper.make_node("Conv", ["unpool_1", "conv_3_W", "conv_3_B"], ["conv_3"], name="conv_3", pads=[1, 1, 1, 1]),
+        helper.make_node("Softmax", ["conv_3"], ["softmax"], name="softmax", axis=1),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "matlab_segnet",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, size, size])],
+        [helper.make_tensor_value_info("softmax", TensorProto.FLOAT, [1, 3, size, size])],
+        initializer=[_initializer(k, v) for k, v in inits.items()],
+    )
+    model = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid("com.mathworks", 1)],
+        producer_name="MATLAB",
+    )
+    model.ir_version = 7
+    return _save(model, path)
+
+
+def keras_nhwc(path: Path, size: int = 24, rescaling: bool = False) -> Path:
+    """A tf2onnx/Keras export: an N×H×W×C input (``input_1``, batch ``unk__6``) and ``Transpose(perm=[0,3,1,2])``.
+
+    ``rescaling``: Keras ``Rescaling`` and ``Normalization`` layers first, in
+    the channels-last layout (``Mul`` by 1/255, ``Sub`` of a per-channel mean of
+    shape [3]), then the transpose. Then conv (``auto_pad=SAME_UPPER``) → ReLU → max pool → strided conv (SAME_UPPER) →
+    ReLU → ``Transpose(perm=[0,2,3,1])`` back to NHWC → Reshape → MatMul + Add (Dense) → softmax,
+    as tf2onnx writes Keras ``Conv2D``/``Flatten``/``Dense``.
+    """
+    rng = np.random.RandomState(92)
+    flat = 8 * (size // 4) * (size // 4)
+    inits = {
+        "conv2d/kernel": rng.randn(6, 3, 3, 3) * 0.3,
+        "conv2d/bias": rng.randn(6) * 0.1,
+        "conv2d_1/kernel": rng.randn(8, 6, 3, 3) * 0.2,
+        "conv2d_1/bias": rng.randn(8) * 0.1,
+        "dense/kernel": rng.randn(flat, 5) * 0.05,
+        "dense/bias": rng.randn(5) * 0.1,
+    }
+    tensors = [_initializer(k, v) for k, v in inits.items()]
+    tensors.append(numpy_helper.from_array(np.array([-1, flat], dtype=np.int64), "flatten/shape"))
+    nodes = [
+        helper.make_node("Transpose", ["input_1"], ["input_1_nchw"], name="Transpose__6", perm=[0, 3, 1, 2]),
+        helper.make_node(
+            "Conv", ["input_1_nchw", "conv2d/kernel", "conv2d/bias"], ["conv2d"], name="conv2d", auto_pad="SAME_UPPER"
+        ),
+        helper.make_node("Relu", ["conv2d"], ["conv2d/Relu"], name="conv2d/Relu"),
+        helper.make_node(
+            "MaxPool", ["conv2d/Relu"], ["max_pooling2d"], name="max_pooling2d", kernel_shape=[2, 2], strides=[2, 2]
+        ),
+        helper.make_node(
+            "Conv",
+            ["max_pooling2d", "conv2d_1/kernel", "conv2d_1/bias"],
+            ["conv2d_1"],
+            name="conv2d_1",
+            auto_pad="SAME_UPPER",
+            strides=[2, 2],
+            kernel_shape=[3, 3],
+        ),
+        helper.make_node("Relu", ["conv2d_1"], ["conv2d_1/Relu"], name="conv2d_1/Relu"),
+        helper.make_node("Transpose", ["conv2d_1/Relu"], ["nhwc"], name="Transpose__12", perm=[0, 2, 3, 1]),
+        helper.make_node("Reshape", ["nhwc", "flatten/shape"], ["flatten"], name="flatten"),
+        helper.make_node("MatMul", ["flatten", "dense/kernel"], ["dense/MatMul"], name="dense/MatMul"),
+        helper.make_node("Add", ["dense/MatMul", "dense/bias"], ["dense"], name="dense/BiasAdd"),
+        helper.make_node("Softmax", ["dense"], ["dense/Softmax"], name="dense/Softmax", axis=1),
+    ]
+    if rescaling:
+        tensors.append(_initializer("rescaling/scale", np.array(1 / 255)))
+        tensors.append(_initializer("normalization/mean", rng.rand(3)))
+        nodes[0].input[0] = "normalization/sub"
+        nodes[:0] = [
+            helper.make_node("Mul", ["input_1", "rescaling/scale"], ["rescaling/mul"], name="rescaling/mul"),
+            helper.make_node(
+                "Sub", ["rescaling/mul", "normalization/mean"], ["normalization/sub"], name="normalization/sub"
+            ),
+        ]
+    graph = helper.make_graph(
+        nodes,
+        "tf2onnx",
+        [helper.make_tensor_value_info("input_1", TensorProto.FLOAT, ["unk__6", size, size, 3])],
+        [helper.make_tensor_value_info("dense/Softmax", TensorProto.FLOAT, ["unk__7", 5])],
+        initializer=tensors,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="tf2onnx")
+    model.ir_version = 7
+    return _save(model, path)
+
+
+class SmallClassifier(torch.nn.Module):
+    """conv → BN → ReLU → max pool → conv → ReLU → flatten → fully connected (a ``view`` + ``Linear``)."""
+
+    def __init__(self, size: int = 16):
+        super().__init__()
+        self.conv1 = torch.nn.Conv2d(3, 6, 3, padding=1)
+        self.bn1 = torch.nn.BatchNorm2d(6)
+        self.conv2 = torch.nn.Conv2d(6, 8, 3, padding=1)
+        self.fc = torch.nn.Linear(8 * (size // 2) ** 2, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.nn.functional.max_pool2d(torch.relu(self.bn1(self.conv1(x))), 2)
+        x = torch.relu(self.conv2(x))
+        return self.fc(x.view(x.shape[0], -1))
+
+
+def _random_batch_norm(module: torch.nn.Module, seed: int) -> torch.nn.Module:
+    generator = torch.Generator().manual_seed(seed)
+    for child in module.modules():
+        if isinstance(child, torch.nn.BatchNorm2d):
+            child.running_mean.copy_(torch.randn(child.num_features, generator=generator))
+            child.running_var.copy_(0.5 + torch.rand(child.num_features, generator=generator))
+    return module.eval()
+
+
+def torch_dynamo_opset18(path: Path, size: int = 16) -> Path:
+    """``torch.onnx.export(..., dynamo=True, opset_version=18)`` (IR 10): ``Reshape(allowzero=1)`` before the fc."""
+    torch.manual_seed(93)
+    model = _random_batch_norm(SmallClassifier(size), 93)
+    torch.onnx.export(
+        model, (torch.randn(1, 3, size, size),), str(path), dynamo=True, opset_version=18, input_names=["x"]
+    )
+    return path
+
+
+class Focus(torch.nn.Module):
+    """YOLOv5's ``Focus``: the four 2×2 phases of the image stacked as channels (needs even sizes)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([x[..., ::2, ::2], x[..., 1::2, ::2], x[..., ::2, 1::2], x[..., 1::2, 1::2]], 1)
+
+
+class TinyDetector(torch.nn.Module):
+    """A YOLO-style backbone: Focus, then stages concatenating a strided conv and a max pool of the same input.
+
+    A stride-2 conv (kernel 3, pad 1) gives ``ceil(n/2)``, a 2×2 max pool
+    ``floor(n/2)``: they concatenate only at even sizes, so the image sides must
+    be multiples of 8 (Focus, then two such stages); 1×1 detection head.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.focus = Focus()
+        self.stem = torch.nn.Conv2d(12, 8, 3, padding=1)
+        self.down1 = torch.nn.Conv2d(8, 8, 3, stride=2, padding=1)
+        self.down2 = torch.nn.Conv2d(16, 8, 3, stride=2, padding=1)
+        self.mix = torch.nn.Conv2d(24, 12, 3, padding=1)
+        self.head = torch.nn.Conv2d(12, 9, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(self.stem(self.focus(x)))
+        x = torch.cat([torch.relu(self.down1(x)), torch.nn.functional.max_pool2d(x, 2)], 1)
+        x = torch.cat([torch.relu(self.down2(x)), torch.nn.functional.max_pool2d(x, 2)], 1)
+        return self.head(torch.relu(self.mix(x)))
+
+
+def yolo_focus(path: Path, size: int = 32, dynamic: bool = False, dynamo: bool = False) -> Path:
+    """A YOLO-style detector: TorchScript exporter at opset 13, or (``dynamo``) the dynamo exporter at opset 18.
+
+    ``dynamic``: batch, height and width all dynamic (TorchScript exporter).
+    """
+    torch.manual_seed(94)
+    if dynamo:
+        torch.onnx.export(
+            TinyDetector().eval(), (torch.randn(1, 3, size, size),), str(path), dynamo=True, opset_version=18
+        )
+        return path
+    axes = (
+        {"images": {0: "batch", 2: "height", 3: "width"}, "output": {0: "batch", 2: "h", 3: "w"}} if dynamic else None
+    )
+    torch.onnx.export(
+        TinyDetector().eval(),
+        (torch.randn(1, 3, size, size),),
+        str(path),
+        dynamo=False,
+        opset_version=13,
+        input_names=["images"],
+        output_names=["output"],
+        dynamic_axes=axes,
+    )
+    return path
+
+
+BUILDERS = {
+    "matlab_zerocenter": matlab_zerocenter,
+    "keras_nhwc": keras_nhwc,
+    "keras_nhwc_rescaling": lambda path: keras_nhwc(path, rescaling=True),
+    "torch_dynamo_opset18": torch_dynamo_opset18,
+    "yolo_focus": yolo_focus,
+    "yolo_focus_dynamic": lambda path: yolo_focus(path, dynamic=True),
+    "yolo_focus_dynamo_opset18": lambda path: yolo_focus(path, dynamo=True),
+    "matlab_segnet_custom_unpool": matlab_segnet_custom_unpool,
+}
+"""Every exported-network class, by the name its file gets (``<name>.onnx``)."""
