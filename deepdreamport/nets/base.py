@@ -68,8 +68,8 @@ class DreamNetwork(Protocol):
     input_channels: int
     input_size: InputSize
 
-    def layer_name_at(self, index: int) -> str:
-        """Name of layer ``index`` (MATLAB's 1-based numbering)."""
+    def layer_name_at(self, index: int, base: int = 1) -> str:
+        """Name of layer ``index`` counted from ``base`` (MATLAB: 1); errors use that numbering."""
         ...
 
     def tile_size(self, override: Optional[int] = None) -> int:
