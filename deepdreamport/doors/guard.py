@@ -19,7 +19,7 @@ channels, element size ``b`` and ``G`` images per group
 * one network pass: ``B`` tiles (``B`` = the batch limit, at most the group's
   tiles) times the elements the network saves for its backward pass per tile
   (measured once per truncated network, :func:`activation_elements_per_pixel`),
-  times :data:`PASS_COPIES` (the saved activations and their gradients).
+  times :data:`PASS_COPIES`.
 
 Measured against the peak RSS of real runs (see the README's "Memory guard"),
 the estimate is within a factor of about 1.5 of the growth of the process.
@@ -42,8 +42,8 @@ from ..nets.base import VisualNetwork
 
 GROUP_COPIES = 8
 """Image-sized buffers of one group alive at once: rolled, padded, gradient, pyramid bands, update."""
-PASS_COPIES = 2
-"""Saved activations of a network pass, plus their gradients during the backward pass."""
+PASS_COPIES = 1
+"""Saved activations of a network pass (the backward pass frees them as it makes the gradients)."""
 OUT_OF_MEMORY = "deepdreamport:deepDreamImage:OutOfMemory"
 
 _PER_PIXEL: "weakref.WeakKeyDictionary[torch.nn.Module, dict[int, float]]" = weakref.WeakKeyDictionary()

@@ -107,8 +107,16 @@ def probe_channels(module: torch.nn.Module, layer: str, input_channels: int, siz
         dtype=parameter.dtype if parameter is not None else torch.float32,
         device=parameter.device if parameter is not None else "cpu",
     )
-    with torch.no_grad():
-        output = module(probe)
+    try:
+        with torch.no_grad():
+            output = module(probe)
+    except RuntimeError as exc:  # a size the layers cannot take: name it instead of torch's traceback
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DeepDreamError(
+            "deepdreamport:deepDreamImage:SizeNotAccepted",
+            f"layer: {layer!r} and the layers before it cannot run on a {size[0]}×{size[1]} input ({reason}); "
+            "give a larger tile size (TileSize / tile_size / --tile-size).",
+        ) from None
     if output.dim() not in (2, 4):
         raise DeepDreamError(
             "deepdreamport:deepDreamImage:LayerNotImageLike",

@@ -7,6 +7,7 @@ import onnx
 import onnxruntime as ort
 import pytest
 import torch
+from onnx import TensorProto, helper, numpy_helper
 
 from deepdreamport import DeepDreamError, OnnxNetwork, activations, deep_dream_image, deepDreamImage
 from deepdreamport.doors import cli
@@ -234,3 +235,42 @@ def test_missing_external_data_is_named_once(tmp_path):
 def test_matlab_door_check_memory_option_is_validated(tiny):
     error = error_of(deepDreamImage, tiny, "relu2", 1, "CheckMemory", "maybe")
     assert "CheckMemory" in error.message
+
+
+# -- converter failures ----------------------------------------------------------------------
+
+
+def test_a_node_the_converter_refuses_is_named_with_operator_and_attribute(tmp_path):
+    weights = numpy_helper.from_array(np.ones((2, 3, 3, 3), np.float32) / 27, "w")
+    graph = helper.make_graph(
+        [
+            helper.make_node("Conv", ["data", "w"], ["c"], name="conv", kernel_shape=[3, 3]),
+            helper.make_node("MaxPool", ["c"], ["p"], name="column_major_pool", kernel_shape=[2, 2], storage_order=1),
+        ],
+        "g",
+        [helper.make_tensor_value_info("data", TensorProto.FLOAT, [1, 3, 16, 16])],
+        [helper.make_tensor_value_info("p", TensorProto.FLOAT, [1, 2, 7, 7])],
+        [weights],
+    )
+    path = tmp_path / "pool.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(path))
+    error = error_of(deep_dream_image, str(path), "column_major_pool", 0, **QUICK)
+    assert error.identifier == "deepdreamport:onnx:ConversionFailed"
+    for words in ("'column_major_pool'", "MaxPool", "storage_order=1", "row major"):
+        assert words in error.message, error.message
+
+
+def test_a_tile_smaller_than_a_kernel_of_a_dynamic_network(tmp_path):
+    weights = numpy_helper.from_array(np.ones((2, 3, 5, 5), np.float32) / 75, "w")
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["data", "w"], ["c"], name="wide", kernel_shape=[5, 5])],
+        "g",
+        [helper.make_tensor_value_info("data", TensorProto.FLOAT, [1, 3, "height", "width"])],
+        [helper.make_tensor_value_info("c", TensorProto.FLOAT, None)],
+        [weights],
+    )
+    path = tmp_path / "dynamic.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(path))
+    error = error_of(deep_dream_image, str(path), "wide", 0, tile_size=3, **QUICK)
+    assert "'wide'" in error.message and "3×3" in error.message and "tile" in error.message
+    assert deep_dream_image(str(path), "wide", 0, tile_size=8, **QUICK).shape == (1, 5, 5, 3)
