@@ -4,10 +4,13 @@ Subcommands: ``dream`` (deep-dream images of a layer's channels, written as a
 labelled montage PNG and optionally as MATLAB ``.mat`` / NumPy ``.npy``),
 ``layers`` (the layer table of an ONNX network), ``demo`` (the main job on the
 bundled default model) and ``parity`` (check the port against MATLAB reference
-cases). Channels are 1-based on the command line, as in MATLAB. Output files
-are written atomically (a temporary file in the same folder, then
-``os.replace``), so a failed run never leaves a partial file. Bad input ends
-with a one-line error on stderr and exit status 2.
+cases). Channels and layer numbers are 1-based on the command line, as in
+MATLAB, and so are the error messages. Output paths are checked and their
+temporary files created before any work; the files are renamed into place
+(``os.replace``) at the end, so a failed run never leaves a partial file and
+never overwrites an input. Bad input ends with a one-line error on stderr and
+exit status 2; any other failure is a bug, reported as one line that says so,
+exit status 1; ``--debug`` adds the traceback.
 """
 
 from __future__ import annotations
@@ -241,7 +244,7 @@ def _add_dream_options(
     command.add_argument(
         "--seed", type=int, default=0, help="rng(seed, 'twister') before the run (default 0, MATLAB's start-up state)"
     )
-    command.add_argument("--device", default="auto", help="auto (GPU if any), cpu or gpu")
+    command.add_argument("--device", default="auto", help="auto (GPU if any), cpu, gpu or a torch device (cuda:1)")
     command.add_argument(
         "--scaling",
         choices=("linear", "none"),

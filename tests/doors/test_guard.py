@@ -92,7 +92,7 @@ def test_refusal_names_estimate_limit_and_what_to_change():
     message = info.value.message
     assert "8.0 GiB is available" in message and "level 3" in message and "fewer channels" in message
     with pytest.raises(DeepDreamError, match="smaller MaxBatch / --max-batch .now 64 per pass"):
-        check_memory(400.0, 1, 3, (1000, 1000), settings, torch.float32, CPU, limit=8 * 2**30)  # 64 tiles: 10 GB
+        check_memory(800.0, 1, 3, (1000, 1000), settings, torch.float32, CPU, limit=8 * 2**30)  # 64 tiles: 10 GB
     fits = check_memory(400.0, 1, 3, (224, 224), settings, torch.float32, CPU, limit=8 * 2**30)
     assert fits.peak_bytes < 8 * 2**30
 
