@@ -24,6 +24,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 import scipy.io
+import torch
 from tqdm.auto import tqdm
 
 from ..errors import DeepDreamError, bounded
@@ -334,13 +335,30 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print(f"deepdream {args.command}: interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # anything else is a bug of this package, not the user's input
+    except (MemoryError, RuntimeError) as exc:
+        if not _out_of_memory(exc):
+            _report(args, _bug(args, exc))
+            return 1
         _report(
             args,
-            f"internal error (a bug in deepdreamport, please report it): {type(exc).__name__}: {_reason(exc)}"
-            + ("" if args.debug else " (rerun with --debug for the traceback)"),
+            f"error: out of memory ({_reason(exc)}); use a smaller --max-batch, fewer --levels, a smaller "
+            "--scale, a smaller image or fewer channels (the memory guard was off or its estimate too low)",
         )
+        return 2
+    except Exception as exc:  # anything else is a bug of this package, not the user's input
+        _report(args, _bug(args, exc))
         return 1
+
+
+def _bug(args: argparse.Namespace, exc: BaseException) -> str:
+    return f"internal error (a bug in deepdreamport, please report it): {type(exc).__name__}: {_reason(exc)}" + (
+        "" if args.debug else " (rerun with --debug for the traceback)"
+    )
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` is an allocation failure (host or GPU), which is not a bug of the package."""
+    return isinstance(exc, (MemoryError, torch.OutOfMemoryError)) or "can't allocate memory" in str(exc)
 
 
 def _reason(exc: BaseException) -> str:

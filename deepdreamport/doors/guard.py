@@ -44,21 +44,29 @@ GROUP_COPIES = 8
 """Image-sized buffers of one group alive at once: rolled, padded, gradient, pyramid bands, update."""
 PASS_COPIES = 1
 """Saved activations of a network pass (the backward pass frees them as it makes the gradients)."""
+PROBE_SIDE = 1024
+"""Largest probe square, unless the network's input is larger (then its input size)."""
 OUT_OF_MEMORY = "deepdreamport:deepDreamImage:OutOfMemory"
 
 _PER_PIXEL: "weakref.WeakKeyDictionary[torch.nn.Module, dict[int, float]]" = weakref.WeakKeyDictionary()
 
 
-def activation_elements_per_pixel(truncated: VisualNetwork, channels: int, tile_size: int) -> float:
+def activation_elements_per_pixel(
+    truncated: VisualNetwork, channels: int, tile_size: int, largest_probe: int = PROBE_SIDE
+) -> float:
     """Elements the network saves for backward per input pixel, measured on one ``tile_size`` tile.
 
     Runs the truncated network once with :func:`torch.autograd.graph.saved_tensors_hooks`
     (a public hook) and counts the distinct tensors it saves, parameters excluded.
     Cached per module and tile size. This is also the check that the network
-    runs on a tile: a size it cannot take is a ``DeepDreamError``.
+    runs on a tile: a size it cannot take is a ``DeepDreamError``. A tile larger
+    than ``largest_probe`` is measured on a ``largest_probe`` square instead (the
+    count per pixel hardly depends on the size), so the probe itself never
+    needs more memory than an ordinary tile.
     """
     cache = _PER_PIXEL.setdefault(truncated.module, {})
-    if tile_size not in cache:
+    side = min(tile_size, largest_probe)
+    if side not in cache:
         module = truncated.module
         parameter = next(module.parameters(), None)
         dtype = parameter.dtype if parameter is not None else torch.float32
@@ -72,7 +80,7 @@ def activation_elements_per_pixel(truncated: VisualNetwork, channels: int, tile_
                 saved[storage.data_ptr()] = storage.nbytes() // max(1, tensor.element_size())
             return tensor
 
-        probe = torch.zeros(1, channels, tile_size, tile_size, dtype=dtype, device=device, requires_grad=True)
+        probe = torch.zeros(1, channels, side, side, dtype=dtype, device=device, requires_grad=True)
         try:
             with torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
                 output = module(probe)
@@ -80,13 +88,13 @@ def activation_elements_per_pixel(truncated: VisualNetwork, channels: int, tile_
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise DeepDreamError(
                 "deepdreamport:deepDreamImage:TileSizeNotAccepted",
-                f"TileSize: layer {truncated.layer!r} cannot run on a {tile_size}×{tile_size} tile ({reason}); "
+                f"TileSize: layer {truncated.layer!r} cannot run on a {side}×{side} tile ({reason}); "
                 "give the tile size the network was made for (TileSize / tile_size / --tile-size).",
             ) from None
         elements = sum(saved.values()) + output.numel()
         del output
-        cache[tile_size] = elements / (tile_size * tile_size)
-    return cache[tile_size]
+        cache[side] = elements / (side * side)
+    return cache[side]
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from ..errors import DeepDreamError, describe, describe_numbers
 from ..matlab.layout import to_nchw
 from ..matlab.options import initial_image as checked_image_values
 from ..nets.base import DreamNetwork, VisualNetwork
-from .guard import activation_elements_per_pixel, check_memory
+from .guard import PROBE_SIDE, activation_elements_per_pixel, check_memory
 
 LayerLike = Union[str, int]
 PRECISION_DTYPES = {"single": torch.float32, "double": torch.float64}
@@ -186,7 +186,8 @@ def run_deep_dream(
         tile,
         settings.max_batch,
     )
-    per_pixel = activation_elements_per_pixel(truncated, network.input_channels, tile)  # fails if a tile cannot run
+    largest_probe = max([PROBE_SIDE, *(side for side in network.input_size if side)])
+    per_pixel = activation_elements_per_pixel(truncated, network.input_channels, tile, largest_probe)  # runs a tile
     if memory_check:
         size = truncated.receptive_field if initial_image is None else initial_image.shape[:2]
         check_memory(per_pixel, len(channels), network.input_channels, tuple(size), settings, dtype, device)

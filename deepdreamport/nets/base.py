@@ -100,22 +100,19 @@ def tile_size_of(input_size: InputSize, override: Optional[int], why_unknown: st
 def probe_channels(module: torch.nn.Module, layer: str, input_channels: int, size: tuple[int, int]) -> int:
     """Run ``module`` once on zeros of ``size`` and return the channel count of its N×C×H×W or N×C output."""
     parameter = next(module.parameters(), None)
-    probe = torch.zeros(
-        1,
-        input_channels,
-        *size,
-        dtype=parameter.dtype if parameter is not None else torch.float32,
-        device=parameter.device if parameter is not None else "cpu",
-    )
+    dtype = parameter.dtype if parameter is not None else torch.float32
+    device = parameter.device if parameter is not None else "cpu"
     try:
+        probe = torch.zeros(1, input_channels, *size, dtype=dtype, device=device)
         with torch.no_grad():
             output = module(probe)
-    except RuntimeError as exc:  # a size the layers cannot take: name it instead of torch's traceback
+    except (RuntimeError, MemoryError) as exc:  # a size the layers cannot take: name it, not torch's traceback
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        too_large = isinstance(exc, (MemoryError, torch.OutOfMemoryError)) or "allocate" in reason
         raise DeepDreamError(
             "deepdreamport:deepDreamImage:SizeNotAccepted",
             f"layer: {layer!r} and the layers before it cannot run on a {size[0]}×{size[1]} input ({reason}); "
-            "give a larger tile size (TileSize / tile_size / --tile-size).",
+            f"give a {'smaller' if too_large else 'larger'} tile size (TileSize / tile_size / --tile-size).",
         ) from None
     if output.dim() not in (2, 4):
         raise DeepDreamError(

@@ -56,6 +56,26 @@ def test_internal_bug_is_one_line_exit_1_and_traceback_only_with_debug(tmp_path,
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    "failure",
+    [
+        MemoryError(),
+        torch.OutOfMemoryError("CUDA out of memory"),
+        RuntimeError("DefaultCPUAllocator: can't allocate memory"),
+    ],
+    ids=["MemoryError", "cuda", "cpu-allocator"],
+)
+def test_running_out_of_memory_is_a_clear_error_not_a_bug(tmp_path, capsys, monkeypatch, failure):
+    def exhausted(*_args, **_kwargs):
+        raise failure
+
+    monkeypatch.setattr(cli, "load_network", exhausted)
+    argv = ["dream", TINYNET, "--layer", "relu2", "--channels", "1", "--out", tmp_path / "x.png"]
+    code, err = run_cli(capsys, *argv)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "out of memory" in err and "--max-batch" in err
+    assert "internal error" not in err and list(tmp_path.iterdir()) == []
+
+
 def test_bad_input_with_debug_keeps_exit_2_and_adds_the_traceback(tmp_path, capsys):
     code, err = run_cli(
         capsys, "--debug", "dream", TINYNET, "--layer", "nope", "--channels", "1", "--out", tmp_path / "x.png"
@@ -274,3 +294,5 @@ def test_a_tile_smaller_than_a_kernel_of_a_dynamic_network(tmp_path):
     error = error_of(deep_dream_image, str(path), "wide", 0, tile_size=3, **QUICK)
     assert "'wide'" in error.message and "3×3" in error.message and "tile" in error.message
     assert deep_dream_image(str(path), "wide", 0, tile_size=8, **QUICK).shape == (1, 5, 5, 3)
+    error = error_of(deep_dream_image, str(path), "wide", 0, tile_size=100000, **QUICK)  # 120 GB to probe
+    assert "100000×100000" in error.message and "smaller tile size" in error.message
