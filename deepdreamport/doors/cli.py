@@ -325,8 +325,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     ``--debug`` adds the traceback to either.
     """
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    return run_command(build_parser().parse_args(argv))
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run a parsed subcommand: bad input is one line on stderr, exit 2; a bug one line saying so, exit 1.
+
+    ``args.debug`` (the top-level ``--debug``) adds the traceback to either.
+    """
     try:
         return args.handler(args)
     except (CommandError, DeepDreamError, OSError) as exc:
@@ -352,7 +358,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 def _bug(args: argparse.Namespace, exc: BaseException) -> str:
     return f"internal error (a bug in deepdreamport, please report it): {type(exc).__name__}: {_reason(exc)}" + (
-        "" if args.debug else " (rerun with --debug for the traceback)"
+        "" if getattr(args, "debug", False) else " (rerun with --debug for the traceback)"
     )
 
 
@@ -368,7 +374,7 @@ def _reason(exc: BaseException) -> str:
 
 
 def _report(args: argparse.Namespace, line: str) -> None:
-    if args.debug:
+    if getattr(args, "debug", False):
         traceback.print_exc(file=sys.stderr)
     print(bounded(f"deepdream {args.command}: {line}"), file=sys.stderr)
 

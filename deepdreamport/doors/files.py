@@ -84,9 +84,11 @@ class PendingOutput:
             pass
 
 
-def write_atomic(path: str | os.PathLike, write: Callable[[object], None]) -> None:
+def write_atomic(path: str | os.PathLike, write: Callable[[object], None]) -> Path:
     """Write ``path`` through ``write(file)`` into a temporary sibling, then rename it into place."""
-    PendingOutput("output", path).commit(write)
+    pending = PendingOutput("output", path)
+    pending.commit(write)
+    return pending.path
 
 
 def _same_file(a: Path, b: Path) -> bool:
