@@ -19,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="deepdream", description="MATLAB's deepDreamImage on ONNX networks, in PyTorch."
     )
+    parser.add_argument("--debug", action="store_true", help="on an error, also print the Python traceback")
     commands = parser.add_subparsers(dest="command", required=True)
     add_parity_parser(commands)
     dream_commands.add_parsers(commands)
@@ -26,7 +27,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """``deepdream ARGS``; returns the exit status."""
+    """``deepdream ARGS``; returns the exit status.
+
+    Bad input: one line on stderr, exit 2; a bug: one line saying so, exit 1;
+    ``--debug`` adds the traceback to either.
+    """
     args = build_parser().parse_args(argv)
     return dream_commands.run_command(args)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import BinaryIO, Callable, Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -32,27 +32,118 @@ def default_model() -> Path:
     return next((path for path in candidates if path.is_file()), candidates[-1])
 
 
-def write_atomic(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> Path:
-    """Write ``path`` through ``write(file)`` into a temporary sibling, then rename it into place."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".part")
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
-        with os.fdopen(descriptor, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
+OUTPUT_ERROR = "deepdreamport:cli:BadOutput"
+
+
+class PendingOutput:
+    """An output file reserved before the computation: its temporary sibling exists from the start.
+
+    Creating the temporary file first proves that the folder exists and is
+    writable before any work; :meth:`commit` writes it and renames it into
+    place (``os.replace``), :meth:`discard` removes it. A failed run therefore
+    leaves neither a partial file nor a stray temporary one.
+    """
+
+    def __init__(self, option: str, path: str | os.PathLike):
+        self.option = option
+        self.path = Path(path)
+        folder = self.path.parent if str(self.path.parent) else Path(".")
+        if not folder.is_dir():
+            raise DeepDreamError(OUTPUT_ERROR, f"{option}: the folder of {str(path)!r} does not exist")
+        if self.path.is_dir():
+            raise DeepDreamError(OUTPUT_ERROR, f"{option}: {str(path)!r} is a folder; give a file name")
         try:
-            os.unlink(temporary)
+            descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=f".{self.path.name}.", suffix=".part")
+        except OSError as exc:
+            raise DeepDreamError(
+                OUTPUT_ERROR, f"{option}: cannot write into the folder of {str(path)!r} ({exc.strerror or exc})"
+            ) from None
+        os.close(descriptor)
+        self.temporary = Path(temporary)
+
+    def commit(self, write: Callable[[object], None]) -> None:
+        """Write through ``write(file)`` into the temporary file, then rename it onto :attr:`path`."""
+        try:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(self.temporary, 0o666 & ~umask)
+            with open(self.temporary, "wb") as handle:
+                write(handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(self.temporary, self.path)
+        except BaseException:
+            self.discard()
+            raise
+
+    def discard(self) -> None:
+        """Remove the temporary file (if it is still there)."""
+        try:
+            os.unlink(self.temporary)
         except FileNotFoundError:
             pass
+
+
+def write_atomic(path: str | os.PathLike, write: Callable[[object], None]) -> Path:
+    """Write ``path`` through ``write(file)`` into a temporary sibling, then rename it into place."""
+    pending = PendingOutput("output", path)
+    pending.commit(write)
+    return pending.path
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b))
+
+
+def check_output_paths(
+    outputs: dict[str, Optional[str]], inputs: dict[str, Optional[str]], extensions: dict[str, tuple[str, ...]]
+) -> None:
+    """Refuse, before any work, output paths that would lose or eat a file.
+
+    ``outputs``: option → path (``None``: not asked for); ``inputs``: name →
+    path of every file read; ``extensions``: option → the extensions of the
+    formats it writes (compared case-insensitively). An output must not be
+    empty, must end in one of its extensions, and must be neither an input
+    file nor another output.
+    """
+    given = {option: str(path) for option, path in outputs.items() if path is not None}
+    for option, path in given.items():
+        if not path.strip():
+            raise DeepDreamError(OUTPUT_ERROR, f"{option}: the file name is empty")
+        suffix = Path(path).suffix.lower()
+        if suffix not in extensions[option]:
+            raise DeepDreamError(
+                OUTPUT_ERROR,
+                f"{option}: {path!r} must end in {' or '.join(extensions[option])} (the format written); "
+                f"got {suffix or 'no extension'!r}",
+            )
+        for name, source in inputs.items():
+            if source is not None and _same_file(Path(path), Path(source)):
+                raise DeepDreamError(OUTPUT_ERROR, f"{option}: {path!r} is the {name}; it would be overwritten")
+    options = list(given)
+    for i, first in enumerate(options):
+        for second in options[i + 1 :]:
+            if _same_file(Path(given[first]), Path(given[second])):
+                raise DeepDreamError(OUTPUT_ERROR, f"{first} and {second} name the same file {given[first]!r}")
+
+
+def reserve_outputs(outputs: dict[str, Optional[str]]) -> dict[str, PendingOutput]:
+    """A :class:`PendingOutput` per given output; all or none (on a failure the reserved ones are discarded)."""
+    reserved: dict[str, PendingOutput] = {}
+    try:
+        for option, path in outputs.items():
+            if path is not None:
+                reserved[option] = PendingOutput(option, path)
+    except BaseException:
+        for pending in reserved.values():
+            pending.discard()
         raise
-    return path
+    return reserved
 
 
 def montage(images, labels: Sequence[str], min_tile: int = 128):
@@ -88,25 +179,87 @@ def montage(images, labels: Sequence[str], min_tile: int = 128):
     return sheet
 
 
+IMAGE_ERROR = "deepdreamport:cli:BadImage"
+_IMREAD_MODES = {  # Pillow mode -> (mode to convert to, numpy dtype), as MATLAB's imread returns the pixels
+    "1": ("1", np.uint8),  # logical: 0/1
+    "L": ("L", np.uint8),
+    "LA": ("L", np.uint8),  # imread returns the alpha channel separately
+    "P": ("RGB", np.uint8),  # deviation: imread returns the indices; here the colours (ind2rgb)
+    "PA": ("RGB", np.uint8),
+    "RGB": ("RGB", np.uint8),
+    "RGBA": ("RGB", np.uint8),
+    "CMYK": ("CMYK", np.uint8),
+    "I;16": ("I;16", np.uint16),
+    "I;16L": ("I;16", np.uint16),
+    "I;16B": ("I;16", np.uint16),
+    "I;16N": ("I;16", np.uint16),
+    "I": ("I", np.int32),
+    "F": ("F", np.float32),
+}
+
+
+def _stored_bits_lost(image) -> bool:
+    """Whether Pillow decodes more than 8 bits per sample into an 8-bit mode (16-bit colour PNG, TIFF)."""
+    for tile in getattr(image, "tile", None) or []:
+        raw = tile.args[0] if isinstance(tile.args, tuple) and tile.args else tile.args
+        if (
+            isinstance(raw, str)
+            and any(bits in raw for bits in (";16", ";32"))
+            and image.mode in ("RGB", "RGBA", "L", "LA", "P")
+        ):
+            return True
+    return False
+
+
 def read_image(path: str, channels: int) -> np.ndarray:
-    try:
-        with Image.open(path) as image:
-            image = image.convert("L" if channels == 1 else "RGB")
-            array = np.asarray(image, dtype=np.float64)
-    except (OSError, ValueError) as exc:
-        raise DeepDreamError(
-            "deepdreamport:cli:BadImage", f"--image: cannot read {path!r} as an image ({exc})"
-        ) from None
+    """MATLAB's ``imread``: an H×W×C array of the file's own values and type, checked against the network.
+
+    8-bit images stay uint8 (0–255), 16-bit ones uint16 (0–65535), 32-bit ones
+    int32 or float32; an alpha channel is dropped (``imread`` returns it
+    separately); a palette image gives its colours. A ``.npy`` file is read as
+    the array it holds (H×W or H×W×C). Channels must match the network's
+    (``channels``): a grey image for an RGB network is refused, as
+    ``deepDreamImage`` refuses it. Deviation: a 16-bit colour image that
+    Pillow can only read as 8 bits per sample is refused instead of being
+    silently reduced; save it as ``.npy``.
+    """
+    if str(path).lower().endswith(".npy"):
+        try:
+            array = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise DeepDreamError(IMAGE_ERROR, f"--image: cannot read {path!r} as a .npy array ({exc})") from None
+    else:
+        try:
+            with Image.open(path) as image:
+                if _stored_bits_lost(image):
+                    raise DeepDreamError(
+                        IMAGE_ERROR,
+                        f"--image: {path!r} stores more than 8 bits per colour sample, which Pillow would read as "
+                        "8 bits; save it as an H×W×C .npy array (uint16) and give that instead",
+                    )
+                if image.mode not in _IMREAD_MODES:
+                    raise DeepDreamError(
+                        IMAGE_ERROR, f"--image: {path!r} has the unsupported pixel mode {image.mode!r}"
+                    )
+                mode, dtype = _IMREAD_MODES[image.mode]
+                if image.mode != mode:
+                    image = image.convert(mode)
+                array = np.array(image, dtype=dtype)
+        except (OSError, ValueError, SyntaxError) as exc:
+            if isinstance(exc, DeepDreamError):
+                raise
+            raise DeepDreamError(IMAGE_ERROR, f"--image: cannot read {path!r} as an image ({exc})") from None
     if array.ndim == 2:
         array = array[:, :, None]
+    if array.ndim != 3 or array.dtype.kind not in "uif" or array.size == 0:
+        raise DeepDreamError(
+            IMAGE_ERROR,
+            f"--image: {path!r} holds an array of shape {array.shape} and type {array.dtype}; expected H×W×C numbers",
+        )
     if array.shape[2] != channels:
         raise DeepDreamError(
-            "deepdreamport:cli:BadImage",
-            f"--image: the network takes {channels} channels; {path!r} has {array.shape[2]}",
+            IMAGE_ERROR,
+            f"--image: the network takes {channels} channel(s); {path!r} has {array.shape[2]} "
+            f"({array.shape[0]}×{array.shape[1]}×{array.shape[2]} {array.dtype})",
         )
     return array
-
-
-def check_output_folder(option: str, path: Optional[str]) -> None:
-    if path is not None and not Path(path).resolve().parent.is_dir():
-        raise DeepDreamError("deepdreamport:cli:BadOutput", f"{option}: the folder of {path!r} does not exist")

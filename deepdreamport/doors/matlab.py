@@ -37,7 +37,8 @@ def deepDreamImage(net: Any, layer: Union[str, int], channels: Any, *name_value_
     ``PyramidScale`` (1.4), ``OutputScaling`` (``'linear'``), ``Verbose``
     (true), ``ExecutionEnvironment`` (``'auto'``), and the extensions
     ``Precision`` (``'single'``), ``RandomState`` (MATLAB's global stream),
-    ``MaxBatch`` and ``TileSize``. Returns an H×W×C×K numpy array.
+    ``MaxBatch``, ``TileSize`` and ``CheckMemory`` (true: refuse a run whose
+    estimated memory exceeds what the device has). Returns an H×W×C×K numpy array.
     """
     layer = opts.layer_argument(layer)
     channels1 = opts.channel_list(channels, base=1)
@@ -58,6 +59,7 @@ def deepDreamImage(net: Any, layer: Union[str, int], channels: Any, *name_value_
         stream=resolve_stream(parsed.RandomState),
         tile_size=parsed.TileSize,
         on_iteration=iteration_callback(readers=[table]),
+        memory_check=parsed.CheckMemory,
     )
     if table is not None:
         table.finish()

@@ -64,6 +64,7 @@ def deep_dream_image(
     input_channels: Optional[int] = None,
     callback: Optional[Callable[[int, int, float], None]] = None,
     progress: Any = False,
+    memory_check: bool = True,
 ) -> np.ndarray:
     """Deep-dream images that maximise ``channels`` of ``layer``; returns K×H×W×C numpy.
 
@@ -79,13 +80,46 @@ def deep_dream_image(
     (reading ``strength`` waits for the device each iteration);
     ``progress``: ``True`` shows a tqdm bar, or give a bar of your own
     (anything with ``update(n)``; it is not closed); ``verbose`` prints MATLAB's table.
+    ``memory_check=False`` turns off the guard that refuses a run whose
+    estimated memory exceeds what the device has (:mod:`deepdreamport.doors.guard`).
     The defaults are MATLAB's except ``verbose``.
     """
-    if isinstance(layer, (str, np.str_)):
-        layer = opts.layer_argument(layer)
-    else:
-        layer = opts.layer_argument(_zero_based_index(layer))
-    channels0 = opts.channel_list(channels, base=0)
+    return dream_images(base=0, **locals())
+
+
+def dream_images(net: Any, layer: Union[str, int], channels: Any, *, base: int, **options: Any) -> np.ndarray:
+    """:func:`deep_dream_image` with layer and channel indices counted from ``base`` (the command line: 1).
+
+    Error messages count from ``base`` too. ``options`` are
+    :func:`deep_dream_image`'s keywords, all of them.
+    """
+    return _dream(net, layer, channels, base, **options)
+
+
+def _dream(
+    net: Any,
+    layer: Union[str, int],
+    channels: Any,
+    base: int,
+    *,
+    initial_image: Optional[np.ndarray],
+    num_iterations: int,
+    pyramid_levels: int,
+    pyramid_scale: float,
+    output_scaling: str,
+    verbose: bool,
+    device: Union[str, torch.device],
+    dtype: Any,
+    random_state: Any,
+    max_batch: Optional[int],
+    tile_size: Optional[int],
+    input_channels: Optional[int],
+    callback: Optional[Callable[[int, int, float], None]],
+    progress: Any,
+    memory_check: bool,
+) -> np.ndarray:
+    layer = opts.layer_argument(layer) if isinstance(layer, (str, np.str_)) else _layer_index(layer, base)
+    channels0 = [c - base for c in opts.channel_list(channels, base=base)]
     settings = DreamSettings(
         opts.positive_integer("num_iterations", num_iterations),
         opts.positive_integer("pyramid_levels", pyramid_levels),
@@ -94,13 +128,14 @@ def deep_dream_image(
     )
     scaling = opts.validatestring("output_scaling", output_scaling, ("linear", "none"))
     show_table = opts.logical_scalar("verbose", verbose)
-    if not isinstance(device, torch.device) and not str(device).lower().startswith("cuda:"):
+    if not isinstance(device, torch.device) and not _names_a_torch_device(device):
         device = opts.validatestring("device", device, ("auto", "gpu", "cpu", "cuda"))
     torch_device = resolve_device(device)
     torch_dtype = _torch_dtype(dtype)
     random_state = opts.random_state("random_state", random_state)
     tile = opts.optional_positive_integer("tile_size", tile_size)
     image = opts.initial_image(initial_image)
+    check_memory = opts.logical_scalar("memory_check", memory_check)
     if callback is not None and not callable(callback):
         raise DeepDreamError(
             opts.FAILED, f"The value of 'callback' is invalid. Expected a callable; got {describe(callback)}."
@@ -126,6 +161,8 @@ def deep_dream_image(
             on_iteration=iteration_callback(
                 readers=[table, callback], tickers=[(lambda: bar.update(1)) if bar is not None else None]
             ),
+            base=base,
+            memory_check=check_memory,
         )
     finally:
         if own_bar:
@@ -135,12 +172,30 @@ def deep_dream_image(
     return to_khwc(scaled_images(result, scaling))
 
 
-def _zero_based_index(layer: Any) -> Any:
-    """0-based layer index → MATLAB's 1-based one (other values pass through to validation)."""
+def _layer_index(layer: Any, base: int) -> int:
+    """A layer index counted from ``base`` (an integer scalar >= ``base``); other values are refused."""
     number = opts._scalar_number(layer)
-    if number is None or isinstance(number, complex) or not np.isfinite(number) or number != int(number) or number < 0:
+    if (
+        number is None
+        or isinstance(number, complex)
+        or not np.isfinite(number)
+        or number != int(number)
+        or number < base
+    ):
         raise DeepDreamError(
             opts.BAD_LAYER,
-            f"The value of 'layer' is invalid. Expected a layer name or a 0-based integer index; got {describe(layer)}.",
+            f"The value of 'layer' is invalid. Expected a layer name or a {base}-based integer index; "
+            f"got {describe(layer)}.",
         )
-    return int(number) + 1
+    return int(number)
+
+
+def _names_a_torch_device(device: Any) -> bool:
+    """Whether ``device`` is a torch device string with a type other than MATLAB's names (``'cuda:0'``, ``'meta'``)."""
+    if not isinstance(device, str) or device.lower() in ("auto", "gpu", "cpu", "cuda"):
+        return False
+    try:
+        torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        return False
+    return True

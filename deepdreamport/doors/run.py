@@ -21,11 +21,12 @@ import torch
 
 from ..core.loop import DreamResult, DreamSettings, IterationCallback, deep_dream, level_sizes, scale_linear
 from ..core.tiles import needs_tiles
-from ..errors import DeepDreamError, describe
+from ..errors import DeepDreamError, describe, describe_numbers
 from ..matlab.layout import to_nchw
 from ..matlab.options import initial_image as checked_image_values
 from ..nets.base import DreamNetwork, VisualNetwork
 from ..nets.sizes import SizeProbe
+from .guard import PROBE_SIDE, activation_elements_per_pixel, check_memory
 
 LayerLike = Union[str, int]
 PRECISION_DTYPES = {"single": torch.float32, "double": torch.float64}
@@ -34,46 +35,89 @@ StrengthReader = Callable[[int, int, float], None]
 
 
 def resolve_device(environment: Union[str, torch.device]) -> torch.device:
-    """MATLAB's ``ExecutionEnvironment``: ``'auto'`` (GPU if any), ``'gpu'``, ``'cpu'``."""
-    if isinstance(environment, torch.device):
-        return environment
-    name = str(environment).lower()
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name in ("gpu", "cuda"):
-        if not torch.cuda.is_available():
+    """MATLAB's ``ExecutionEnvironment``: ``'auto'`` (GPU if any), ``'gpu'``, ``'cpu'``, or a torch device.
+
+    A device that cannot run the network is refused here, before any work:
+    a CUDA device without a GPU (or with an index beyond the GPUs present), the
+    ``meta`` device (tensors without values) and device types this machine lacks.
+    """
+    requested = repr(str(environment))
+    if not isinstance(environment, torch.device):
+        name = str(environment).lower()
+        if name == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if name == "gpu":
+            name = "cuda"
+        try:
+            environment = torch.device(name)
+        except (RuntimeError, TypeError, ValueError):
+            raise DeepDreamError(
+                "deepdreamport:BadDevice",
+                f"ExecutionEnvironment: expected 'auto', 'gpu', 'cpu' or a torch device such as 'cuda:0'; "
+                f"got {describe(environment)}.",
+            ) from None
+    device = environment
+    if device.type == "cpu":
+        return device
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
             raise DeepDreamError(
                 "parallel:gpu:device:DriverRedirect",
-                "ExecutionEnvironment: 'gpu' was requested but no CUDA GPU is available; use 'auto' or 'cpu'.",
+                f"ExecutionEnvironment: {requested} was requested but no CUDA GPU is available; use 'auto' or 'cpu'.",
             )
-        return torch.device("cuda")
-    if name == "cpu":
-        return torch.device("cpu")
-    try:
-        return torch.device(environment)
-    except (RuntimeError, TypeError):
+        if device.index is not None and device.index >= count:
+            raise DeepDreamError(
+                "parallel:gpu:device:DriverRedirect",
+                f"ExecutionEnvironment: {requested} was requested but this machine has {count} GPU(s) "
+                f"(cuda:0..cuda:{count - 1}).",
+            )
+        return device
+    if device.type == "meta":
         raise DeepDreamError(
             "deepdreamport:BadDevice",
-            f"ExecutionEnvironment: expected 'auto', 'gpu' or 'cpu'; got {describe(environment)}.",
-        ) from None
+            "ExecutionEnvironment: the 'meta' device holds no values, so it cannot run a deep dream; "
+            "use 'auto', 'cpu' or 'gpu'.",
+        )
+    backend = getattr(torch, device.type, None)
+    available = getattr(backend, "is_available", None)
+    if not callable(available) or not available():
+        raise DeepDreamError(
+            "deepdreamport:BadDevice",
+            f"ExecutionEnvironment: the device {str(device)!r} is not available on this machine; "
+            "use 'auto', 'cpu' or 'gpu'.",
+        )
+    return device
 
 
-def resolve_layer_name(network: DreamNetwork, layer: LayerLike) -> str:
-    """A layer name from a name or MATLAB's 1-based index into the layer table."""
+def resolve_layer_name(network: DreamNetwork, layer: LayerLike, base: int = 1) -> str:
+    """A layer name from a name or an index into the layer table counted from ``base`` (MATLAB: 1)."""
     if isinstance(layer, (Integral, np.integer)) and not isinstance(layer, bool):
-        return network.layer_name_at(int(layer))
+        return network.layer_name_at(int(layer), base)
     return layer  # type: ignore[return-value]
 
 
-def check_channels(channels: Sequence[int], truncated: VisualNetwork) -> None:
-    """0-based ``channels`` must lie in 0..num_channels-1."""
+def check_channels(channels: Sequence[int], truncated: VisualNetwork, base: int = 1) -> None:
+    """0-based ``channels`` must lie in 0..num_channels-1; the message counts from ``base`` (MATLAB: 1)."""
     count = truncated.num_channels
     bad = [c for c in channels if not 0 <= c < count]
     if not len(channels) or bad:
+        got = "no channel" if not len(channels) else f"out-of-range {describe_numbers(c + base for c in bad)}"
         raise DeepDreamError(
             "nnet_cnn:deepDreamImage:InvalidChannels",
-            f"channels: layer {truncated.layer!r} has {count} channels (1..{count} in MATLAB's numbering); "
-            f"got {'no channel' if not len(channels) else 'out-of-range ' + str([c + 1 for c in bad]) + ' (1-based)'}.",
+            f"channels: layer {truncated.layer!r} has {count} channels ({base}..{count - 1 + base}, "
+            f"{'1-based, MATLAB' if base == 1 else f'{base}-based'}); got {got}.",
+        )
+
+
+def check_tile_size(tile_size: int, truncated: VisualNetwork) -> None:
+    """``TileSize`` must hold the layer's receptive field (smaller tiles would cut every unit's input)."""
+    min_h, min_w = truncated.receptive_field
+    if tile_size < max(min_h, min_w):
+        raise DeepDreamError(
+            "deepdreamport:deepDreamImage:TileSizeTooSmall",
+            f"TileSize: {tile_size} is smaller than the receptive field of layer {truncated.layer!r} "
+            f"({min_h}×{min_w}); give at least {max(min_h, min_w)}.",
         )
 
 
@@ -123,19 +167,20 @@ def check_level_sizes(
         probe.check(height, width, truncated.layer, what)
 
 
-def default_initial_image(
-    network: DreamNetwork, truncated: VisualNetwork, stream: np.random.RandomState, probe: Optional[SizeProbe] = None
-) -> np.ndarray:
-    """``randn(rf_h, rf_w, C)`` plus the input layer's per-channel mean (R2019b+).
+def default_initial_size(truncated: VisualNetwork, probe: Optional[SizeProbe] = None) -> tuple[int, int]:
+    """MATLAB's default initial image size: the layer's receptive field.
 
     Deviation: when the network cannot take the receptive-field size (a YOLO
     ``Focus`` needs even sides), each side is rounded up to the nearest size
     it takes (``probe``); MATLAB's own layers never need this.
     """
     height, width = truncated.receptive_field
-    if probe is not None:
-        height, width = probe.valid_initial_size(height, width)
-    image = stream.standard_normal((height, width, network.input_channels))
+    return probe.valid_initial_size(height, width) if probe is not None else (height, width)
+
+
+def default_initial_image(network: DreamNetwork, size: tuple[int, int], stream: np.random.RandomState) -> np.ndarray:
+    """``randn(h, w, C)`` plus the input layer's per-channel mean (R2019b+)."""
+    image = stream.standard_normal((*size, network.input_channels))
     mean = network.input_mean()
     if mean is not None:
         image = image + mean.reshape(1, 1, -1)
@@ -154,28 +199,42 @@ def run_deep_dream(
     stream: np.random.RandomState,
     tile_size: Optional[int] = None,
     on_iteration: Optional[IterationCallback] = None,
+    base: int = 1,
+    memory_check: bool = True,
 ) -> DreamResult:
-    """Validate and run; ``channels`` are 0-based, ``initial_image`` is H×W×C or ``None``."""
-    truncated = network.truncated(resolve_layer_name(network, layer), tile_size)
+    """Validate and run; ``channels`` are 0-based, ``initial_image`` is H×W×C or ``None``.
+
+    ``base`` is the numbering of the caller's layer indices and of the messages
+    (MATLAB door and command line: 1; Python door: 0). Every check, the memory
+    guard (:mod:`.guard`, unless ``memory_check`` is false) included, runs before
+    the random stream is drawn from or the network is moved.
+    """
+    truncated = network.truncated(resolve_layer_name(network, layer, base), tile_size)
     channels = [int(c) for c in channels]
-    check_channels(channels, truncated)
-    probe = size_probe(network, truncated, tile_size)
-    if initial_image is None:
-        image = default_initial_image(network, truncated, stream, probe)
-    else:
-        image = check_initial_image(initial_image, network, truncated)
-    truncated.to(device, dtype)
-    # an expanded view: the loop makes its own copy when it first updates the images
-    batch = to_nchw(image, dtype, device).expand(len(channels), -1, -1, -1)
-    channel_index = torch.tensor(channels, device=device, dtype=torch.long)
+    check_channels(channels, truncated, base)
+    tile = network.tile_size(tile_size)
+    check_tile_size(tile, truncated)
+    if initial_image is not None:
+        initial_image = check_initial_image(initial_image, network, truncated)
     settings = DreamSettings(
         settings.num_iterations,
         settings.pyramid_levels,
         settings.pyramid_scale,
-        network.tile_size(tile_size),
+        tile,
         settings.max_batch,
     )
-    check_level_sizes(image.shape[:2], settings, truncated, probe)
+    probe = size_probe(network, truncated, tile_size)
+    start_size = default_initial_size(truncated, probe) if initial_image is None else initial_image.shape[:2]
+    check_level_sizes(tuple(start_size), settings, truncated, probe)
+    if memory_check:
+        largest_probe = max([PROBE_SIDE, *(side for side in network.input_size if side)])
+        per_pixel = activation_elements_per_pixel(truncated, network.input_channels, tile, largest_probe)
+        check_memory(per_pixel, len(channels), network.input_channels, tuple(start_size), settings, dtype, device)
+    image = default_initial_image(network, start_size, stream) if initial_image is None else initial_image
+    truncated.to(device, dtype)
+    # an expanded view: the loop makes its own copy when it first updates the images
+    batch = to_nchw(image, dtype, device).expand(len(channels), -1, -1, -1)
+    channel_index = torch.tensor(channels, device=device, dtype=torch.long)
     return deep_dream(batch, channel_index, truncated.gradient, settings, stream, on_iteration)
 
 

@@ -9,10 +9,16 @@ a fully connected layer.
 Deviations: runs in double precision when ``X`` is double and in single
 otherwise (MATLAB always returns single); no ``MiniBatchSize`` option (one
 batch); the last layer is allowed here, as in MATLAB's ``activations``.
+MATLAB refuses images whose size differs from the input layer's; here such
+images run through the layers as their operators allow (convolutions and
+pooling take any size), with a :class:`UserWarning` saying so, and a layer that
+needs the input layer's size (a fully connected layer after a flatten) gets a
+``DeepDreamError`` naming both sizes.
 """
 
 from __future__ import annotations
 
+import warnings
 from numbers import Integral
 from typing import Optional, Union
 
@@ -54,16 +60,35 @@ def activations(
         output_name = entry.output
     else:
         output_name = network.resolve_layer(layer)
+    height, width = X.shape[0], X.shape[1]
+    expected = network.input_size
+    other_size = None not in expected and (height, width) != tuple(expected)
     dtype = torch.float64 if X.dtype == np.float64 else torch.float32
     images = to_nchw(X.astype(np.float64 if dtype == torch.float64 else np.float32), dtype=dtype)
     if output_name == network.input_name:
         result = images
     else:
         module = to_torch(extract_subgraph(network.model, network.input_name, output_name)).to(dtype=dtype)
-        with torch.no_grad():
-            result = module(images)
+        try:
+            with torch.no_grad():
+                result = module(images)
+        except RuntimeError:
+            if not other_size:
+                raise
+            raise DeepDreamError(
+                "nnet_cnn:activations:InvalidImageSize",
+                f"X: the images are {height}×{width} but the input layer takes {expected[0]}×{expected[1]}, "
+                f"and layer {layer!r} depends on that size (a fully connected layer); resize the images.",
+            ) from None
         if isinstance(result, (tuple, list)):
             result = result[0]
+        if other_size:
+            warnings.warn(
+                f"activations: the images are {height}×{width}, not the input layer's {expected[0]}×{expected[1]}; "
+                f"MATLAB refuses them, here layer {layer!r} was computed on the {height}×{width} images as given.",
+                UserWarning,
+                stacklevel=2,
+            )
     if result.dim() == 2:
         result = result[:, :, None, None]
     if result.dim() != 4:

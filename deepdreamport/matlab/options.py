@@ -13,7 +13,9 @@ Deviations (extensions a Python user needs, documented names that MATLAB does
 not have): ``Precision`` (``'single'`` | ``'double'``), ``RandomState`` (a seed
 or a :class:`numpy.random.RandomState`; default MATLAB's global stream, see
 :func:`deepdreamport.matlab.rng.rng`), ``MaxBatch`` (at most this many tiles×channels
-per network pass) and ``TileSize`` (for networks whose input size is dynamic).
+per network pass), ``TileSize`` (for networks whose input size is dynamic) and
+``CheckMemory`` (true: refuse a run whose estimated memory exceeds what the
+device has; false turns the guard off).
 
 Every function here is pure: it validates and converts, it loads nothing.
 """
@@ -49,7 +51,7 @@ MATLAB_NAMES = (
     "Verbose",
     "ExecutionEnvironment",
 )
-EXTENSION_NAMES = ("Precision", "RandomState", "MaxBatch", "TileSize")
+EXTENSION_NAMES = ("Precision", "RandomState", "MaxBatch", "TileSize", "CheckMemory")
 OPTION_NAMES = MATLAB_NAMES + EXTENSION_NAMES
 
 
@@ -68,6 +70,7 @@ class DreamOptions:
     RandomState: Any = None
     MaxBatch: Optional[int] = None
     TileSize: Optional[int] = None
+    CheckMemory: bool = True
 
 
 # -- scalars -----------------------------------------------------------------
@@ -290,6 +293,7 @@ _CONVERTERS = {
     "RandomState": lambda v: random_state("RandomState", v),
     "MaxBatch": lambda v: optional_positive_integer("MaxBatch", v),
     "TileSize": lambda v: optional_positive_integer("TileSize", v),
+    "CheckMemory": lambda v: logical_scalar("CheckMemory", v),
 }
 
 

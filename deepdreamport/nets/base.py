@@ -78,8 +78,8 @@ class DreamNetwork(Protocol):
     input_channels: int
     input_size: InputSize
 
-    def layer_name_at(self, index: int) -> str:
-        """Name of layer ``index`` (MATLAB's 1-based numbering)."""
+    def layer_name_at(self, index: int, base: int = 1) -> str:
+        """Name of layer ``index`` counted from ``base`` (MATLAB: 1); errors use that numbering."""
         ...
 
     def tile_size(self, override: Optional[int] = None) -> int:
@@ -110,24 +110,26 @@ def tile_size_of(input_size: InputSize, override: Optional[int], why_unknown: st
 def probe_channels(module: torch.nn.Module, layer: str, input_channels: int, size: tuple[int, int]) -> int:
     """Run ``module`` once on zeros of ``size`` and return the channel count of its N×C×H×W or N×C output."""
     parameter = next(module.parameters(), None)
-    probe = torch.zeros(
-        1,
-        input_channels,
-        *size,
-        dtype=parameter.dtype if parameter is not None else torch.float32,
-        device=parameter.device if parameter is not None else "cpu",
-    )
+    dtype = parameter.dtype if parameter is not None else torch.float32
+    device = parameter.device if parameter is not None else "cpu"
     try:
+        probe = torch.zeros(1, input_channels, *size, dtype=dtype, device=device)
         with torch.no_grad():
             output = module(probe)
-    except torch.OutOfMemoryError:
-        raise
-    except RuntimeError as exc:
+    except (RuntimeError, MemoryError) as exc:  # a size the layers cannot take: name it, not torch's traceback
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        too_large = isinstance(exc, (MemoryError, torch.OutOfMemoryError)) or "allocate" in reason
         raise DeepDreamError(
             "deepdreamport:deepDreamImage:LayerFailsAtInputSize",
-            f"layer: the network up to {layer!r} fails on a {size[0]}×{size[1]}×{input_channels} input "
-            f"({str(exc)[:300]}).",
-        ) from exc
+            f"layer: {layer!r} and the layers before it cannot run on a {size[0]}×{size[1]}×{input_channels} input "
+            f"({reason[:300]}); "
+            + (
+                "give a smaller tile size (TileSize / tile_size / --tile-size)."
+                if too_large
+                else "give a tile size the network takes (TileSize / tile_size / --tile-size), "
+                "or export the network with an input size it takes."
+            ),
+        ) from None
     if output.dim() not in (2, 4):
         raise DeepDreamError(
             "deepdreamport:deepDreamImage:LayerNotImageLike",

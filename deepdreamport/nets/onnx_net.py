@@ -70,21 +70,25 @@ class OnnxNetwork:
             self._layers = build_layers(self.model, self.input_name, self.input_channels, self.input_size)
         return self._layers
 
-    def layer_name_at(self, index: int) -> str:
-        """Name of layer ``index`` (1-based, MATLAB's ``net.Layers(index).Name``).
+    def layer_name_at(self, index: int, base: int = 1) -> str:
+        """Name of layer ``index`` of the layer table (MATLAB's ``net.Layers(index).Name`` for ``base`` 1).
 
-        The first (input) and the last layer are not allowed, as in MATLAB's
-        ``deepDreamImage``.
+        The input layer is not allowed, as in MATLAB's ``deepDreamImage``. The
+        last row is allowed: an ONNX graph has no output (loss) layer, so its
+        last row is a layer MATLAB dreams on (a fully connected or softmax
+        layer), and it is accepted by name as well. Messages count from ``base``.
         """
         layers = self.layers
         count = len(layers)
-        if not 2 <= int(index) <= count - 1:
+        position = int(index) - base + 1  # 1-based
+        if not 2 <= position <= count:
+            numbering = "1-based, MATLAB's" if base == 1 else f"{base}-based"
             raise DeepDreamError(
                 "nnet_cnn:deepDreamImage:InvalidLayer",
-                f"layer: index {index} is out of range; valid layer indices are 2..{count - 1} "
-                f"(1 is the input layer {layers[0].name!r}, {count} the output layer {layers[-1].name!r}).",
+                f"layer: index {index} is out of range; valid layer indices ({numbering}) are "
+                f"{base + 1}..{count - 1 + base} ({base} is the input layer {layers[0].name!r}).",
             )
-        return layers[int(index) - 1].name
+        return layers[position - 1].name
 
     def layer_names(self) -> list[str]:
         return [node_name(node) for node in self.model.graph.node]

@@ -127,15 +127,17 @@ class TorchNetwork:
     def layer_names(self) -> list[str]:
         return list(self._names)
 
-    def layer_name_at(self, index: int) -> str:
-        """Name of the ``index``-th submodule (1-based, MATLAB style) of ``named_modules()``."""
+    def layer_name_at(self, index: int, base: int = 1) -> str:
+        """Name of the ``index``-th submodule of ``named_modules()``, counted from ``base`` (MATLAB: 1)."""
         names = self._names
-        if not 1 <= index <= len(names):
+        position = int(index) - base + 1
+        if not 1 <= position <= len(names):
             raise DeepDreamError(
                 "nnet_cnn:deepDreamImage:InvalidLayer",
-                f"layer: index {index} is out of range; the module has {len(names)} submodules (1..{len(names)}).",
+                f"layer: index {index} is out of range; the module has {len(names)} submodules "
+                f"({base}..{len(names) - 1 + base}, {base}-based).",
             )
-        return names[index - 1]
+        return names[position - 1]
 
     def tile_size(self, override: Optional[int] = None) -> int:
         return tile_size_of(self.input_size, override, "a torch module does not declare its input size")

@@ -22,7 +22,7 @@ import torch
 from onnx2torch.node_converters import get_converter
 from onnx2torch.onnx_graph import OnnxGraph
 
-from ..errors import DeepDreamError
+from ..errors import DeepDreamError, describe
 from . import converters
 from .graph import attribute, node_name
 from .passes import apply_fixups
@@ -104,40 +104,54 @@ def prepare(model: onnx.ModelProto, check: bool = True) -> onnx.ModelProto:
     return check_supported(model) if check else model
 
 
-def _failing_node(model: onnx.ModelProto) -> str:
-    """``node 'name' (Op)``: the first node whose onnx2torch converter raises, or ``""``."""
-    try:
-        graph = OnnxGraph(onnx.shape_inference.infer_shapes(model).graph)
-    except Exception:  # a graph onnx2torch cannot even read: nothing more precise to say
-        return ""
-    opsets = {entry.domain: entry.version for entry in model.opset_import}
-    for node in graph.nodes.values():
-        domain = node.domain if node.domain != "ai.onnx" else ""
-        try:
-            converter = get_converter(
-                operation_type=node.operation_type, version=opsets.get(domain, opsets.get("", 1)), domain=domain
-            )
-            converter(node, graph)
-        except Exception as exc:
-            shown = (int, float, str, bytes, list, tuple)
-            attributes = ", ".join(f"{k}={v!r}" for k, v in node.attributes.items() if isinstance(v, shown))
-            detail = f"{type(exc).__name__}: {exc}"[:300]
-            return f"node {node.name or node.unique_name!r} ({node.operation_type}{', ' + attributes if attributes else ''}): {detail}"
-    return ""
-
-
 def to_torch(model: onnx.ModelProto) -> torch.fx.GraphModule:
     """Convert a prepared ONNX model with onnx2torch, in inference mode, without grads.
 
-    A converter failure is a :class:`DeepDreamError` naming the node, its operator and attributes.
+    A converter that refuses a node (an attribute value it does not handle)
+    becomes a ``DeepDreamError`` naming the node, its operator and its
+    attributes (:func:`conversion_error`).
     """
     try:
         module = onnx2torch.convert(model)
-    except Exception as exc:
-        where = _failing_node(model) or f"{type(exc).__name__}: {exc}"
-        raise DeepDreamError(
-            "deepdreamport:onnx:ConversionFailed", f"net: the network cannot be converted to torch: {where}."
-        ) from exc
+    except Exception as exc:  # onnx2torch raises NotImplementedError, ValueError, KeyError, ...
+        raise conversion_error(model, exc) from None
     module.eval()
     module.requires_grad_(False)
     return module
+
+
+def _attributes(node: onnx.NodeProto) -> str:
+    values = []
+    for entry in node.attribute:
+        value = onnx.helper.get_attribute_value(entry)
+        text = value.decode(errors="replace") if isinstance(value, bytes) else value
+        values.append(f"{entry.name}={describe(text, 40)}")
+    return ", ".join(values) or "none"
+
+
+def conversion_error(model: onnx.ModelProto, exc: Exception) -> DeepDreamError:
+    """The error for a failed conversion: the first node whose converter fails, named with its attributes.
+
+    Each node is converted on its own, in graph order, with the converter
+    onnx2torch would use; the first that raises is the culprit.
+    """
+    reason = f"{type(exc).__name__}: {exc}"
+    try:
+        graph = OnnxGraph(model.graph)
+        opsets = {entry.domain: entry.version for entry in model.opset_import}
+        for name, node in graph.nodes.items():
+            converter = get_converter(
+                domain=node.domain, operation_type=node.operation_type, version=opsets.get(node.domain, 1)
+            )
+            try:
+                converter(node, graph)
+            except Exception as node_exc:
+                return DeepDreamError(
+                    "deepdreamport:onnx:ConversionFailed",
+                    f"net: node {node.name or name!r} (operator {node.operation_type}, "
+                    f"attributes {_attributes(node.proto)}) "
+                    f"cannot be converted to torch: {type(node_exc).__name__}: {node_exc}",
+                )
+    except Exception:  # the diagnosis itself failed: report the original reason
+        pass
+    return DeepDreamError("deepdreamport:onnx:ConversionFailed", f"net: cannot be converted to torch ({reason})")

@@ -166,9 +166,21 @@ def test_demo_without_the_default_model(tmp_path, monkeypatch, capsys):
 
 def test_demo_runs_the_main_job(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(cli, "default_model", lambda: TINY)
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "--layer", "relu2", "--channels", "1:3"]) == 0  # makes its default folder out/
+    assert (tmp_path / "out" / "demo.png").is_file()
+
+
+@pytest.mark.parametrize("command", ["demo", "dream"])
+def test_demo_and_dream_refuse_a_missing_folder_alike(tmp_path, monkeypatch, capsys, command):
+    monkeypatch.setattr(cli, "default_model", lambda: TINY)
     out = tmp_path / "sub" / "demo.png"
-    assert main(["demo", "--layer", "relu2", "--channels", "1:3", "--out", str(out)]) == 0
-    assert out.is_file()
+    model = [str(TINY)] if command == "dream" else []
+    argv = [command, *model, "--layer", "relu2", "--channels", "1:3", "--out", str(out)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--out" in err and "does not exist" in err
+    assert not (tmp_path / "sub").exists()
 
 
 @pytest.mark.slow

@@ -46,10 +46,14 @@ def test_matlab_style_net_lists_matlab_layers(matlab_net):
 def test_layer_name_at(matlab_net):
     assert matlab_net.layer_name_at(2) == "conv_1"
     assert matlab_net.layer_name_at(10) == "fc"
-    for bad in (1, 11, 0, 12):
+    assert matlab_net.layer_name_at(11) == "softmax"  # the last row: allowed, as by name
+    assert matlab_net.layer_name_at(10, base=0) == "softmax"
+    for bad in (1, 0, 12):
         with pytest.raises(DeepDreamError) as info:
             matlab_net.layer_name_at(bad)
-        assert info.value.identifier == "nnet_cnn:deepDreamImage:InvalidLayer" and "2..10" in str(info.value)
+        assert info.value.identifier == "nnet_cnn:deepDreamImage:InvalidLayer" and "2..11" in str(info.value)
+    with pytest.raises(DeepDreamError, match=r"1\.\.10 .*0 is the input layer"):
+        matlab_net.layer_name_at(11, base=0)
 
 
 def test_format_layer_table(matlab_net):

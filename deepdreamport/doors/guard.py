@@ -1,0 +1,212 @@
+"""The resource guard: refuse, before any work, a run whose memory would not fit.
+
+MATLAB's ``deepDreamImage`` has no such guard (it runs until it is out of
+memory). Here every front door estimates the peak memory of the run and, when it
+exceeds the memory available on the device (host RAM from ``/proc/meminfo``
+``MemAvailable``, a GPU's free memory from ``torch.cuda.mem_get_info``), raises
+a :class:`~deepdreamport.errors.DeepDreamError` that gives the estimate, the
+limit and what to change. ``memory_check=False`` (Python),
+``'CheckMemory', false`` (MATLAB door) or ``--no-memory-check`` (command line)
+turns the guard off for users who know better.
+
+The estimate (bytes), at the largest pyramid level (H×W), with K images of C
+channels, element size ``b`` and ``G`` images per group
+(:func:`deepdreamport.core.loop.image_groups`):
+
+* the images, and their copy while a level is resized: ``2 K C H W b``;
+* one group's working set (rolled/padded copy, gradient, Laplacian pyramid):
+  :data:`GROUP_COPIES` ``× G C H W b``;
+* one network pass: ``B`` tiles (``B`` = the batch limit, at most the group's
+  tiles) times the elements the network saves for its backward pass per tile
+  (measured once per truncated network, :func:`activation_elements_per_pixel`),
+  times :data:`PASS_COPIES`.
+
+Measured against the peak RSS of real runs (see the README's "Memory guard"),
+the estimate is within a factor of about 1.5 of the growth of the process.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import torch
+
+from ..core.loop import DreamSettings, effective_max_batch, image_groups, level_sizes
+from ..core.tiles import needs_tiles, tile_grid
+from ..errors import DeepDreamError
+from ..nets.base import VisualNetwork
+
+GROUP_COPIES = 8
+"""Image-sized buffers of one group alive at once: rolled, padded, gradient, pyramid bands, update."""
+PASS_COPIES = 1
+"""Saved activations of a network pass (the backward pass frees them as it makes the gradients)."""
+PROBE_SIDE = 1024
+"""Largest probe square, unless the network's input is larger (then its input size)."""
+OUT_OF_MEMORY = "deepdreamport:deepDreamImage:OutOfMemory"
+
+_PER_PIXEL: "weakref.WeakKeyDictionary[torch.nn.Module, dict[int, float]]" = weakref.WeakKeyDictionary()
+
+
+def activation_elements_per_pixel(
+    truncated: VisualNetwork, channels: int, tile_size: int, largest_probe: int = PROBE_SIDE
+) -> float:
+    """Elements the network saves for backward per input pixel, measured on one ``tile_size`` tile.
+
+    Runs the truncated network once with :func:`torch.autograd.graph.saved_tensors_hooks`
+    (a public hook) and counts the distinct tensors it saves, parameters excluded.
+    Cached per module and tile size. This is also the check that the network
+    runs on a tile: a size it cannot take is a ``DeepDreamError``. A tile larger
+    than ``largest_probe`` is measured on a ``largest_probe`` square instead (the
+    count per pixel hardly depends on the size), so the probe itself never
+    needs more memory than an ordinary tile.
+    """
+    cache = _PER_PIXEL.setdefault(truncated.module, {})
+    side = min(tile_size, largest_probe)
+    if side not in cache:
+        module = truncated.module
+        parameter = next(module.parameters(), None)
+        dtype = parameter.dtype if parameter is not None else torch.float32
+        device = parameter.device if parameter is not None else torch.device("cpu")
+        owned = {t.untyped_storage().data_ptr() for t in (*module.parameters(), *module.buffers())}
+        saved: dict[int, int] = {}
+
+        def pack(tensor: torch.Tensor) -> torch.Tensor:
+            storage = tensor.untyped_storage()
+            if storage.data_ptr() not in owned and tensor.device.type != "meta":
+                saved[storage.data_ptr()] = storage.nbytes() // max(1, tensor.element_size())
+            return tensor
+
+        probe = torch.zeros(1, channels, side, side, dtype=dtype, device=device, requires_grad=True)
+        try:
+            with torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+                output = module(probe)
+        except RuntimeError as exc:  # a size the network cannot take: name it instead of torch's traceback
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise DeepDreamError(
+                "deepdreamport:deepDreamImage:TileSizeNotAccepted",
+                f"TileSize: layer {truncated.layer!r} cannot run on a {side}×{side} tile ({reason}); "
+                "give the tile size the network was made for (TileSize / tile_size / --tile-size).",
+            ) from None
+        elements = sum(saved.values()) + output.numel()
+        del output
+        cache[side] = elements / (side * side)
+    return cache[side]
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    """Peak bytes of a run, where they peak, and the part the network passes take."""
+
+    peak_bytes: int
+    level: int  # 1-based pyramid level of the peak
+    size: tuple[int, int]  # image size at that level
+    pass_bytes: int  # the network pass's share of the peak
+    batch: int  # tiles (or images) per network pass
+
+
+def estimate_memory(
+    images: int,
+    channels: int,
+    size: tuple[int, int],
+    settings: DreamSettings,
+    element_bytes: int,
+    elements_per_pixel: float,
+    device: torch.device,
+) -> MemoryEstimate:
+    """The peak memory of a run (see the module docstring), over every pyramid level.
+
+    ``settings.tile_size`` must be the tile size used; ``settings.max_batch`` the
+    batch limit given (``None``: the device's default,
+    :func:`~deepdreamport.core.loop.effective_max_batch`).
+    """
+    max_batch = effective_max_batch(settings.max_batch, device)
+    settings = DreamSettings(
+        settings.num_iterations, settings.pyramid_levels, settings.pyramid_scale, settings.tile_size, max_batch
+    )
+    tile = settings.tile_size
+    best = MemoryEstimate(0, 1, size, 0, 0)
+    for level, (height, width) in enumerate(level_sizes(*size, settings.pyramid_levels, settings.pyramid_scale), 1):
+        pixels = height * width
+        all_images = 2 * images * channels * pixels * element_bytes
+        tiled = needs_tiles(height, width, tile)
+        if tiled:
+            rows, cols = tile_grid(height, width, tile)
+            groups = image_groups(torch.Size([images, channels, height, width]), settings, True)
+            group = groups[0].stop - (groups[0].start or 0) if groups[0].stop is not None else images
+            group_pixels = rows * cols * tile * tile
+            batch = group * rows * cols if max_batch is None else min(max_batch, group * rows * cols)
+            pass_pixels = batch * tile * tile
+        else:
+            group, group_pixels = images, pixels
+            batch = images if max_batch is None else min(max_batch, images)
+            pass_pixels = batch * pixels
+        working = GROUP_COPIES * group * channels * group_pixels * element_bytes
+        network = math.ceil(PASS_COPIES * elements_per_pixel * pass_pixels * element_bytes)
+        peak = all_images + working + network
+        if peak > best.peak_bytes:
+            best = MemoryEstimate(peak, level, (height, width), network, batch)
+    return best
+
+
+def available_bytes(device: torch.device) -> Optional[int]:
+    """Memory free for a run on ``device``: a GPU's free memory plus what torch's cache holds, or host ``MemAvailable``.
+
+    ``None`` when it cannot be known (no ``/proc/meminfo``, another device type).
+    """
+    if device.type == "cuda":
+        free, _total = torch.cuda.mem_get_info(device)
+        return int(free + torch.cuda.memory_reserved(device) - torch.cuda.memory_allocated(device))
+    if device.type != "cpu":
+        return None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def _gib(value: int) -> str:
+    return f"{value / 2**30:.1f} GiB" if value >= 2**30 else f"{value / 2**20:.0f} MiB"
+
+
+def check_memory(
+    per_pixel: float,
+    images: int,
+    channels: int,
+    size: tuple[int, int],
+    settings: DreamSettings,
+    dtype: torch.dtype,
+    device: torch.device,
+    limit: Optional[int] = None,
+) -> MemoryEstimate:
+    """Refuse (``DeepDreamError``) a run whose estimated peak exceeds ``limit`` (default: :func:`available_bytes`).
+
+    ``per_pixel``: :func:`activation_elements_per_pixel` of the truncated network.
+    """
+    element_bytes = torch.empty((), dtype=dtype).element_size()
+    estimate = estimate_memory(images, channels, size, settings, element_bytes, per_pixel, device)
+    limit = available_bytes(device) if limit is None else limit
+    if limit is None or estimate.peak_bytes <= limit:
+        return estimate
+    height, width = estimate.size
+    advice = []
+    if estimate.batch > 1 and estimate.pass_bytes > estimate.peak_bytes // 4:
+        advice.append(f"a smaller MaxBatch / --max-batch (now {estimate.batch} per pass)")
+    if estimate.level > 1:
+        advice.append(f"fewer PyramidLevels or a smaller PyramidScale (level {estimate.level} is {height}×{width})")
+    advice.append("a smaller image")
+    if images > 1:
+        advice.append("fewer channels per call")
+    raise DeepDreamError(
+        OUT_OF_MEMORY,
+        f"this run needs about {_gib(estimate.peak_bytes)} of memory on {device} (at pyramid level {estimate.level}, "
+        f"{images} image(s) of {height}×{width}×{channels}) but {_gib(limit)} is available; use "
+        + ", ".join(advice)
+        + "; or turn this check off (memory_check=False, 'CheckMemory' false, --no-memory-check).",
+    )
