@@ -178,23 +178,37 @@ def make_param(network: OptvisNetwork, param, size, batch: int, *, decorrelate: 
     return built
 
 
-def render(net, objective, *, param: Union[str, ImageParam, Callable] = "fft", size=128, batch: Optional[int] = None,
-           decorrelate: bool = True, decay_power: float = 1.0, sd: Optional[float] = None,
-           transforms="standard", optimizer=None, lr: Optional[float] = None, steps: int = 512, seed: int = 0,
-           lucent: bool = False, dtype: torch.dtype = torch.float32, device="cpu", input_range=None,
-           preprocess: Optional[Callable] = None, progress: bool = False,
-           callback: Optional[Callable[[int, float], None]] = None) -> RenderResult:
-    """Render ``objective`` on ``net`` (an ONNX path/proto, a torch module or an :class:`OptvisNetwork`).
+def _final_resize(shape, fixed_image_size: Optional[int], lucent: bool) -> list:
+    """lucent's last transform: bilinear (align_corners) resize to ``fixed_image_size``, or to 224 when the
+    image is smaller, in lucent mode; elsewhere only when ``fixed_image_size`` is given."""
+    size = fixed_image_size if fixed_image_size is not None else (224 if lucent and min(shape) < 224 else None)
+    if size is None:
+        return []
+    return [lambda images: torch.nn.functional.interpolate(images, size=int(size), mode="bilinear", align_corners=True)]
 
-    ``objective``: an :class:`~.objectives.Objective`, ``"LAYER:CHANNEL[,...]"``
-    (one channel per batch element) or a list (one objective per batch element).
-    ``transforms``: ``"standard"``, ``"none"``, names (``"pad:12,jitter:8"``) or a
-    list of transforms/callables. ``optimizer``: a ``torch.optim`` name or class
-    (lr ``lr``, default 0.05; L-BFGS its own default 1) or a factory
-    ``params -> optimizer``. ``callback(step, loss)`` after every step.
+
+@dataclass
+class RenderSession:
+    """Everything one render optimises: the parametrisation, the optimiser and lucent's closure.
+
+    ``closure()`` zeroes the gradients, draws, transforms and evaluates the image,
+    back-propagates and returns the loss; ``last_image`` is the 0–1 image of the
+    latest call (its ``.grad`` is kept).
     """
-    if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool) or steps < 1:
-        raise _bad("steps", f"expected a positive integer; got {steps!r}.")
+
+    image: ImageParam
+    optimizer: torch.optim.Optimizer
+    closure: Callable[[], torch.Tensor]
+    network: OptvisNetwork
+    last_image: Optional[torch.Tensor] = None
+
+
+def prepare(net, objective, *, param: Union[str, ImageParam, Callable] = "fft", size=128, batch: Optional[int] = None,
+            decorrelate: bool = True, decay_power: float = 1.0, sd: Optional[float] = None,
+            transforms="standard", optimizer=None, lr: Optional[float] = None, seed: int = 0,
+            lucent: bool = False, dtype: torch.dtype = torch.float32, device="cpu", input_range=None,
+            preprocess: Optional[Callable] = None, fixed_image_size: Optional[int] = None) -> RenderSession:
+    """Build a :class:`RenderSession`; the arguments are :func:`render`'s."""
     if dtype not in (torch.float32, torch.float64):
         raise _bad("dtype", f"expected torch.float32 or torch.float64; got {dtype!r}.")
     network = as_network(net, input_range=input_range, preprocess=preprocess)
@@ -211,18 +225,47 @@ def render(net, objective, *, param: Union[str, ImageParam, Callable] = "fft", s
         draws = LucentDraws()
     else:
         draws = PerElementDraws(generator)
-    transform_f = compose(list(from_names(transforms)) + [network.preprocess], draws)
+    resize = _final_resize(image().shape[-2:], fixed_image_size, lucent)
+    transform_f = compose(list(from_names(transforms)) + [network.preprocess] + resize, draws)
     forward = network.torch_forward(objective_f.layers, dtype, device)
+    session = RenderSession(image, opt, lambda: None, network)
 
     def closure() -> torch.Tensor:
         opt.zero_grad()
         picture = image()
+        if picture.requires_grad:
+            picture.retain_grad()
+        session.last_image = picture
         activations = forward(transform_f(picture))
         activations["input"] = picture
         loss = objective_f(activations.__getitem__)
         loss.backward()
         return loss
 
+    session.closure = closure
+    return session
+
+
+def render(net, objective, *, steps: int = 512, progress: bool = False,
+           callback: Optional[Callable[[int, float], None]] = None, **options) -> RenderResult:
+    """Render ``objective`` on ``net`` (an ONNX path/proto, a torch module or an :class:`OptvisNetwork`).
+
+    ``objective``: an :class:`~.objectives.Objective`, ``"LAYER:CHANNEL[,...]"``
+    (one channel per batch element) or a list (one objective per batch element).
+    Options (see :func:`prepare`): ``param`` (``"fft"``, ``"pixel"`` or an
+    ``ImageParam``), ``size``, ``batch``, ``decorrelate``, ``decay_power``, ``sd``;
+    ``transforms``: ``"standard"``, ``"none"``, names (``"pad:12,jitter:8"``) or a
+    list of transforms/callables; ``optimizer``: a ``torch.optim`` name or class
+    (lr ``lr``, default 0.05; L-BFGS its own default 1) or a factory
+    ``params -> optimizer``; ``seed``; ``lucent`` (draw like lucent);
+    ``dtype``; ``device``; ``input_range`` or ``preprocess`` (see
+    :mod:`.network`); ``fixed_image_size``: lucent's option of that name (with
+    ``lucent=True`` images smaller than 224 are otherwise resized to 224 before
+    the network, as lucent does). ``callback(step, loss)`` after every step.
+    """
+    if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool) or steps < 1:
+        raise _bad("steps", f"expected a positive integer; got {steps!r}.")
+    session = prepare(net, objective, **options)
     losses = np.empty(steps)
     bar = None
     if progress:
@@ -231,7 +274,7 @@ def render(net, objective, *, param: Union[str, ImageParam, Callable] = "fft", s
         bar = tqdm(total=steps, desc="render", unit="step", leave=False)
     try:
         for step in range(steps):
-            loss = opt.step(closure)
+            loss = session.optimizer.step(session.closure)
             losses[step] = float(loss.detach()) if isinstance(loss, torch.Tensor) else float(loss)
             if bar is not None:
                 bar.update(1)
@@ -242,5 +285,5 @@ def render(net, objective, *, param: Union[str, ImageParam, Callable] = "fft", s
         if bar is not None:
             bar.close()
     with torch.no_grad():
-        images = image().detach().cpu().numpy().transpose(0, 2, 3, 1)
+        images = session.image().detach().cpu().numpy().transpose(0, 2, 3, 1)
     return RenderResult(np.ascontiguousarray(images), losses)
