@@ -44,6 +44,19 @@ def _objective(layer, terms, direction):
     return built
 
 
+_NETWORKS: dict = {}
+
+
+def _network(provenance):
+    """One network per model for the whole module (loading EfficientNet-Lite0 takes seconds)."""
+    from deepdreamport.optvis.network import OptvisNetwork
+
+    key = (provenance["model"]["file"], provenance["recipe"]["input_scale"])
+    if key not in _NETWORKS:
+        _NETWORKS[key] = OptvisNetwork.from_onnx(str(REPO / key[0]), input_range=(0.0, key[1]))
+    return _NETWORKS[key]
+
+
 def _options(provenance, arrays):
     recipe = provenance["recipe"]
     lr = recipe["lr"]
@@ -52,13 +65,12 @@ def _options(provenance, arrays):
     else:
         optimizer = lambda params: torch.optim.LBFGS(params, **lr)  # noqa: E731
     return dict(
-        net=str(REPO / provenance["model"]["file"]),
+        net=_network(provenance),
         objective=_objective(provenance["model"]["layer"], recipe["objective"], arrays.get("direction")),
         param=recipe["param"], decorrelate=recipe["decorrelate"], transforms=recipe["transforms"],
         optimizer=optimizer, size=recipe["size"], batch=recipe["batch"], seed=provenance["seeds"]["torch.manual_seed"],
         lucent=True, fixed_image_size=recipe["render_vis"]["fixed_image_size"],
         dtype=torch.float64 if recipe["dtype"] == "float64" else torch.float32,
-        input_range=(0.0, recipe["input_scale"]),
     )
 
 
@@ -77,7 +89,8 @@ def test_reference_cases_exist():
     assert any("lbfgs" in n for n in names) and any("f64" in n for n in names) and any("effnet" in n for n in names)
 
 
-@pytest.mark.parametrize("path", CASES, ids=_ids)
+@pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.slow) if p.stem.startswith("effnet") else p
+                                  for p in CASES], ids=_ids)
 def test_first_gradient_matches_lucent(path):
     provenance, arrays = _load(path)
     _needs_model(provenance)
