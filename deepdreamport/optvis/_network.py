@@ -68,8 +68,18 @@ class OnnxGraph:
         return to_torch(_extract(self.model, self.input_name, list(outputs)))
 
     def onnx_subgraph(self, outputs: Sequence[str]) -> onnx.ModelProto:
-        """``outputs`` and their ancestors as an ONNX model (for onnxruntime)."""
-        return _extract(self.model, self.input_name, list(outputs))
+        """``outputs`` and their ancestors as an ONNX model (for onnxruntime), batch and image size left free."""
+        model = _extract(self.model, self.input_name, list(outputs))
+        for value in model.graph.input:
+            if value.name == self.input_name:
+                dims = value.type.tensor_type.shape.dim
+                for index, label in ((0, "batch"), (2, "height"), (3, "width")):
+                    dims[index].ClearField("dim_value")
+                    dims[index].dim_param = label
+        for value in model.graph.output:
+            value.type.tensor_type.ClearField("shape")
+        del model.graph.value_info[:]  # shapes inferred for batch 1 would be wrong for a population
+        return model
 
 
 def _extract(model: onnx.ModelProto, input_name: str, outputs: list[str]) -> onnx.ModelProto:
