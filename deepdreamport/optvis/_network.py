@@ -3,7 +3,8 @@
 Everything optvis needs from the deep-dream port goes through this adapter:
 reading and preparing ONNX graphs, the layer table (``deepdream layers``
 names), converting (sub)graphs to torch, the MATLAB input layer's mean, the
-deepDreamImage objective and the error type. When the package is restructured
+deepDreamImage objective, the error type, and the command line's labelled
+montage and atomic file writer. When the package is restructured
 only the imports below change.
 """
 
@@ -16,6 +17,7 @@ import numpy as np
 import onnx
 import torch
 
+from ..cli import montage, write_atomic
 from ..errors import DeepDreamError
 from ..network import VisualNetwork
 from ..objective import channel_objective_gradient
@@ -26,6 +28,8 @@ __all__ = [
     "OnnxGraph",
     "channel_objective_gradient",
     "load_onnx",
+    "montage",
+    "write_atomic",
 ]
 
 UNSUPPORTED_OPERATOR = "deepdreamport:onnx:UnsupportedOperator"
