@@ -32,7 +32,9 @@ def add_render_parser(subparsers) -> argparse.ArgumentParser:
     render.add_argument("model", metavar="MODEL.onnx", help="ONNX network")
     render.add_argument("--objective", required=True, metavar="LAYER:CHANNEL[,...]",
                         help="units to visualise, 0-based channels, layer names as `deepdream layers` shows them")
-    render.add_argument("--param", choices=("fft", "pixel"), default="fft", help="image parametrisation (default fft)")
+    render.add_argument("--param", choices=("fft", "pixel", "laplacian", "cppn", "maco"), default="fft",
+                        help="image parametrisation (default fft)")
+    render.add_argument("--redirected-relu", action="store_true", help="Lucid's redirected ReLU gradient (dead units)")
     render.add_argument("--no-decorrelate", action="store_true", help="optimise colours directly (RGB networks)")
     render.add_argument("--size", type=int, default=128, help="image side in pixels (default 128)")
     render.add_argument("--steps", type=int, default=512, help="optimisation steps (default 512); generations for cmaes/ga")
@@ -111,6 +113,7 @@ def _run(args: argparse.Namespace) -> int:
                 network, args.objective, param=args.param, size=args.size, decorrelate=not args.no_decorrelate,
                 transforms=args.transforms, optimizer=args.optimizer, lr=args.lr, steps=args.steps, seed=args.seed,
                 lucent=args.lucent, dtype=getattr(torch, args.dtype), device=args.device,
+                redirected_relu=args.redirected_relu,
                 callback=(lambda step, loss: (bar.update(1), bar.set_postfix(loss=f"{loss:.4g}", refresh=False))) if bar else None)
     finally:
         if bar is not None:

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from ._network import DeepDreamError, OnnxGraph, load_onnx
+from .redirected_relu import with_redirected_relu
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -154,12 +155,16 @@ class OptvisNetwork:
             raise _error(f"{argument}: channel {channel} of {layer!r} is out of range; it has channels 0..{count - 1}.")
 
     # -- running -----------------------------------------------------------------
-    def torch_forward(self, layers: Sequence[str], dtype: torch.dtype, device) -> Callable[[torch.Tensor], dict]:
-        """A function from a preprocessed batch to ``{layer: activations}`` for ``layers`` (not ``"input"``)."""
+    def torch_forward(self, layers: Sequence[str], dtype: torch.dtype, device,
+                      redirected_relu: bool = False) -> Callable[[torch.Tensor], dict]:
+        """A function from a preprocessed batch to ``{layer: activations}`` for ``layers`` (not ``"input"``);
+        ``redirected_relu`` runs a copy whose ReLU/ReLU6 modules pass Lucid's redirected gradient."""
         layers = [layer for layer in dict.fromkeys(layers) if layer != "input"]
         keys = [self.resolve(layer) for layer in layers]
         if self.module is not None:
             module = self.module.to(device=device, dtype=dtype)
+            if redirected_relu:
+                module = with_redirected_relu(module)
             named = dict(module.named_modules())
 
             def run_module(images: torch.Tensor) -> dict:
@@ -184,6 +189,8 @@ class OptvisNetwork:
         if cache_key not in self._modules:
             self._modules[cache_key] = self.graph.torch_module(list(cache_key))
         module = self._modules[cache_key].to(device=device, dtype=dtype)
+        if redirected_relu:
+            module = with_redirected_relu(module)
 
         def run_graph(images: torch.Tensor) -> dict:
             outputs = module(images)

@@ -38,10 +38,15 @@ import torch
 from ._network import DeepDreamError
 from . import objectives as objectives_module
 from .network import OptvisNetwork, as_network
+from .param.color import to_valid_rgb
+from .param.cppn import cppn
 from .param.images import ImageParam, image as image_param
+from .param.laplacian import laplacian_pyramid
+from .param.maco import maco
 from .transform import LucentDraws, PerElementDraws, compose, from_names
 
 GRADIENT_FREE = ("cmaes", "ga")
+PARAMS = ("fft", "pixel", "laplacian", "cppn", "maco")
 
 
 @dataclass
@@ -164,13 +169,25 @@ def make_param(network: OptvisNetwork, param, size, batch: int, *, decorrelate: 
         built = param()
         if not isinstance(built, ImageParam):
             raise _bad("param", "a callable must return an ImageParam.", "deepdreamport:optvis:BadParam")
-    elif param in ("fft", "pixel"):
+    elif param in PARAMS:
         height, width = (size, size) if isinstance(size, (int, np.integer)) else tuple(size)
-        built = image_param(int(width), int(height), sd=sd, batch=batch, decorrelate=decorrelate, fft=param == "fft",
-                            channels=network.input_channels, decay_power=decay_power, generator=generator,
-                            dtype=dtype, device=device)
+        height, width, channels = int(height), int(width), network.input_channels
+        common = dict(generator=generator, dtype=dtype, device=device)
+        if param in ("fft", "pixel"):
+            built = image_param(width, height, sd=sd, batch=batch, decorrelate=decorrelate, fft=param == "fft",
+                                channels=channels, decay_power=decay_power, **common)
+        elif param == "laplacian":
+            parameters, image_f = laplacian_pyramid((batch, channels, height, width), sd=sd, **common)
+            built = ImageParam(parameters, to_valid_rgb(image_f, decorrelate=decorrelate and channels == 3), channels,
+                               "laplacian")
+        elif param == "cppn":
+            if height != width:
+                raise _bad("size", "the CPPN parametrisation draws square images; give one size.", "deepdreamport:optvis:BadParam")
+            built = cppn(width, channels, batch=batch, **common)
+        else:
+            built = maco(width, height, batch=batch, channels=channels, **common)
     else:
-        raise _bad("param", f"unknown parametrisation {param!r}; expected 'fft', 'pixel' or an ImageParam.",
+        raise _bad("param", f"unknown parametrisation {param!r}; expected one of {', '.join(PARAMS)} or an ImageParam.",
                    "deepdreamport:optvis:BadParam")
     if built.channels != network.input_channels:
         raise _bad("param", f"the parametrisation draws {built.channels}-channel images but the network takes "
@@ -207,7 +224,8 @@ def prepare(net, objective, *, param: Union[str, ImageParam, Callable] = "fft", 
             decorrelate: bool = True, decay_power: float = 1.0, sd: Optional[float] = None,
             transforms="standard", optimizer=None, lr: Optional[float] = None, seed: int = 0,
             lucent: bool = False, dtype: torch.dtype = torch.float32, device="cpu", input_range=None,
-            preprocess: Optional[Callable] = None, fixed_image_size: Optional[int] = None) -> RenderSession:
+            preprocess: Optional[Callable] = None, fixed_image_size: Optional[int] = None,
+            redirected_relu: bool = False) -> RenderSession:
     """Build a :class:`RenderSession`; the arguments are :func:`render`'s."""
     if dtype not in (torch.float32, torch.float64):
         raise _bad("dtype", f"expected torch.float32 or torch.float64; got {dtype!r}.")
@@ -227,7 +245,7 @@ def prepare(net, objective, *, param: Union[str, ImageParam, Callable] = "fft", 
         draws = PerElementDraws(generator)
     resize = _final_resize(image().shape[-2:], fixed_image_size, lucent)
     transform_f = compose(list(from_names(transforms)) + [network.preprocess] + resize, draws)
-    forward = network.torch_forward(objective_f.layers, dtype, device)
+    forward = network.torch_forward(objective_f.layers, dtype, device, redirected_relu=redirected_relu)
     session = RenderSession(image, opt, lambda: None, network)
 
     def closure() -> torch.Tensor:
@@ -252,8 +270,10 @@ def render(net, objective, *, steps: int = 512, progress: bool = False,
 
     ``objective``: an :class:`~.objectives.Objective`, ``"LAYER:CHANNEL[,...]"``
     (one channel per batch element) or a list (one objective per batch element).
-    Options (see :func:`prepare`): ``param`` (``"fft"``, ``"pixel"`` or an
-    ``ImageParam``), ``size``, ``batch``, ``decorrelate``, ``decay_power``, ``sd``;
+    Options (see :func:`prepare`): ``param`` (``"fft"``, ``"pixel"``,
+    ``"laplacian"``, ``"cppn"``, ``"maco"`` or an ``ImageParam``), ``size``,
+    ``batch``, ``decorrelate``, ``decay_power``, ``sd``; ``redirected_relu``
+    (Lucid's dead-unit fix, :mod:`.redirected_relu`);
     ``transforms``: ``"standard"``, ``"none"``, names (``"pad:12,jitter:8"``) or a
     list of transforms/callables; ``optimizer``: a ``torch.optim`` name or class
     (lr ``lr``, default 0.05; L-BFGS its own default 1) or a factory

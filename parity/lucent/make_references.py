@@ -59,6 +59,7 @@ CASES = {
     "tiny_fft_decorrelated_standard_channel_lbfgs": ("tinynet", "fft", True, "standard", [["channel", [3], None]], "lbfgs", 1, "float32"),
     "tiny_pixel_plain_channel_adam_f64": ("tinynet", "pixel", False, "none", [["channel", [1], None]], "adam", 1, "float64"),
     "tiny_fft_plain_channel_adam_f64": ("tinynet", "fft", False, "none", [["channel", [2], None]], "adam", 1, "float64"),
+    "tiny_cppn_standard_channel_adam": ("tinynet", "cppn", False, "standard", [["channel", [3], None]], "adam", 1, "float32"),
     "effnet_fft_decorrelated_standard_channel_adam": ("efficientnet_lite0", "fft", True, "standard", [["channel", [5], None]], "adam", 1, "float32"),
     "effnet_pixel_plain_channel_adam": ("efficientnet_lite0", "pixel", False, "none", [["channel", [7], None]], "adam", 1, "float32"),
     "effnet_fft_decorrelated_standard_units_adam": ("efficientnet_lite0", "fft", True, "standard", [["channel", [1, 0], None], ["channel", [9, 1], None]], "adam", 2, "float32"),
@@ -68,6 +69,7 @@ CASES = {
 STEPS = 8
 SEED = 0
 LR = 0.05
+CPPN_LR = 5e-3  # lucent's CPPN notebook
 LBFGS = {"lr": 0.1, "max_iter": 4}
 
 
@@ -126,7 +128,11 @@ def run_case(name: str, recipe, lucent_modules) -> dict:
         previous = torch.get_default_dtype()
         torch.set_default_dtype(dtype)
         try:
-            params, image_f = param.image(size, batch=batch, decorrelate=decorrelate, fft=kind == "fft")
+            if kind == "cppn":
+                params, image_f = param.cppn(size)
+                params = list(params)
+            else:
+                params, image_f = param.image(size, batch=batch, decorrelate=decorrelate, fft=kind == "fft")
         finally:
             torch.set_default_dtype(previous)
         record["params"] = params
@@ -163,7 +169,7 @@ def run_case(name: str, recipe, lucent_modules) -> dict:
 
     def optimizer_f(params):
         if optimizer_name == "adam":
-            return RecordingAdam(params, lr=LR)
+            return RecordingAdam(params, lr=CPPN_LR if kind == "cppn" else LR)
         return RecordingLBFGS(params, **LBFGS)
 
     transform_list = list(transform.standard_transforms) if transforms == "standard" else []
@@ -199,7 +205,8 @@ def provenance(name: str, recipe, lucent_modules) -> str:
         "model": {"name": model_name, "file": str(path.relative_to(REPO)),
                   "sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "layer": layer},
         "recipe": {"param": kind, "decorrelate": decorrelate, "transforms": transforms, "objective": terms,
-                   "optimizer": optimizer_name, "lr": LR if optimizer_name == "adam" else LBFGS, "batch": batch,
+                   "optimizer": optimizer_name,
+                   "lr": (CPPN_LR if kind == "cppn" else LR) if optimizer_name == "adam" else LBFGS, "batch": batch,
                    "size": size, "steps": STEPS, "dtype": dtype_name, "input_scale": high,
                    "render_vis": {"preprocess": False, "fixed_image_size": size, "thresholds": [STEPS]}},
     })

@@ -22,7 +22,9 @@ def relative_error(actual, expected) -> float:
 
     actual, expected = np.asarray(actual, dtype=np.float64), np.asarray(expected, dtype=np.float64)
     assert actual.shape == expected.shape, (actual.shape, expected.shape)
-    return float(np.max(np.abs(actual - expected)) / np.max(np.abs(expected)))
+    scale = np.max(np.abs(expected))
+    difference = np.max(np.abs(actual - expected))
+    return float(difference / scale) if scale > 0 else float(difference)  # all-zero reference: absolute
 
 
 def conv_graph(channels: int = 1, extra_op: str | None = None, size: int = 16, out_channels: int = 4):
