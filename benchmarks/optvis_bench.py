@@ -9,7 +9,7 @@ Quality, per recipe (units ``LAYER:0…K−1`` rendered at ``--size``):
   ``size``×``size`` crop of the photographs in ``skimage.data`` (the natural
   images MACO's statistics come from);
 - ``robustness``: the mean activation over 32 random standard transforms
-  (per-element draws) divided by the untransformed activation;
+  (per-element draws) divided by the mean untransformed activation (means over units);
 - ``spectrum slope``: slope of log |FFT| against log frequency of the
   grayscale image (natural images: about −1 to −1.5).
 
@@ -86,7 +86,7 @@ def quality(network: OptvisNetwork, layer: str, units: int, size: int, steps: in
         robust = np.array([moved[k, k * 32:(k + 1) * 32].mean() for k in channels])
         rows[name] = {
             "activation_over_natural_max": float(np.mean(plain / natural_max)),
-            "robustness": float(np.mean(robust / plain)),
+            "robustness": float(np.mean(robust) / np.mean(plain)),
             "spectrum_slope": float(np.mean([spectrum_slope(image) for image in images])),
         }
     return {"layer": layer, "units": units, "size": size, "steps": steps, "natural_images": list(IMAGES),

@@ -151,6 +151,9 @@ def render_gradient_free(net, objective, *, optimizer: str = "cmaes", size: int 
                                  ("size", size, 8), ("frequencies", frequencies, 1)):
         if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
             raise DeepDreamError("deepdreamport:optvis:BadArgument", f"{argument}: expected an integer ≥ {low}; got {value!r}.")
+    if 2 * frequencies + 1 > size:
+        raise DeepDreamError("deepdreamport:optvis:BadArgument",
+                             f"frequencies: {frequencies} needs images of at least {2 * frequencies + 1} pixels; size is {size}.")
     if engine not in ("auto", "torch", "onnxruntime"):
         raise DeepDreamError("deepdreamport:optvis:BadArgument",
                              f"engine: expected 'auto', 'torch' or 'onnxruntime'; got {engine!r}.")

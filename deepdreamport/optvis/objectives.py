@@ -41,11 +41,12 @@ class Objective:
     """A loss of the activations, ``objective(T)``, with the layers it reads in :attr:`layers`."""
 
     def __init__(self, objective_func: Callable[[Activations], torch.Tensor], name: str = "", description: str = "",
-                 layers: Sequence[str] = ()):
+                 layers: Sequence[str] = (), units: Sequence[tuple] = ()):
         self.objective_func = objective_func
         self.name = name
         self.description = description
         self.layers = tuple(dict.fromkeys(layers))
+        self.units = tuple(dict.fromkeys(units))  # (layer, channel) pairs it indexes, checked by render
 
     def __call__(self, T: Activations) -> torch.Tensor:
         return self.objective_func(T)
@@ -55,10 +56,12 @@ class Objective:
 
     def _combine(self, other, op, symbol: str) -> "Objective":
         if isinstance(other, numbers.Real):
-            return Objective(lambda T: op(self(T), other), self.name, f"({self.description} {symbol} {other})", self.layers)
+            return Objective(lambda T: op(self(T), other), self.name, f"({self.description} {symbol} {other})",
+                             self.layers, self.units)
         if isinstance(other, Objective):
             return Objective(lambda T: op(self(T), other(T)), ", ".join(n for n in (self.name, other.name) if n),
-                             f"({self.description} {symbol} {other.description})", self.layers + other.layers)
+                             f"({self.description} {symbol} {other.description})", self.layers + other.layers,
+                             self.units + other.units)
         return NotImplemented
 
     def __add__(self, other):
@@ -66,7 +69,7 @@ class Objective:
 
     def __radd__(self, other):
         if isinstance(other, numbers.Real):
-            return Objective(lambda T: other + self(T), self.name, f"({other} + {self.description})", self.layers)
+            return Objective(lambda T: other + self(T), self.name, f"({other} + {self.description})", self.layers, self.units)
         return NotImplemented
 
     def __sub__(self, other):
@@ -74,7 +77,7 @@ class Objective:
 
     def __rsub__(self, other):
         if isinstance(other, numbers.Real):
-            return Objective(lambda T: other - self(T), self.name, f"({other} - {self.description})", self.layers)
+            return Objective(lambda T: other - self(T), self.name, f"({other} - {self.description})", self.layers, self.units)
         return NotImplemented
 
     def __mul__(self, other):
@@ -82,23 +85,24 @@ class Objective:
 
     def __rmul__(self, other):
         if isinstance(other, numbers.Real):
-            return Objective(lambda T: other * self(T), self.name, f"({other} * {self.description})", self.layers)
+            return Objective(lambda T: other * self(T), self.name, f"({other} * {self.description})", self.layers, self.units)
         return NotImplemented
 
     def __truediv__(self, other):
         return self._combine(other, lambda a, b: a / b, "/")
 
     def __neg__(self):
-        return Objective(lambda T: -self(T), self.name, f"-{self.description}", self.layers)
+        return Objective(lambda T: -self(T), self.name, f"-{self.description}", self.layers, self.units)
 
     @staticmethod
     def sum(objectives: Sequence["Objective"]) -> "Objective":
         """All of ``objectives`` added (lucent ``Objective.sum``)."""
         objectives = list(objectives)
         layers = tuple(layer for objective in objectives for layer in objective.layers)
+        units = tuple(unit for objective in objectives for unit in objective.units)
         return Objective(lambda T: sum(objective(T) for objective in objectives),
                          ", ".join(o.name for o in objectives), "Sum(" + " + ".join(o.description for o in objectives) + ")",
-                         layers)
+                         layers, units)
 
 
 def _batched(T: Activations, batch: Optional[int]) -> Activations:
@@ -128,7 +132,7 @@ def channel(layer: str, n_channel: int, batch: Optional[int] = None) -> Objectiv
     """Minus the mean of channel ``n_channel`` of ``layer`` (lucent ``channel``)."""
     def inner(T):
         return -_image_like(_batched(T, batch)(layer))[:, n_channel].mean()
-    return Objective(inner, "channel", _describe("channel", layer, n_channel, batch), [layer])
+    return Objective(inner, "channel", _describe("channel", layer, n_channel, batch), [layer], [(layer, n_channel)])
 
 
 def neuron(layer: str, n_channel: int, x: Optional[int] = None, y: Optional[int] = None,
@@ -137,7 +141,7 @@ def neuron(layer: str, n_channel: int, x: Optional[int] = None, y: Optional[int]
     def inner(T):
         acts = _center_position(_image_like(_batched(T, batch)(layer)), x, y)
         return -acts[:, n_channel].mean()
-    return Objective(inner, "neuron", _describe("neuron", layer, n_channel, x, y, batch), [layer])
+    return Objective(inner, "neuron", _describe("neuron", layer, n_channel, x, y, batch), [layer], [(layer, n_channel)])
 
 
 def direction(layer: str, vector, batch: Optional[int] = None) -> Objective:
@@ -159,7 +163,7 @@ def deepdream(layer: str, n_channel: int, batch: Optional[int] = None) -> Object
     def inner(T):
         acts = _image_like(_batched(T, batch)(layer))
         return -acts[:, n_channel].mean(dim=(-2, -1)).sum()
-    return Objective(inner, "deepdream", _describe("deepdream", layer, n_channel, batch), [layer])
+    return Objective(inner, "deepdream", _describe("deepdream", layer, n_channel, batch), [layer], [(layer, n_channel)])
 
 
 def diversity(layer: str) -> Objective:

@@ -87,7 +87,9 @@ def per_element(objectives: Sequence[objectives_module.Objective]) -> objectives
         return sum(objective(lambda name, k=k: T(name)[k:k + 1]) for k, objective in enumerate(objectives))
 
     layers = [layer for objective in objectives for layer in objective.layers]
-    return objectives_module.Objective(inner, "per_element", "PerElement(" + ", ".join(o.description for o in objectives) + ")", layers)
+    units = [unit for objective in objectives for unit in objective.units]
+    return objectives_module.Objective(inner, "per_element", "PerElement(" + ", ".join(o.description for o in objectives) + ")",
+                                       layers, units)
 
 
 def build_objective(network: OptvisNetwork, objective) -> tuple[objectives_module.Objective, Optional[int]]:
@@ -98,7 +100,8 @@ def build_objective(network: OptvisNetwork, objective) -> tuple[objectives_modul
             network.check_unit(layer, channel)
         if len(units) == 1:
             return objectives_module.channel(*units[0]), None
-        return Objective_sum([objectives_module.channel(layer, channel, batch=k) for k, (layer, channel) in enumerate(units)]), len(units)
+        return objectives_module.Objective.sum(
+            [objectives_module.channel(layer, channel, batch=k) for k, (layer, channel) in enumerate(units)]), len(units)
     if isinstance(objective, (list, tuple)):
         if not objective:
             raise _bad("objective", "the list is empty; give one objective per batch element.", "deepdreamport:optvis:BadObjective")
@@ -117,13 +120,12 @@ def build_objective(network: OptvisNetwork, objective) -> tuple[objectives_modul
         raise _bad("objective", str(error).partition(": ")[2], "deepdreamport:optvis:BadObjective") from None
 
 
-def Objective_sum(objectives):  # noqa: N802 - mirrors lucent's Objective.sum
-    return objectives_module.Objective.sum(objectives)
-
-
 def _checked(network: OptvisNetwork, objective: objectives_module.Objective) -> objectives_module.Objective:
+    """Unknown layers and out-of-range channels of an Objective are refused before anything runs."""
     for layer in objective.layers:
         network.resolve(layer)
+    for layer, channel in objective.units:
+        network.check_unit(layer, channel)
     return objective
 
 

@@ -147,9 +147,8 @@ class Pad:
     constant_value: float = 0.5
 
     def __call__(self, images: torch.Tensor, draws: Optional[Draws] = None) -> torch.Tensor:
-        value = self.constant_value if self.mode == "constant" else 0.0
         if self.mode == "constant":
-            return F.pad(images, [self.width] * 4, mode="constant", value=value)
+            return F.pad(images, [self.width] * 4, mode="constant", value=self.constant_value)
         return F.pad(images, [self.width] * 4, mode=self.mode)
 
 

@@ -47,6 +47,7 @@ def test_float64_and_lbfgs_and_callback(tinynet):
     assert result.images.dtype == np.float64 and seen == [1, 2] and np.all(np.isfinite(result.losses))
 
 
+@pytest.mark.slow
 def test_adam_lowers_the_loss(tinynet):
     result = render(tinynet, "conv2:1", size=32, steps=30, transforms="none")
     assert result.losses[-1] < result.losses[0] - 0.05
@@ -96,3 +97,10 @@ def test_optimizer_without_parameters(tinynet):
     empty.parameters = []
     with pytest.raises(DeepDreamError, match="optimizer: the parametrisation has no parameters"):
         render(tinynet, "conv2:1", param=empty, steps=1)
+
+
+def test_objective_objects_are_checked_before_running(tinynet):
+    with pytest.raises(DeepDreamError, match="objective: channel 7 of 'conv2' is out of range"):
+        render(tinynet, objectives.neuron("conv2", 0) + 2 * objectives.channel("conv2", 7), steps=1)
+    with pytest.raises(DeepDreamError, match="objective: the network has no layer named 'conv3'"):
+        render(tinynet, [objectives.diversity("conv3")], steps=1)
