@@ -12,6 +12,8 @@ Two ways of drawing, chosen by the ``draws`` object passed to each call:
   exact: a jitter of ``d`` pixels moves the image by ``d`` pixels, rotation and
   scaling are about the image centre, and scaling keeps the image size (a
   zoom; lucent resizes the whole batch, which cannot differ per element).
+  :func:`compose` multiplies consecutive jitter/scale/rotate maps and samples
+  once (lucent interpolates after each, blurring more and costing more).
 - :class:`LucentDraws`: lucent compatibility. One draw per transform per
   batch from NumPy's global stream (``np.random.choice``), and lucent's
   geometry reproduced operation by operation: kornia 0.4.1's ``translate`` and
@@ -169,8 +171,13 @@ class Jitter:
             matrix[..., 1, 2:3] += translation[:, 1:2]
             theta = kornia_theta(matrix[..., :2, :3].expand(batch, -1, -1), height, width)
             return _sample(images, theta)
-        maps = np.stack([_translation(-float(x), -float(y)) for x, y in zip(dx, dy)])
-        return _sample(images, exact_theta(maps, height, width))
+        return _sample(images, exact_theta(self.maps(images.shape, draws, dx, dy), height, width))
+
+    def maps(self, shape, draws: Draws, dx=None, dy=None) -> np.ndarray:
+        """Per-element output→source pixel maps (``K×3×3``), drawing unless given."""
+        if dx is None:
+            dx, dy = draws.choice(range(self.d), shape[0]), draws.choice(range(self.d), shape[0])
+        return np.stack([_translation(-float(x), -float(y)) for x, y in zip(dx, dy)])
 
 
 @dataclass(frozen=True)
@@ -189,8 +196,12 @@ class RandomScale:
             pad_y = max(0, int(np.ceil((height - size[0]) / 2)))
             resized = F.interpolate(images, size=size, mode="bilinear", align_corners=True)
             return F.pad(resized, [pad_y, pad_x] * 2)
-        maps = np.stack([_about_centre(np.eye(2) / float(s), height, width) for s in factors])
-        return _sample(images, exact_theta(maps, height, width))
+        return _sample(images, exact_theta(self.maps(images.shape, draws, factors), height, width))
+
+    def maps(self, shape, draws: Draws, factors=None) -> np.ndarray:
+        """Per-element output→source pixel maps (``K×3×3``), drawing unless given."""
+        factors = draws.choice(self.scales, shape[0]) if factors is None else factors
+        return np.stack([_about_centre(np.eye(2) / float(s), shape[-2], shape[-1]) for s in factors])
 
 
 @dataclass(frozen=True)
@@ -205,13 +216,18 @@ class RandomRotate:
         if draws.lucent:
             theta = kornia_theta(kornia_rotation(angles[0], batch, height, width), height, width)
             return _sample(images, theta)
+        return _sample(images, exact_theta(self.maps(images.shape, draws, angles), height, width))
+
+    def maps(self, shape, draws: Draws, angles=None) -> np.ndarray:
+        """Per-element output→source pixel maps (``K×3×3``), drawing unless given."""
+        angles = draws.choice(self.angles, shape[0]) if angles is None else angles
         maps = []
         for degrees in angles:
             radians = math.radians(float(degrees))
             # kornia's positive angle turns the image counter-clockwise on screen; the map below is its inverse
             rotation = np.array([[math.cos(radians), -math.sin(radians)], [math.sin(radians), math.cos(radians)]])
-            maps.append(_about_centre(rotation, height, width))
-        return _sample(images, exact_theta(np.stack(maps), height, width))
+            maps.append(_about_centre(rotation, shape[-2], shape[-1]))
+        return np.stack(maps)
 
 
 Transform = Callable[..., torch.Tensor]
@@ -246,15 +262,32 @@ def standard_transforms() -> list:
     ]
 
 
-def compose(transforms: Sequence[Transform], draws: Draws) -> Callable[[torch.Tensor], torch.Tensor]:
-    """Apply ``transforms`` in order; the package's transforms get ``draws``, plain callables only the images."""
+GEOMETRIC = (Jitter, RandomScale, RandomRotate)
+
+
+def compose(transforms: Sequence[Transform], draws: Draws, fuse: bool = True) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Apply ``transforms`` in order; the package's transforms get ``draws``, plain callables only the images.
+
+    With per-element draws (and ``fuse``), consecutive jitters, scales and rotations
+    are one resampling: their maps are multiplied (the draws are taken in the same
+    order), so the image is interpolated once instead of once per transform.
+    """
 
     def inner(images: torch.Tensor) -> torch.Tensor:
+        pending = None
         for transform in transforms:
-            if isinstance(transform, (Pad, Jitter, RandomScale, RandomRotate)):
+            if fuse and not draws.lucent and isinstance(transform, GEOMETRIC):
+                maps = transform.maps(images.shape, draws)
+                pending = maps if pending is None else pending @ maps
+                continue
+            if pending is not None:
+                images, pending = _sample(images, exact_theta(pending, images.shape[-2], images.shape[-1])), None
+            if isinstance(transform, (Pad,) + GEOMETRIC):
                 images = transform(images, draws)
             else:
                 images = transform(images)
+        if pending is not None:
+            images = _sample(images, exact_theta(pending, images.shape[-2], images.shape[-1]))
         return images
 
     return inner
