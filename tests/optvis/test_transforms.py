@@ -92,8 +92,8 @@ def test_fused_resampling_matches_the_transforms_one_by_one_on_smooth_images():
     y, x = torch.meshgrid(torch.linspace(0, 1, 48, dtype=torch.float64), torch.linspace(0, 1, 48, dtype=torch.float64),
                           indexing="ij")
     images = torch.stack([torch.sin(3 * x + 2 * y), torch.cos(2 * x - y)])[None].repeat(4, 1, 1, 1)
-    chain = [transform.jitter(6), transform.random_scale([0.9, 1.1]), transform.random_rotate([-10, 10])]
+    chain = [transform.jitter(3), transform.random_scale([0.9, 1.1]), transform.random_rotate([-10, 10])]
     fused = transform.compose(chain, transform.PerElementDraws(torch.Generator().manual_seed(2)))(images)
     stepwise = transform.compose(chain, transform.PerElementDraws(torch.Generator().manual_seed(2)), fuse=False)(images)
     inner = (slice(None), slice(None), slice(8, -8), slice(8, -8))  # away from the zero-filled borders
-    assert (fused[inner] - stepwise[inner]).abs().max() < 0.02
+    assert (fused[inner] - stepwise[inner]).abs().max() < 0.01  # multiplying the maps in the wrong order gives 0.03
