@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from deepdreamport.errors import DeepDreamError
+from deepdreamport.optvis._network import DeepDreamError
 from deepdreamport.optvis.gradient_free import LowFrequencyImage, render_gradient_free
 from deepdreamport.optvis.network import OptvisNetwork
 

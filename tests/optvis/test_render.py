@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from deepdreamport.errors import DeepDreamError
+from deepdreamport.optvis._network import DeepDreamError
 from deepdreamport.optvis import objectives, render
 from deepdreamport.optvis.network import OptvisNetwork
 from deepdreamport.optvis.param import image
