@@ -174,7 +174,7 @@ def main(argv=None) -> int:
     if args.quick:
         results = {"quality": quality(network, args.layer, 2, 32, 4), "speed": speed(network, args.layer, 2, 32, 2)}
     else:
-        results = {"quality": quality(network, args.layer, 4, 128, 128), "speed": speed(network, args.layer, 8, 224, 5)}
+        results = {"speed": speed(network, args.layer, 8, 224, 4), "quality": quality(network, args.layer, 4, 96, 64)}
     text = json.dumps(results, indent=2)
     print(text)
     if args.json:

@@ -11,8 +11,9 @@ and draws fresh transforms on each call, as in lucent).
 Deviations from lucent:
 
 - the network's own input mapping (:mod:`.network`) replaces lucent's
-  ImageNet ``normalize`` for ONNX graphs, and images are never upsampled to 224
-  (lucent upsamples images smaller than 224 unless ``fixed_image_size``);
+  ImageNet ``normalize`` for ONNX graphs, and images are resized before the
+  network only when ``fixed_image_size`` is given (lucent, and ``lucent=True``,
+  also resize images smaller than 224 to 224);
 - objectives may be a list: element ``k`` of the batch is optimised for the
   ``k``-th (``"LAYER:CHANNEL,LAYER:CHANNEL"`` strings mean a list of
   ``channel`` objectives), with its own transform draws;
