@@ -1,7 +1,8 @@
 """The ``deepdream`` command: every sub-package's subcommands in one parser.
 
-``dream``, ``layers`` and ``demo`` (:mod:`deepdreamport.doors.cli`) and
-``parity`` (:mod:`deepdreamport.parity.cli`). It sits above every layer of the
+``dream``, ``layers`` and ``demo`` (:mod:`deepdreamport.doors.cli`),
+``render`` (:mod:`deepdreamport.optvis.cli`) and ``parity``
+(:mod:`deepdreamport.parity.cli`). It sits above every layer of the
 package, so that each sub-package keeps its own subcommands.
 """
 
@@ -12,6 +13,7 @@ import sys
 from typing import Optional, Sequence
 
 from .doors import cli as dream_commands
+from .optvis.cli import add_render_parser
 from .parity.cli import add_parity_parser
 
 
@@ -23,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     add_parity_parser(commands)
     dream_commands.add_parsers(commands)
+    add_render_parser(commands)
     return parser
 
 

@@ -1,0 +1,211 @@
+"""optvis benchmarks: quality per recipe and speed against the real lucent.
+
+``PYTHONPATH=. .venv/bin/python -m benchmarks.optvis_bench [--quick] [--json out.json]``
+
+Quality, per recipe (units ``LAYER:0…K−1`` rendered at ``--size``):
+
+- ``activation / natural max``: the unit's mean activation on the rendered image
+  (no transforms) divided by its largest mean activation over every
+  ``size``×``size`` crop of the photographs in ``skimage.data`` (the natural
+  images MACO's statistics come from);
+- ``robustness``: the mean activation over 32 random standard transforms
+  (per-element draws) divided by the mean untransformed activation (means over units);
+- ``spectrum slope``: slope of log |FFT| against log frequency of the
+  grayscale image (natural images: about −1 to −1.5).
+
+Speed: seconds per step of ``render`` and of lucent's ``render_vis`` (same
+converted module, FFT + decorrelated image, standard transforms, Adam 0.05,
+objective channel k on element k; lucent from the side target of
+``benchmarks/lucent_step.py``), and a CMA-ES population's evaluation
+(``population_losses``: transforms, network, per-unit objectives) against
+one bare batched forward of the same images.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from deepdreamport.optvis import render
+from deepdreamport.optvis.gradient_free import population_losses, render_gradient_free
+from deepdreamport.optvis.network import OptvisNetwork
+from deepdreamport.optvis.param.natural import IMAGES, _images, crops
+from deepdreamport.optvis.transform import PerElementDraws, compose, standard_transforms
+
+REPO = Path(__file__).resolve().parents[1]
+MODEL = REPO / "models" / "efficientnet_lite0.onnx"
+LAYER = "_blocks/10/Add"
+
+RECIPES = {
+    "pixel": dict(param="pixel", decorrelate=False, transforms="none"),
+    "fft": dict(param="fft", decorrelate=True, transforms="standard"),
+    "laplacian": dict(param="laplacian", decorrelate=True, transforms="standard"),
+    "maco": dict(param="maco", transforms="standard"),
+    "cppn": dict(param="cppn", transforms="standard", lr=5e-3),
+}
+
+
+def unit_activations(network: OptvisNetwork, layer: str, images: torch.Tensor, channels: list[int]) -> np.ndarray:
+    """Mean activation of channel ``channels[k]`` on every image (K×N)."""
+    forward = network.torch_forward([layer], torch.float32, "cpu")
+    with torch.no_grad():
+        acts = torch.cat([forward(network.preprocess(chunk))[layer] for chunk in images.split(16)])
+    acts = acts if acts.dim() == 4 else acts[:, :, None, None]
+    return acts[:, channels].mean(dim=(-2, -1)).T.numpy()
+
+
+def spectrum_slope(image: np.ndarray) -> float:
+    """Slope of log |FFT| against log frequency of the grayscale of an H×W×C image."""
+    gray = image.mean(axis=-1)
+    magnitude = np.abs(np.fft.rfft2(gray - gray.mean()))
+    freqs = np.sqrt(np.fft.fftfreq(gray.shape[0])[:, None] ** 2 + np.fft.rfftfreq(gray.shape[1])[None, :] ** 2)
+    band = (freqs > 2 / gray.shape[0]) & (freqs < 0.45)
+    return float(np.polyfit(np.log(freqs[band]), np.log(magnitude[band] + 1e-12), 1)[0])
+
+
+def quality(network: OptvisNetwork, layer: str, units: int, size: int, steps: int) -> dict:
+    channels = list(range(units))
+    spec = ",".join(f"{layer}:{c}" for c in channels)
+    natural = torch.from_numpy(crops(_images(3), size, size).transpose(0, 3, 1, 2).astype(np.float32))
+    natural_max = unit_activations(network, layer, natural, channels).max(axis=1)
+    rows = {}
+    results = {
+        name: render(network, spec, size=size, steps=steps, **options).images for name, options in RECIPES.items()
+    }
+    results["cmaes"] = render_gradient_free(
+        network, spec, size=size, generations=max(4, steps // 4), population=16
+    ).images
+    for name, images in results.items():
+        batch = torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2))).float()
+        plain = np.diag(unit_activations(network, layer, batch, channels))
+        draws = PerElementDraws(torch.Generator().manual_seed(0))
+        transformed = compose(standard_transforms(), draws)(batch.repeat_interleave(32, dim=0))
+        moved = unit_activations(network, layer, transformed, channels)  # K × (K·32)
+        robust = np.array([moved[k, k * 32 : (k + 1) * 32].mean() for k in channels])
+        rows[name] = {
+            "activation_over_natural_max": float(np.mean(plain / natural_max)),
+            "robustness": float(np.mean(robust) / np.mean(plain)),
+            "spectrum_slope": float(np.mean([spectrum_slope(image) for image in images])),
+        }
+    return {
+        "layer": layer,
+        "units": units,
+        "size": size,
+        "steps": steps,
+        "natural_images": list(IMAGES),
+        "natural_crops": int(natural.shape[0]),
+        "recipes": rows,
+    }
+
+
+def _lucent_seconds_per_step(network: OptvisNetwork, layer: str, k: int, size: int, steps: int) -> dict:
+    from .lucent_step import DEFAULT_DEPS, import_lucent
+
+    try:
+        objectives, param, render_module = import_lucent(DEFAULT_DEPS)
+    except Exception as error:  # noqa: BLE001 - lucent is optional here
+        return {"implementation": f"lucent not importable ({type(error).__name__})"}
+    from lucent.optvis import transform as lucent_transform
+
+    model = torch.nn.Sequential(network.graph.torch_module([network.resolve(layer)]))
+    objective = None
+    for c in range(k):
+        term = objectives.channel("0", c, batch=c)
+        objective = term if objective is None else objective + term
+
+    def run(n: int) -> float:
+        torch.manual_seed(0)
+        start = time.perf_counter()
+        render_module.render_vis(
+            model,
+            objective,
+            lambda: param.image(size, batch=k),
+            transforms=list(lucent_transform.standard_transforms) + [lambda x: x * 255],
+            thresholds=(n,),
+            preprocess=False,
+            progress=False,
+            show_image=False,
+        )
+        return time.perf_counter() - start
+
+    run(1)
+    one, total = run(1), run(steps + 1)
+    return {"implementation": "torch-lucent 0.1.8 render_vis", "seconds_per_step": (total - one) / steps}
+
+
+def speed(network: OptvisNetwork, layer: str, k: int, size: int, steps: int) -> dict:
+    spec = ",".join(f"{layer}:{c}" for c in range(k))
+
+    def port(n: int) -> float:
+        start = time.perf_counter()
+        render(network, spec, size=size, steps=n)
+        return time.perf_counter() - start
+
+    port(1)
+    one, total = port(1), port(steps + 1)
+    port_step = (total - one) / steps
+    lucent = _lucent_seconds_per_step(network, layer, k, size, steps)
+    population = 16
+    units = _channel_objectives(layer, 1)
+    images = torch.rand(population, 3, size, size, generator=torch.Generator().manual_seed(0))
+    forward = network.torch_forward([layer], torch.float32, "cpu")
+    transform_f = compose([network.preprocess], PerElementDraws())
+    population_times, bare_times = [], []
+    for _ in range(5):
+        start = time.perf_counter()
+        population_losses(network, [layer], units, images, transform_f, True)
+        population_times.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        with torch.no_grad():
+            forward(network.preprocess(images))
+        bare_times.append(time.perf_counter() - start)
+    population_s, bare_s = statistics.median(population_times), statistics.median(bare_times)
+    result = {
+        "k": k,
+        "size": size,
+        "port_seconds_per_step": port_step,
+        "lucent": lucent,
+        "cmaes_population": population,
+        "population_eval_s": population_s,
+        "bare_forward_s": bare_s,
+        "population_over_forward": population_s / bare_s,
+    }
+    if "seconds_per_step" in lucent:
+        result["port_over_lucent"] = port_step / lucent["seconds_per_step"]
+    return result
+
+
+def _channel_objectives(layer: str, count: int):
+    from deepdreamport.optvis import objectives
+
+    return [objectives.channel(layer, c) for c in range(count)]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=str(MODEL))
+    parser.add_argument("--layer", default=LAYER)
+    parser.add_argument("--quick", action="store_true", help="small sizes and few steps (smoke run)")
+    parser.add_argument("--json", help="write the results here")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    network = OptvisNetwork.from_onnx(args.model)
+    if args.quick:
+        results = {"quality": quality(network, args.layer, 2, 32, 4), "speed": speed(network, args.layer, 2, 32, 2)}
+    else:
+        results = {"speed": speed(network, args.layer, 8, 224, 4), "quality": quality(network, args.layer, 4, 96, 64)}
+    text = json.dumps(results, indent=2)
+    print(text)
+    if args.json:
+        Path(args.json).write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,101 @@
+"""ONNX networks as optvis sees them, and what optvis takes from the rest of the package.
+
+Reading and preparing ONNX graphs (:class:`~deepdreamport.nets.OnnxNetwork`),
+the layer table (``deepdream layers`` names), converting (sub)graphs with
+several outputs to torch, the MATLAB input layer's mean, the deepDreamImage
+objective, the error type, and the doors' labelled montage and atomic writer.
+A graph with operators onnx2torch cannot convert still loads: it can then only
+run in onnxruntime (the gradient-free path).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+import numpy as np
+import onnx
+import torch
+
+from ..core.objective import channel_objective_gradient
+from ..doors.files import montage, write_atomic
+from ..errors import DeepDreamError
+from ..nets import OnnxNetwork
+from ..onnx.convert import check_supported, to_torch, unsupported_ops
+from ..onnx.graph import extract_subgraph
+
+__all__ = [
+    "DeepDreamError",
+    "OnnxGraph",
+    "channel_objective_gradient",
+    "load_onnx",
+    "montage",
+    "write_atomic",
+]
+
+
+@dataclass
+class OnnxGraph:
+    """An ONNX image network as optvis sees it.
+
+    ``convertible`` is False when onnx2torch cannot convert the graph (it can
+    then only run in onnxruntime, without gradients); ``why_not_convertible``
+    is the converter's message.
+    """
+
+    model: onnx.ModelProto = field(repr=False)
+    input_name: str
+    input_channels: int
+    input_size: tuple[Optional[int], Optional[int]]
+    convertible: bool
+    why_not_convertible: str = ""
+    _network: OnnxNetwork = field(default=None, repr=False)  # type: ignore[assignment]
+
+    def layer_names(self) -> list[str]:
+        """The layer-table names (``deepdream layers``), input layer first."""
+        return [layer.name for layer in self._network.layers]
+
+    def output_of(self, layer: str) -> str:
+        """The tensor a layer-table name, node name or tensor name stands for."""
+        for row in self._network.layers:
+            if row.name == layer:
+                return row.output
+        return self._network.resolve_layer(layer)
+
+    def input_mean(self) -> Optional[np.ndarray]:
+        """Per-channel mean a MATLAB input layer subtracts (None when there is none)."""
+        return self._network.input_mean()
+
+    def torch_module(self, outputs: Sequence[str]) -> torch.nn.Module:
+        """``outputs`` (tensor names) and their ancestors as one torch module returning them in order."""
+        return to_torch(check_supported(extract_subgraph(self.model, self.input_name, list(outputs))))
+
+    def onnx_subgraph(self, outputs: Sequence[str]) -> onnx.ModelProto:
+        """``outputs`` and their ancestors as an ONNX model (for onnxruntime), batch and image size left free."""
+        model = extract_subgraph(self.model, self.input_name, list(outputs))
+        for value in model.graph.input:
+            if value.name == self.input_name:
+                dims = value.type.tensor_type.shape.dim
+                for index, label in ((0, "batch"), (2, "height"), (3, "width")):
+                    dims[index].ClearField("dim_value")
+                    dims[index].dim_param = label
+        for value in model.graph.output:
+            value.type.tensor_type.ClearField("shape")
+        del model.graph.value_info[:]  # shapes inferred for batch 1 would be wrong for a population
+        return model
+
+
+def load_onnx(source) -> OnnxGraph:
+    """Read an ONNX network; graphs onnx2torch cannot convert are kept for onnxruntime."""
+    network = OnnxNetwork.from_onnx(source)
+    unsupported = unsupported_ops(network.model)
+    why = "; ".join(f"{op} (nodes {', '.join(nodes[:5])})" for op, nodes in sorted(unsupported.items()))
+    return OnnxGraph(
+        model=network.model,
+        input_name=network.input_name,
+        input_channels=network.input_channels,
+        input_size=network.input_size,
+        convertible=not unsupported,
+        why_not_convertible=why,
+        _network=network,
+    )

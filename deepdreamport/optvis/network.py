@@ -1,0 +1,276 @@
+"""The network as optvis sees it: layer activations of an image batch.
+
+Plays the part of lucent's ``render.hook_model`` (forward hooks on every
+module, ``T(layer)`` to read one). Three kinds of network:
+
+- an ONNX graph that onnx2torch converts: the layers an objective reads
+  become the outputs of one extracted subgraph (later layers never run);
+- a torch module: forward hooks on the ``named_modules()`` the objective names;
+- an ONNX graph onnx2torch cannot convert: onnxruntime runs the subgraph, for
+  the gradient-free optimisers only.
+
+The image is 0–1; :attr:`OptvisNetwork.preprocess` maps it to the network's
+units. For ONNX graphs the range is given (``input_range=(low, high)``) or
+found: a MATLAB input layer's mean (``Sub`` of a constant from the input) whose
+largest value exceeds 1 means 0–255 pixels, one whose values are all ≤ 1 means
+0–1, and no mean means 0–255 (MATLAB exports, this project's models). Torch
+modules get lucent's ImageNet normalisation unless ``preprocess`` is given.
+
+Shape:
+    images ``K×C×H×W``; activations ``K×C'×H'×W'`` or ``K×C'``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+import torch
+
+from ._network import DeepDreamError, OnnxGraph, load_onnx
+from .redirected_relu import with_redirected_relu
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def imagenet_normalize(images: torch.Tensor) -> torch.Tensor:
+    """lucent's ``transform.normalize()`` (torchvision ``Normalize`` per image).
+
+    Shape: ``K×3×H×W`` → ``K×3×H×W``
+    """
+    mean = torch.as_tensor(IMAGENET_MEAN, dtype=images.dtype, device=images.device).view(-1, 1, 1)
+    std = torch.as_tensor(IMAGENET_STD, dtype=images.dtype, device=images.device).view(-1, 1, 1)
+    return torch.stack([(image - mean) / std for image in images])
+
+
+def range_map(low: float, high: float) -> Callable[[torch.Tensor], torch.Tensor]:
+    """0–1 → ``low``–``high`` (``x * (high - low) + low``; exactly ``x * high`` when ``low`` is 0)."""
+    if low == 0:
+        return lambda images: images * high
+    return lambda images: images * (high - low) + low
+
+
+def _error(message: str) -> DeepDreamError:
+    return DeepDreamError("deepdreamport:optvis:BadObjective", message)
+
+
+class OptvisNetwork:
+    """A network with a 0–1 image input whose layers objectives can read."""
+
+    def __init__(
+        self,
+        *,
+        input_channels: int,
+        input_size,
+        preprocess: Callable,
+        input_range_source: str,
+        graph: Optional[OnnxGraph] = None,
+        module: Optional[torch.nn.Module] = None,
+    ):
+        self.input_channels = int(input_channels)
+        self.input_size = input_size
+        self.preprocess = preprocess
+        self.input_range_source = input_range_source
+        self.graph = graph
+        self.module = module
+        self._modules: dict = {}
+        self._sessions: dict = {}
+        self._channels: dict = {}
+
+    # -- construction ----------------------------------------------------------
+    @classmethod
+    def from_onnx(
+        cls, source, input_range: Optional[tuple] = None, preprocess: Optional[Callable] = None
+    ) -> "OptvisNetwork":
+        graph = source if isinstance(source, OnnxGraph) else load_onnx(source)
+        if preprocess is not None:
+            how = "given (preprocess)"
+        else:
+            if input_range is None:
+                mean = graph.input_mean()
+                if mean is None:
+                    input_range, how = (0.0, 255.0), "assumed 0–255 (no input-layer mean; MATLAB exports take pixels)"
+                elif float(np.max(mean)) > 1:
+                    input_range, how = (0.0, 255.0), f"found 0–255 (input-layer mean {np.round(mean, 3).tolist()})"
+                else:
+                    input_range, how = (0.0, 1.0), f"found 0–1 (input-layer mean {np.round(mean, 3).tolist()})"
+            else:
+                how = f"given {tuple(input_range)}"
+            preprocess = range_map(*input_range)
+        return cls(
+            input_channels=graph.input_channels,
+            input_size=graph.input_size,
+            preprocess=preprocess,
+            input_range_source=how,
+            graph=graph,
+        )
+
+    @classmethod
+    def from_module(
+        cls,
+        module: torch.nn.Module,
+        input_channels: int = 3,
+        input_size=(None, None),
+        preprocess: Optional[Callable] = None,
+    ) -> "OptvisNetwork":
+        module.eval()
+        if preprocess is None:
+            if input_channels != 3:
+                raise DeepDreamError(
+                    "deepdreamport:optvis:BadNetwork",
+                    f"preprocess: ImageNet normalisation needs 3 channels; give preprocess for {input_channels}.",
+                )
+            preprocess, how = imagenet_normalize, "ImageNet normalisation (lucent's default)"
+        else:
+            how = "given (preprocess)"
+        return cls(
+            input_channels=input_channels,
+            input_size=input_size,
+            preprocess=preprocess,
+            input_range_source=how,
+            module=module,
+        )
+
+    # -- layers ----------------------------------------------------------------
+    @property
+    def runs_in_torch(self) -> bool:
+        return self.module is not None or self.graph.convertible
+
+    def layer_names(self) -> list[str]:
+        if self.module is not None:
+            return [name for name, _ in self.module.named_modules() if name]
+        return self.graph.layer_names()[1:]
+
+    def resolve(self, layer: str, argument: str = "objective") -> str:
+        """The key ``layer`` is read by (a tensor name for ONNX, the module name for torch); an error if unknown."""
+        if layer == "input":
+            return layer
+        if self.module is not None:
+            names = dict(self.module.named_modules())
+            if layer in names and layer:
+                return layer
+            choices = [n for n in names if n]
+        else:
+            try:
+                return self.graph.output_of(layer)
+            except DeepDreamError:
+                choices = self.graph.layer_names()[1:]
+        nearest = difflib.get_close_matches(layer, choices, n=5, cutoff=0.0)
+        raise _error(f"{argument}: the network has no layer named {layer!r}; nearest: {', '.join(nearest)}.")
+
+    def channels_of(self, layer: str) -> int:
+        """Channel count of ``layer`` (probed once with a small image)."""
+        key = self.resolve(layer)
+        if key not in self._channels:
+            size = [s or 64 for s in (self.input_size or (None, None))]
+            probe = torch.full((1, self.input_channels, *size), 0.5)
+            with torch.no_grad():
+                if self.runs_in_torch:
+                    acts = self.torch_forward([layer], torch.float32, "cpu")(self.preprocess(probe))
+                    self._channels[key] = int(acts[layer].shape[1])
+                else:
+                    acts = self.ort_forward([layer])(self.preprocess(probe).numpy())
+                    self._channels[key] = int(acts[layer].shape[1])
+        return self._channels[key]
+
+    def check_unit(self, layer: str, channel: int, argument: str = "objective") -> None:
+        self.resolve(layer, argument)
+        count = self.channels_of(layer)
+        if not 0 <= int(channel) < count:
+            raise _error(f"{argument}: channel {channel} of {layer!r} is out of range; it has channels 0..{count - 1}.")
+
+    # -- running -----------------------------------------------------------------
+    def torch_forward(
+        self, layers: Sequence[str], dtype: torch.dtype, device, redirected_relu: bool = False
+    ) -> Callable[[torch.Tensor], dict]:
+        """A function from a preprocessed batch to ``{layer: activations}`` for ``layers`` (not ``"input"``);
+        ``redirected_relu`` runs a copy whose ReLU/ReLU6 modules pass Lucid's redirected gradient."""
+        layers = [layer for layer in dict.fromkeys(layers) if layer != "input"]
+        keys = [self.resolve(layer) for layer in layers]
+        if self.module is not None:
+            module = self.module.to(device=device, dtype=dtype)
+            if redirected_relu:
+                module = with_redirected_relu(module)
+            named = dict(module.named_modules())
+
+            def run_module(images: torch.Tensor) -> dict:
+                found: dict = {}
+                handles = [
+                    named[key].register_forward_hook(
+                        lambda _m, _i, output, layer=layer: found.__setitem__(layer, output)
+                    )
+                    for layer, key in zip(layers, keys)
+                ]
+                try:
+                    module(images)
+                finally:
+                    for handle in handles:
+                        handle.remove()
+                return found
+
+            return run_module
+        if not self.graph.convertible:
+            raise DeepDreamError(
+                "deepdreamport:optvis:NoGradients",
+                f"net: onnx2torch cannot convert this graph ({self.graph.why_not_convertible}); only the gradient-free "
+                "optimisers (optimizer='cmaes' or 'ga') can visualise it, in onnxruntime.",
+            )
+        cache_key = tuple(dict.fromkeys(keys))
+        if cache_key not in self._modules:
+            self._modules[cache_key] = self.graph.torch_module(list(cache_key))
+        module = self._modules[cache_key].to(device=device, dtype=dtype)
+        if redirected_relu:
+            module = with_redirected_relu(module)
+
+        def run_graph(images: torch.Tensor) -> dict:
+            outputs = module(images)
+            if isinstance(outputs, torch.Tensor):
+                outputs = (outputs,)
+            by_key = dict(zip(cache_key, outputs))
+            return {layer: by_key[key] for layer, key in zip(layers, keys)}
+
+        return run_graph
+
+    def ort_forward(self, layers: Sequence[str]) -> Callable[[np.ndarray], dict]:
+        """onnxruntime version of :meth:`torch_forward` on float32 NumPy batches (ONNX graphs only)."""
+        if self.graph is None:
+            raise DeepDreamError(
+                "deepdreamport:optvis:BadNetwork", "net: onnxruntime runs ONNX graphs only; this is a torch module."
+            )
+        import onnxruntime
+
+        layers = [layer for layer in dict.fromkeys(layers) if layer != "input"]
+        keys = [self.resolve(layer) for layer in layers]
+        cache_key = tuple(dict.fromkeys(keys))
+        if cache_key not in self._sessions:
+            model = self.graph.onnx_subgraph(list(cache_key))
+            try:
+                self._sessions[cache_key] = onnxruntime.InferenceSession(
+                    model.SerializeToString(), providers=["CPUExecutionProvider"]
+                )
+            except Exception as error:  # noqa: BLE001 - onnxruntime raises several unrelated types
+                raise DeepDreamError(
+                    "deepdreamport:optvis:CannotRun",
+                    f"net: neither onnx2torch nor onnxruntime can run this graph "
+                    f"({self.graph.why_not_convertible or 'convertible'}; onnxruntime: {' '.join(str(error).split())[:200]}).",
+                ) from None
+        session = self._sessions[cache_key]
+        input_name = self.graph.input_name
+
+        def run(images: np.ndarray) -> dict:
+            outputs = session.run(list(cache_key), {input_name: np.ascontiguousarray(images, dtype=np.float32)})
+            by_key = dict(zip(cache_key, outputs))
+            return {layer: by_key[key] for layer, key in zip(layers, keys)}
+
+        return run
+
+
+def as_network(net, input_range: Optional[tuple] = None, preprocess: Optional[Callable] = None) -> OptvisNetwork:
+    """An :class:`OptvisNetwork` from an ONNX path/bytes/proto, a torch module, or one already made."""
+    if isinstance(net, OptvisNetwork):
+        return net
+    if isinstance(net, torch.nn.Module):
+        return OptvisNetwork.from_module(net, preprocess=preprocess)
+    return OptvisNetwork.from_onnx(net, input_range=input_range, preprocess=preprocess)

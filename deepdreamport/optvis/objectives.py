@@ -1,0 +1,295 @@
+"""Objectives: what the optimiser minimises, composable with ``+ - * /``.
+
+Mirrors lucent's ``optvis/objectives.py`` (``Objective``, ``channel``,
+``neuron``, ``direction``, ``diversity``, ``alignment``, ``as_objective``,
+``blur_input_each_step``) and Lucid's regularisers (``L1``, ``L2``,
+``total_variation``). An objective is called with ``T``: ``T(layer)`` returns
+the activations of ``layer`` (a name as ``deepdream layers`` shows it, an ONNX
+node or tensor name, or a torch module name from ``named_modules()``) and
+``T("input")`` the 0–1 image before the transforms. Like lucent, objectives
+are losses (smaller is better): ``channel`` returns minus the mean activation.
+
+Deviations:
+
+- Objectives combine with objectives under ``*`` and ``/`` too (the product
+  or quotient of their values); lucent raises ``TypeError`` for those.
+- ``deepdream`` is the objective of MATLAB's ``deepDreamImage`` (minus the
+  spatial mean of one channel, per batch element, N×C layers read as 1×1).
+- ``L1``, ``L2``, ``total_variation`` and ``blur`` are penalties (positive,
+  add them with a positive weight); in Lucid they are maximised with a
+  negative weight. ``blur`` is lucent's ``blur_input_each_step`` for any
+  channel count.
+
+Shape:
+    ``T(layer)`` is ``K×C×H×W`` (or ``K×C`` for fully connected layers); every
+    objective returns a scalar tensor.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+Activations = Callable[[str], torch.Tensor]
+
+
+class Objective:
+    """A loss of the activations, ``objective(T)``, with the layers it reads in :attr:`layers`."""
+
+    def __init__(
+        self,
+        objective_func: Callable[[Activations], torch.Tensor],
+        name: str = "",
+        description: str = "",
+        layers: Sequence[str] = (),
+        units: Sequence[tuple] = (),
+    ):
+        self.objective_func = objective_func
+        self.name = name
+        self.description = description
+        self.layers = tuple(dict.fromkeys(layers))
+        self.units = tuple(dict.fromkeys(units))  # (layer, channel) pairs it indexes, checked by render
+
+    def __call__(self, T: Activations) -> torch.Tensor:
+        return self.objective_func(T)
+
+    def __repr__(self) -> str:
+        return f"Objective({self.description or self.name})"
+
+    def _combine(self, other, op, symbol: str) -> "Objective":
+        if isinstance(other, numbers.Real):
+            return Objective(
+                lambda T: op(self(T), other),
+                self.name,
+                f"({self.description} {symbol} {other})",
+                self.layers,
+                self.units,
+            )
+        if isinstance(other, Objective):
+            return Objective(
+                lambda T: op(self(T), other(T)),
+                ", ".join(n for n in (self.name, other.name) if n),
+                f"({self.description} {symbol} {other.description})",
+                self.layers + other.layers,
+                self.units + other.units,
+            )
+        return NotImplemented
+
+    def __add__(self, other):
+        return self._combine(other, lambda a, b: a + b, "+")
+
+    def __radd__(self, other):
+        if isinstance(other, numbers.Real):
+            return Objective(
+                lambda T: other + self(T), self.name, f"({other} + {self.description})", self.layers, self.units
+            )
+        return NotImplemented
+
+    def __sub__(self, other):
+        return self._combine(other, lambda a, b: a - b, "-")
+
+    def __rsub__(self, other):
+        if isinstance(other, numbers.Real):
+            return Objective(
+                lambda T: other - self(T), self.name, f"({other} - {self.description})", self.layers, self.units
+            )
+        return NotImplemented
+
+    def __mul__(self, other):
+        return self._combine(other, lambda a, b: a * b, "*")
+
+    def __rmul__(self, other):
+        if isinstance(other, numbers.Real):
+            return Objective(
+                lambda T: other * self(T), self.name, f"({other} * {self.description})", self.layers, self.units
+            )
+        return NotImplemented
+
+    def __truediv__(self, other):
+        return self._combine(other, lambda a, b: a / b, "/")
+
+    def __neg__(self):
+        return Objective(lambda T: -self(T), self.name, f"-{self.description}", self.layers, self.units)
+
+    @staticmethod
+    def sum(objectives: Sequence["Objective"]) -> "Objective":
+        """All of ``objectives`` added (lucent ``Objective.sum``)."""
+        objectives = list(objectives)
+        layers = tuple(layer for objective in objectives for layer in objective.layers)
+        units = tuple(unit for objective in objectives for unit in objective.units)
+        return Objective(
+            lambda T: sum(objective(T) for objective in objectives),
+            ", ".join(o.name for o in objectives),
+            "Sum(" + " + ".join(o.description for o in objectives) + ")",
+            layers,
+            units,
+        )
+
+
+def _batched(T: Activations, batch: Optional[int]) -> Activations:
+    """``T`` restricted to batch element ``batch`` (lucent ``_T_handle_batch``)."""
+    if batch is None:
+        return T
+    return lambda name: T(name)[batch : batch + 1]
+
+
+def _image_like(t: torch.Tensor) -> torch.Tensor:
+    return t[:, :, None, None] if t.dim() == 2 else t
+
+
+def _describe(name: str, *args) -> str:
+    shown = ["..." if len(str(a)) > 15 or "\n" in str(a) else str(a) for a in args]
+    return f"{name.title()} [{', '.join(shown)}]"
+
+
+def _center_position(acts: torch.Tensor, x: Optional[int], y: Optional[int]) -> torch.Tensor:
+    """lucent ``_extract_act_pos``: x defaults to ``H // 2`` and y to ``W // 2`` (equal for square maps)."""
+    x = acts.shape[2] // 2 if x is None else x
+    y = acts.shape[3] // 2 if y is None else y
+    return acts[:, :, y : y + 1, x : x + 1]
+
+
+def channel(layer: str, n_channel: int, batch: Optional[int] = None) -> Objective:
+    """Minus the mean of channel ``n_channel`` of ``layer`` (lucent ``channel``)."""
+
+    def inner(T):
+        return -_image_like(_batched(T, batch)(layer))[:, n_channel].mean()
+
+    return Objective(inner, "channel", _describe("channel", layer, n_channel, batch), [layer], [(layer, n_channel)])
+
+
+def neuron(
+    layer: str, n_channel: int, x: Optional[int] = None, y: Optional[int] = None, batch: Optional[int] = None
+) -> Objective:
+    """Minus channel ``n_channel`` at one position, the centre by default (lucent ``neuron``)."""
+
+    def inner(T):
+        acts = _center_position(_image_like(_batched(T, batch)(layer)), x, y)
+        return -acts[:, n_channel].mean()
+
+    return Objective(inner, "neuron", _describe("neuron", layer, n_channel, x, y, batch), [layer], [(layer, n_channel)])
+
+
+def direction(layer: str, vector, batch: Optional[int] = None) -> Objective:
+    """Minus the mean cosine similarity of each position's channel vector with ``vector`` (lucent ``direction``)."""
+
+    def inner(T):
+        acts = _image_like(_batched(T, batch)(layer))
+        target = torch.as_tensor(vector).to(device=acts.device, dtype=acts.dtype)
+        return -torch.nn.CosineSimilarity(dim=1)(target.reshape((1, -1, 1, 1)), acts).mean()
+
+    return Objective(inner, "direction", _describe("direction", layer, vector, batch), [layer])
+
+
+def deepdream(layer: str, n_channel: int, batch: Optional[int] = None) -> Objective:
+    """deepDreamImage's objective: minus the spatial mean of channel ``n_channel``, summed over the batch.
+
+    MATLAB maximises the spatial sum (its gradient is this one's times H×W per
+    element) and reports the mean; per element it equals ``channel``, but the
+    batch elements are summed rather than averaged.
+    """
+
+    def inner(T):
+        acts = _image_like(_batched(T, batch)(layer))
+        return -acts[:, n_channel].mean(dim=(-2, -1)).sum()
+
+    return Objective(inner, "deepdream", _describe("deepdream", layer, n_channel, batch), [layer], [(layer, n_channel)])
+
+
+def diversity(layer: str) -> Objective:
+    """Minus the mean pairwise cosine similarity of the batch's Gram matrices (lucent ``diversity``)."""
+
+    def inner(T):
+        acts = _image_like(T(layer))
+        batch, channels = acts.shape[:2]
+        flattened = acts.reshape(batch, channels, -1)
+        grams = F.normalize(torch.matmul(flattened, flattened.transpose(1, 2)), p=2, dim=(1, 2))
+        return -sum(sum((grams[i] * grams[j]).sum() for j in range(batch) if j != i) for i in range(batch)) / batch
+
+    return Objective(inner, "diversity", _describe("diversity", layer), [layer])
+
+
+def alignment(layer: str, decay_ratio: float = 2) -> Objective:
+    """L2 distance between batch neighbours up to 4 apart, decaying by ``decay_ratio`` (lucent ``alignment``)."""
+
+    def inner(T):
+        acts = T(layer)
+        accum = 0
+        for d in (1, 2, 3, 4):
+            for i in range(acts.shape[0] - d):
+                accum = accum + ((acts[i] - acts[i + d]) ** 2).mean() / decay_ratio ** float(d)
+        return accum
+
+    return Objective(inner, "alignment", _describe("alignment", layer, decay_ratio), [layer])
+
+
+def L1(layer: str = "input", constant: float = 0, batch: Optional[int] = None) -> Objective:
+    """Penalty ``sum |T(layer) - constant|`` (Lucid ``L1``, sign flipped)."""
+
+    def inner(T):
+        return (_batched(T, batch)(layer) - constant).abs().sum()
+
+    return Objective(inner, "L1", _describe("L1", layer, constant, batch), [layer])
+
+
+def L2(layer: str = "input", constant: float = 0, epsilon: float = 1e-6, batch: Optional[int] = None) -> Objective:
+    """Penalty ``sqrt(epsilon + sum (T(layer) - constant)^2)`` (Lucid ``L2``, sign flipped)."""
+
+    def inner(T):
+        return torch.sqrt(epsilon + ((_batched(T, batch)(layer) - constant) ** 2).sum())
+
+    return Objective(inner, "L2", _describe("L2", layer, constant, epsilon, batch), [layer])
+
+
+def total_variation(layer: str = "input") -> Objective:
+    """Penalty: sum of absolute differences between neighbouring pixels (Lucid ``total_variation``)."""
+
+    def inner(T):
+        t = T(layer)
+        return (t[..., 1:, :] - t[..., :-1, :]).abs().sum() + (t[..., :, 1:] - t[..., :, :-1]).abs().sum()
+
+    return Objective(inner, "total_variation", _describe("total_variation", layer), [layer])
+
+
+def _blur(image: torch.Tensor) -> torch.Tensor:
+    """3×3 box blur (edges weighted ½), renormalised at the border (lucent ``_torch_blur``).
+
+    Shape: ``K×C×H×W`` → ``K×C×H×W``
+    """
+    channels = image.shape[1]
+    kernel = np.full((3, 3), 0.5)
+    kernel[1, 1] = 1.0
+    weight = np.zeros((channels, channels, 3, 3))
+    for c in range(channels):
+        weight[c, c] = kernel
+    weight = torch.from_numpy(weight)
+    weight = weight.to(device=image.device, dtype=image.dtype)
+    return F.conv2d(image, weight, None, 1, 1) / F.conv2d(torch.ones_like(image), weight, None, 1, 1)
+
+
+def blur(layer: str = "input") -> Objective:
+    """Penalty ``½ sum (x - blur(x))²`` with the blurred image held fixed (lucent ``blur_input_each_step``, sign flipped)."""
+
+    def inner(T):
+        t = T(layer)
+        with torch.no_grad():
+            blurred = _blur(t)
+        return 0.5 * ((t - blurred) ** 2).sum()
+
+    return Objective(inner, "blur", _describe("blur", layer), [layer])
+
+
+def as_objective(obj) -> Objective:
+    """Objectives pass through; ``"layer:n"`` becomes ``channel(layer, n)`` (lucent ``as_objective``)."""
+    if isinstance(obj, Objective):
+        return obj
+    if isinstance(obj, str):
+        layer, _, n = obj.rpartition(":")
+        return channel(layer.strip(), int(n))
+    if callable(obj):
+        return Objective(obj, getattr(obj, "__name__", "custom"), "custom")
+    raise TypeError(f"objective: expected an Objective, a 'layer:channel' string or a callable; got {obj!r}")

@@ -1,0 +1,38 @@
+"""Print the port's largest relative differences from every lucent reference case.
+
+``PYTHONPATH=. .venv/bin/python parity/lucent/compare.py`` (lucent not needed):
+first-step gradients (parameter and 0–1 image) and the 8-step images and losses,
+each ``max |port - lucent| / max |lucent|``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from deepdreamport.optvis.render import prepare, render  # noqa: E402
+from tests.optvis.conftest import relative_error  # noqa: E402
+from tests.optvis.test_lucent_parity import CASES, _load, _options  # noqa: E402
+
+
+def main() -> None:
+    print(f"{'case':48s} {'dtype':7s} {'grad param':>10s} {'grad image':>10s} {'images':>9s} {'losses':>9s}")
+    for path in CASES:
+        provenance, arrays = _load(path)
+        options = _options(provenance, arrays)
+        net, objective = options.pop("net"), options.pop("objective")
+        session = prepare(net, objective, **options)
+        session.closure()
+        grad_param = relative_error(session.image.parameters[0].grad.numpy(), arrays["grad_param"])
+        grad_image = relative_error(session.last_image.grad.numpy().transpose(0, 2, 3, 1), arrays["grad_image"])
+        result = render(net, objective, steps=provenance["recipe"]["steps"], **options)
+        print(
+            f"{path.stem:48s} {provenance['recipe']['dtype']:7s} {grad_param:10.1e} {grad_image:10.1e} "
+            f"{relative_error(result.images, arrays['images']):9.1e} {relative_error(result.losses, arrays['losses']):9.1e}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""``deepdream render`` through add_render_parser / run_render."""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+from PIL import Image
+
+from deepdreamport.optvis.cli import add_render_parser, run_render
+
+from .conftest import TINYNET
+
+
+def _run(argv):
+    parser = argparse.ArgumentParser(prog="deepdream")
+    add_render_parser(parser.add_subparsers(dest="command"))
+    return run_render(parser.parse_args(argv))
+
+
+def test_render_writes_montage_and_npy(tmp_path, capsys):
+    out, npy = tmp_path / "x.png", tmp_path / "x.npy"
+    code = _run(
+        [
+            "render",
+            str(TINYNET),
+            "--objective",
+            "conv2:1,conv2:3",
+            "--steps",
+            "3",
+            "--size",
+            "24",
+            "--out",
+            str(out),
+            "--npy",
+            str(npy),
+            "--quiet",
+        ]
+    )
+    assert code == 0
+    assert np.load(npy).shape == (2, 24, 24, 3)
+    assert Image.open(out).size[0] > 100
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_gradient_free_from_the_command_line(tmp_path):
+    out = tmp_path / "x.png"
+    assert (
+        _run(
+            [
+                "render",
+                str(TINYNET),
+                "--objective",
+                "conv2:1",
+                "--optimizer",
+                "ga",
+                "--steps",
+                "2",
+                "--population",
+                "4",
+                "--size",
+                "24",
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    assert out.is_file()
+
+
+def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
+    cases = [
+        (["--objective", "conv2:99"], "objective: channel 99 of 'conv2' is out of range"),
+        (["--objective", "nope:1"], "objective: the network has no layer named 'nope'"),
+        (["--objective", "conv2:1", "--steps", "0"], "--steps: expected a positive integer"),
+        (["--objective", "conv2:1", "--transforms", "spin"], "transforms: unknown transform 'spin'"),
+        (["--objective", "conv2:1", "--input-range", "0"], "--input-range: expected LOW,HIGH"),
+    ]
+    for extra, message in cases:
+        code = _run(["render", str(TINYNET), *extra, "--size", "16", "--out", str(tmp_path / "y.png"), "--quiet"])
+        error = capsys.readouterr().err.strip()
+        assert code == 2 and message in error and "\n" not in error, error
+    assert not (tmp_path / "y.png").exists()
+    assert _run(["render", str(tmp_path / "missing.onnx"), "--objective", "a:1", "--out", "z.png"]) == 2

@@ -1,0 +1,130 @@
+"""Parity with the real torch-lucent 0.1.8: arrays made by ``parity/lucent/make_references.py``.
+
+Lucent is not needed here; the committed ``.npz`` files hold its numbers. Every
+case is reproduced in lucent compatibility mode (``lucent=True``: lucent's
+draws and geometry) on the same converted network.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from deepdreamport.optvis import objectives
+from deepdreamport.optvis.render import prepare, render
+
+from .conftest import LUCENT_CASES, REPO, relative_error
+
+CASES = sorted(LUCENT_CASES.glob("*.npz"))
+GRADIENT_TOLERANCE = {"float32": 1e-5, "float64": 1e-9}
+RENDER_TOLERANCE = {"float32": 1e-4, "float64": 1e-9}
+
+
+def _load(path):
+    with np.load(path) as data:
+        arrays = {key: data[key] for key in data.files}
+    return json.loads(str(arrays.pop("provenance"))), arrays
+
+
+def _objective(layer, terms, direction):
+    built = None
+    for kind, args, weight in terms:
+        if kind == "channel":
+            term = objectives.channel(layer, args[0], batch=args[1] if len(args) > 1 else None)
+        elif kind == "neuron":
+            term = objectives.neuron(layer, args[0])
+        elif kind == "direction":
+            term = objectives.direction(layer, torch.from_numpy(direction))
+        else:
+            term = objectives.diversity(layer)
+        built = term if built is None else (built + term if weight is None else built - weight * term)
+    return built
+
+
+_NETWORKS: dict = {}
+
+
+def _network(provenance):
+    """One network per model for the whole module (loading EfficientNet-Lite0 takes seconds)."""
+    from deepdreamport.optvis.network import OptvisNetwork
+
+    key = (provenance["model"]["file"], provenance["recipe"]["input_scale"])
+    if key not in _NETWORKS:
+        _NETWORKS[key] = OptvisNetwork.from_onnx(str(REPO / key[0]), input_range=(0.0, key[1]))
+    return _NETWORKS[key]
+
+
+def _options(provenance, arrays):
+    recipe = provenance["recipe"]
+    lr = recipe["lr"]
+    if recipe["optimizer"] == "adam":
+        optimizer = lambda params: torch.optim.Adam(params, lr=lr)  # noqa: E731
+    else:
+        optimizer = lambda params: torch.optim.LBFGS(params, **lr)  # noqa: E731
+    return dict(
+        net=_network(provenance),
+        objective=_objective(provenance["model"]["layer"], recipe["objective"], arrays.get("direction")),
+        param=recipe["param"],
+        decorrelate=recipe["decorrelate"],
+        transforms=recipe["transforms"],
+        optimizer=optimizer,
+        size=recipe["size"],
+        batch=recipe["batch"],
+        seed=provenance["seeds"]["torch.manual_seed"],
+        lucent=True,
+        fixed_image_size=recipe["render_vis"]["fixed_image_size"],
+        dtype=torch.float64 if recipe["dtype"] == "float64" else torch.float32,
+    )
+
+
+def _ids(path):
+    return path.stem
+
+
+def _needs_model(provenance):
+    if not (REPO / provenance["model"]["file"]).is_file():
+        pytest.fail(f"{provenance['model']['file']} is missing; run ./dev setup (it generates the demo model)")
+
+
+def test_reference_cases_exist():
+    names = {path.stem for path in CASES}
+    assert len(names) >= 16
+    assert any("lbfgs" in n for n in names) and any("f64" in n for n in names) and any("effnet" in n for n in names)
+
+
+@pytest.mark.parametrize(
+    "path", [pytest.param(p, marks=pytest.mark.slow) if p.stem.startswith("effnet") else p for p in CASES], ids=_ids
+)
+def test_first_gradient_matches_lucent(path):
+    provenance, arrays = _load(path)
+    _needs_model(provenance)
+    options = _options(provenance, arrays)
+    session = prepare(options.pop("net"), options.pop("objective"), **options)
+    session.closure()
+    tolerance = GRADIENT_TOLERANCE[provenance["recipe"]["dtype"]]
+    assert relative_error(session.image.parameters[0].grad.numpy(), arrays["grad_param"]) < tolerance
+    assert relative_error(session.last_image.grad.numpy().transpose(0, 2, 3, 1), arrays["grad_image"]) < tolerance
+
+
+@pytest.mark.parametrize("path", [p for p in CASES if not p.stem.startswith("effnet")], ids=_ids)
+def test_eight_step_render_matches_lucent(path):
+    _check_render(path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", [p for p in CASES if p.stem.startswith("effnet")], ids=_ids)
+def test_eight_step_render_matches_lucent_efficientnet(path):
+    _check_render(path)
+
+
+def _check_render(path):
+    provenance, arrays = _load(path)
+    _needs_model(provenance)
+    options = _options(provenance, arrays)
+    result = render(options.pop("net"), options.pop("objective"), steps=provenance["recipe"]["steps"], **options)
+    tolerance = RENDER_TOLERANCE[provenance["recipe"]["dtype"]]
+    assert relative_error(result.images, arrays["images"]) < tolerance
+    assert relative_error(result.losses, arrays["losses"]) < tolerance
