@@ -388,3 +388,13 @@ class AtlasState:
             ).fetchall()
         finally:
             self._db.row_factory = None
+
+
+def read_units(folder: str | os.PathLike) -> list[dict]:
+    """Every unit row as a dict, read without writing (for the gallery)."""
+    connection = sqlite3.connect(f"file:{database_path(folder)}?mode=ro", uri=True, timeout=60)
+    connection.row_factory = sqlite3.Row
+    try:
+        return [dict(row) for row in connection.execute("SELECT * FROM units ORDER BY layer_index, channel")]
+    finally:
+        connection.close()
