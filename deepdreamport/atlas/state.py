@@ -125,6 +125,14 @@ def database_path(folder: str | os.PathLike) -> Path:
     return Path(folder) / DATABASE_NAME
 
 
+def _read_only_connection(path: Path) -> sqlite3.Connection:
+    """A connection that leaves no trace: without a live WAL file (no writer open), the file is opened as
+    immutable, because a read-only WAL reader would otherwise create the ``-shm``/``-wal`` side files."""
+    if Path(f"{path}-wal").exists():
+        return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=60)
+    return sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, timeout=60)
+
+
 def read_existing_job(folder: str | os.PathLike) -> Optional[JobRecord]:
     """The job of an existing database, read without writing anything; ``None`` when there is none.
 
@@ -134,7 +142,7 @@ def read_existing_job(folder: str | os.PathLike) -> Optional[JobRecord]:
     if not path.exists():
         return None
     try:
-        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        connection = _read_only_connection(path)
         try:
             version = connection.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
@@ -392,7 +400,7 @@ class AtlasState:
 
 def read_units(folder: str | os.PathLike) -> list[dict]:
     """Every unit row as a dict, read without writing (for the gallery)."""
-    connection = sqlite3.connect(f"file:{database_path(folder)}?mode=ro", uri=True, timeout=60)
+    connection = _read_only_connection(database_path(folder))
     connection.row_factory = sqlite3.Row
     try:
         return [dict(row) for row in connection.execute("SELECT * FROM units ORDER BY layer_index, channel")]
