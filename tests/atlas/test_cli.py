@@ -123,7 +123,7 @@ def _wait_for(condition, timeout: float, what: str):
 
 
 # slow enough that a job is still running when the test strikes
-LONG_JOB = ["--layers", "conv1,conv2,pool2", "--levels", "2", "--iterations", "40", "--batch", "2", "--workers", "2"]
+LONG_JOB = ["--layers", "conv1,conv2,pool2", "--levels", "2", "--iterations", "10", "--batch", "2", "--workers", "2"]
 LONG_JOB_UNITS = 8 + 6 + 6
 
 
@@ -164,8 +164,9 @@ def test_sigkill_of_a_worker_mid_job(tmp_path):
     assert process.returncode == 0, stderr
     assert "died" in stderr
     rows = assert_complete(atlas, LONG_JOB_UNITS)
-    again = next(r for r in rows if r["id"] == victim["id"])
-    assert again["attempts"] == 2 and again["worker"] != victim["worker"]
+    # the killed worker's batch (not necessarily the row seen: it may have moved on) was rendered again elsewhere
+    retried = [r for r in rows if r["attempts"] > 1]
+    assert retried and all(r["attempts"] == 2 and r["worker"] != victim["worker"] for r in retried)
 
 
 def test_verify_reports_and_rerenders_a_corrupt_image(tmp_path, reference_atlas):

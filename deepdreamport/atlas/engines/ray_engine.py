@@ -98,17 +98,19 @@ class RayEngine:
         self.device = "cuda" if self.gpus_per_worker else "cpu"
         count = self.requested or (int(gpus) if gpus >= 1 else 2)
         self._actor_class = ray.remote(_RemoteRenderer)
-        for _ in range(count):
-            self._start_actor()
+        self._start_actors(count)
 
-    def _start_actor(self) -> None:
-        actor = self._actor_class.options(num_cpus=1, num_gpus=self.gpus_per_worker, max_restarts=0).remote(
-            self.spec, self.device)
+    def _start_actors(self, count: int) -> None:
+        """Start ``count`` actors at once (each loads torch and the network: seconds) and wait until all are ready."""
+        actors = [
+            self._actor_class.options(num_cpus=1, num_gpus=self.gpus_per_worker, max_restarts=0).remote(self.spec, self.device)
+            for _ in range(count)
+        ]
         try:
-            label = self.ray.get(actor.label.remote(), timeout=_ACTOR_START_TIMEOUT_S)
+            labels = self.ray.get([actor.label.remote() for actor in actors], timeout=_ACTOR_START_TIMEOUT_S)
         except Exception as exc:
             raise EngineError(f"a Ray worker cannot start: {exc}") from None
-        self._actors[label] = actor
+        self._actors.update(zip(labels, actors))
 
     def idle_workers(self) -> list[str]:
         return [label for label in self._actors if label not in self._busy]
@@ -137,7 +139,7 @@ class RayEngine:
                 self._deaths += 1
                 if self._deaths > _DEATHS_TOLERATED + len(self._actors) + 1:
                     raise EngineError(f"Ray workers died {self._deaths} times; giving up") from None
-                self._start_actor()
+                self._start_actors(1)
             except ray.exceptions.RayTaskError as exc:
                 outcomes.append(Outcome(label, task, error=str(exc).splitlines()[-1][:2000]))
         return outcomes
