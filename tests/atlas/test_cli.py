@@ -123,7 +123,7 @@ def _wait_for(condition, timeout: float, what: str):
 
 
 # slow enough that a job is still running when the test strikes
-LONG_JOB = ["--layers", "conv1,conv2,pool2", "--levels", "2", "--iterations", "10", "--batch", "2", "--workers", "2"]
+LONG_JOB = ["--layers", "conv1,conv2,pool2", "--levels", "2", "--iterations", "10", "--batch", "2", "--workers", "1"]
 LONG_JOB_UNITS = 8 + 6 + 6
 
 
