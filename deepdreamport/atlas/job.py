@@ -75,7 +75,7 @@ class AtlasSummary:
         return 60.0 * self.rendered_now / self.seconds if self.seconds > 0 else 0.0
 
     def table(self) -> str:
-        lines = [f"{'layer':32s} {'done':>9s} {'failed':>6s} {'mean act.':>10s} {'render s':>9s}"]
+        lines = [f"{'layer':32s} {'done':>9s} {'failed':>6s} {'mean act.':>10s} {'busy s':>9s}"]
         for layer in self.layers:
             lines.append(f"{layer.layer[:32]:32s} {f'{layer.done}/{layer.total}':>9s} {layer.failed:6d} "
                          f"{layer.mean_activation:10.3g} {layer.seconds:9.1f}")

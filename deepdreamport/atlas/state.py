@@ -311,8 +311,9 @@ class AtlasState:
                 row = owners.get(owner)
                 if row is None:
                     gone.append(owner)
-                elif row[1] == host and not _pid_alive(row[2]):
-                    gone.append(owner)
+                elif row[1] == host:  # on this host the process table is the truth, however long a batch takes
+                    if not _pid_alive(row[2]):
+                        gone.append(owner)
                 elif time.time() - row[3] > STALE_AFTER_S:
                     gone.append(owner)
             recovered = 0
