@@ -7,7 +7,10 @@ Python API: :func:`run_atlas` (render or resume an atlas into a folder),
 """
 
 from .errors import AtlasInputError
+from .gallery import build_gallery
 from .job import AtlasSummary, plan_atlas, run_atlas
 from .recipes import RECIPES, Recipe, register
+from .verify import verify_atlas
 
-__all__ = ["AtlasInputError", "AtlasSummary", "RECIPES", "Recipe", "plan_atlas", "register", "run_atlas"]
+__all__ = ["AtlasInputError", "AtlasSummary", "RECIPES", "Recipe", "build_gallery", "plan_atlas", "register",
+           "run_atlas", "verify_atlas"]

@@ -7,7 +7,7 @@ lives here, so a rename touches this file only.
 from __future__ import annotations
 
 from deepdreamport import DeepDreamError, __version__, deep_dream_image
-from deepdreamport.cli import montage, parse_channels, write_atomic
+from deepdreamport.cli import parse_channels, write_atomic
 from deepdreamport.network import VisualNetwork
 
 PACKAGE_VERSION = __version__
@@ -42,7 +42,6 @@ __all__ = [
     "layer_module",
     "layer_rows",
     "load_network",
-    "montage",
     "parse_channels",
     "write_atomic",
 ]
