@@ -29,7 +29,7 @@ def test_sigkill_of_a_ray_worker_mid_job(tmp_path, ray_instance):
 
     def job():
         try:
-            outcome["summary"] = run_atlas(TINYNET, tmp_path, layers="conv1,conv2,pool2", engine="ray", workers=2,
+            outcome["summary"] = run_atlas(TINYNET, tmp_path, layers="conv2,pool2", engine="ray", workers=2,
                                            batch=2, params={"levels": 2, "iterations": 10}, gallery=False)
         except BaseException as exc:  # reported by the assertion below
             outcome["error"] = exc
@@ -49,8 +49,8 @@ def test_sigkill_of_a_ray_worker_mid_job(tmp_path, ray_instance):
     os.kill(int(victim["worker"].split(":")[1]), signal.SIGKILL)
     runner.join(timeout=300)
     assert "error" not in outcome, outcome.get("error")
-    assert outcome["summary"].done == 20
-    rows = assert_complete(tmp_path, 20)
+    assert outcome["summary"].done == 12
+    rows = assert_complete(tmp_path, 12)
     # the killed worker's batch (not necessarily the row seen: it may have moved on) was rendered again elsewhere
     retried = [r for r in rows if r["attempts"] > 1]
     assert retried and all(r["attempts"] == 2 and r["worker"] != victim["worker"] for r in retried)

@@ -83,7 +83,7 @@ def test_two_processes_never_claim_the_same_unit(tmp_path):
     state.start_job(_record(), replace=False)
     state.add_units(_units(200))
     state.close()
-    context = multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("fork")  # the racers use sqlite only: no need to import torch afresh
     queue = context.Queue()
     racers = [context.Process(target=_claim_all, args=(tmp_path, _units(200), queue)) for _ in range(2)]
     for racer in racers:
