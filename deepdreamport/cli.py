@@ -1,8 +1,9 @@
 """The ``deepdream`` command: every sub-package's subcommands in one parser.
 
 ``dream``, ``layers`` and ``demo`` (:mod:`deepdreamport.doors.cli`),
-``render`` (:mod:`deepdreamport.optvis.cli`) and ``parity``
-(:mod:`deepdreamport.parity.cli`). It sits above every layer of the
+``render`` (:mod:`deepdreamport.optvis.cli`), ``parity``
+(:mod:`deepdreamport.parity.cli`), ``atlas`` and ``serve``
+(:mod:`deepdreamport.atlas.cli`). It sits above every layer of the
 package, so that each sub-package keeps its own subcommands.
 """
 
@@ -12,6 +13,7 @@ import argparse
 import sys
 from typing import Optional, Sequence
 
+from .atlas.cli import add_parsers as add_atlas_parsers
 from .doors import cli as dream_commands
 from .optvis.cli import add_render_parser
 from .parity.cli import add_parity_parser
@@ -26,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_parity_parser(commands)
     dream_commands.add_parsers(commands)
     add_render_parser(commands)
+    add_atlas_parsers(commands)
     return parser
 
 

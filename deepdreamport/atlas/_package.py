@@ -1,0 +1,48 @@
+"""What the atlas takes from the rest of deepdreamport: networks, their layer table, the dream, files.
+
+Kept in one module so that the atlas names the port's pieces the same way
+everywhere (``load_network``, ``layer_rows``, ``layer_module``).
+"""
+
+from __future__ import annotations
+
+from .._version import __version__ as PACKAGE_VERSION
+from ..doors.cli import parse_channels
+from ..doors.files import write_atomic
+from ..doors.python import deep_dream_image
+from ..errors import DeepDreamError
+from ..nets import OnnxNetwork
+
+
+def load_network(model_path: str) -> OnnxNetwork:
+    """The network of an ONNX file, ready for ``deep_dream_image``."""
+    return OnnxNetwork.from_onnx(str(model_path))
+
+
+def layer_rows(network: OnnxNetwork) -> list:
+    """The layer table: rows with ``.index`` (1-based), ``.name``, ``.type``, ``.output_size`` (H×W×C)."""
+    return list(network.layers)
+
+
+def layer_module(network: OnnxNetwork, layer_name: str, tile_size=None):
+    """``layer`` and its ancestors as a torch module (images N×C×H×W → activations), and its channel count."""
+    truncated = network.truncated(layer_name, tile_size)
+    return truncated.module, truncated.num_channels
+
+
+def input_size(network: OnnxNetwork) -> int:
+    """The square tile size the network is fed (its input height/width)."""
+    return network.tile_size()
+
+
+__all__ = [
+    "DeepDreamError",
+    "PACKAGE_VERSION",
+    "deep_dream_image",
+    "input_size",
+    "layer_module",
+    "layer_rows",
+    "load_network",
+    "parse_channels",
+    "write_atomic",
+]

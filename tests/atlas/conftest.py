@@ -1,0 +1,87 @@
+"""Shared pieces of the atlas tests: the tiny network, tiny settings, the CLI as a subprocess, one Ray instance."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+TINYNET = REPO / "parity" / "reference" / "models" / "tinynet.onnx"
+# one level, two iterations: every unit of tinynet renders in well under a second
+TINY = ["--levels", "1", "--iterations", "2"]
+
+
+def atlas_command(*arguments: str) -> list[str]:
+    return [sys.executable, "-m", "deepdreamport.atlas", *arguments]
+
+
+def run_cli(*arguments: str, timeout: float = 240) -> subprocess.CompletedProcess:
+    environment = dict(os.environ, PYTHONPATH=str(REPO))
+    return subprocess.run(
+        atlas_command(*arguments), capture_output=True, text=True, timeout=timeout, cwd=REPO, env=environment
+    )
+
+
+def start_cli(*arguments: str) -> subprocess.Popen:
+    environment = dict(os.environ, PYTHONPATH=str(REPO))
+    return subprocess.Popen(
+        atlas_command(*arguments), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=environment
+    )
+
+
+def unit_rows(folder: Path) -> list[dict]:
+    connection = sqlite3.connect(f"file:{folder / 'atlas.sqlite'}?mode=ro", uri=True, timeout=30)
+    connection.row_factory = sqlite3.Row
+    try:
+        return [dict(row) for row in connection.execute("SELECT * FROM units ORDER BY layer_index, channel")]
+    finally:
+        connection.close()
+
+
+def folder_snapshot(folder: Path) -> dict:
+    """Every file under ``folder`` with its bytes: 'nothing changed' is equality of two snapshots."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def assert_complete(folder: Path, expected_units: int) -> list[dict]:
+    """Every unit done exactly once, every image decodes, no temporary file left."""
+    from PIL import Image
+
+    rows = unit_rows(folder)
+    assert len(rows) == expected_units
+    assert len({(r["layer"], r["channel"]) for r in rows}) == expected_units
+    assert [r["status"] for r in rows] == ["done"] * expected_units, [
+        (r["layer"], r["channel"], r["status"], r["error"]) for r in rows
+    ]
+    for row in rows:
+        with Image.open(folder / row["image_path"]) as image:
+            image.load()
+            assert image.size[0] > 0
+    assert not list(folder.rglob("*.part"))
+    return rows
+
+
+@pytest.fixture(scope="session")
+def tinynet() -> Path:
+    return TINYNET
+
+
+@pytest.fixture(scope="session")
+def ray_instance():
+    """One local Ray instance for the session: 2 CPUs, no dashboard."""
+    import ray
+
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        configure_logging=False,
+        runtime_env={"env_vars": {"PYTHONPATH": str(REPO)}},
+    )
+    yield ray
+    ray.shutdown()
