@@ -93,28 +93,14 @@ def _render_matlab(network, layer, channels0, params, seed, device, on_iteration
     )
 
 
+def _shell_command(words: Sequence[str], options: Mapping[str, Any]) -> str:
+    """``words`` then ``--option value`` pairs, quoted for a POSIX shell."""
+    return shlex.join([*words, *(text for name, value in options.items() for text in (f"--{name}", str(value)))])
+
+
 def _matlab_command(model: str, layer: str, channel: int, params, seed: int) -> str:
-    return shlex.join(
-        [
-            "deepdream",
-            "dream",
-            model,
-            "--layer",
-            layer,
-            "--channels",
-            str(channel),
-            "--levels",
-            str(params["levels"]),
-            "--iterations",
-            str(params["iterations"]),
-            "--scale",
-            str(params["scale"]),
-            "--seed",
-            str(seed),
-            "--out",
-            f"unit_{channel}.png",
-        ]
-    )
+    options = {"layer": layer, "channels": channel, **{k: params[k] for k in ("levels", "iterations", "scale")}}
+    return _shell_command(["deepdream", "dream", model], {**options, "seed": seed, "out": f"unit_{channel}.png"})
 
 
 register(
@@ -160,25 +146,8 @@ def _render_lucid(network, layer, channels0, params, seed, device, on_iteration)
 
 
 def _lucid_command(model: str, layer: str, channel: int, params, seed: int) -> str:
-    return shlex.join(
-        [
-            "deepdream",
-            "render",
-            model,
-            "--objective",
-            f"{layer}:{channel - 1}",
-            "--param",
-            params["param"],
-            "--size",
-            str(params["size"]),
-            "--steps",
-            str(params["steps"]),
-            "--seed",
-            str(seed),
-            "--out",
-            f"unit_{channel}.png",
-        ]
-    )
+    options = {"objective": f"{layer}:{channel - 1}", **{k: params[k] for k in ("param", "size", "steps")}}
+    return _shell_command(["deepdream", "render", model], {**options, "seed": seed, "out": f"unit_{channel}.png"})
 
 
 register(
