@@ -12,6 +12,11 @@ maximises a channel (``nnet.internal.cnn.visualize``). Here:
 
 Deviation: releases up to R2019a ran the network in training mode inside
 ``deepDreamImage``; the port always runs it in inference mode.
+
+Memory format (no MATLAB counterpart, same numbers to rounding): the truncated
+module and its input tiles run in the layout :func:`preferred_memory_format`
+picks for the device and dtype; the gradient comes back in the default layout,
+where the Laplacian pyramid and the resize run.
 """
 
 from __future__ import annotations
@@ -44,21 +49,54 @@ class VisualNetwork:
     num_channels: int
     receptive_field: tuple[int, int]
     owns_module: bool = True
+    memory_format: torch.memory_format = torch.contiguous_format
 
-    def to(self, device: torch.device, dtype: torch.dtype) -> "VisualNetwork":
-        """Move the module to ``device`` and ``dtype`` (a copy first, when it is not ours)."""
+    def to(
+        self, device: torch.device, dtype: torch.dtype, memory_format: Optional[torch.memory_format] = None
+    ) -> "VisualNetwork":
+        """Move the module to ``device``, ``dtype`` and ``memory_format`` (a copy first, when it is not ours).
+
+        ``memory_format`` ``None`` is :func:`preferred_memory_format` of the device and dtype.
+        """
+        if memory_format is None:
+            memory_format = preferred_memory_format(torch.device(device), dtype)
         tensors = [*self.module.parameters(), *self.module.buffers()]
-        if all(t.device == device and (not t.is_floating_point() or t.dtype == dtype) for t in tensors):
+        if memory_format == self.memory_format and all(
+            t.device == device and (not t.is_floating_point() or t.dtype == dtype) for t in tensors
+        ):
             return self
         if not self.owns_module:
             self.module = copy.deepcopy(self.module)
             self.owns_module = True
         self.module.to(device=device, dtype=dtype)
+        self.module.to(memory_format=memory_format)  # 4-D weights only; a no-op for the others
+        self.memory_format = memory_format
         return self
 
     def gradient(self, images: torch.Tensor, channel_index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The objective's input gradient (B×C×H×W) and activations (B): see :mod:`deepdreamport.core.objective`."""
-        return channel_objective_gradient(self.module, images, channel_index)
+        return channel_objective_gradient(self.module, images, channel_index, self.memory_format)
+
+
+def preferred_memory_format(device: torch.device, dtype: torch.dtype) -> torch.memory_format:
+    """The layout the network runs in: ``channels_last`` except in float64.
+
+    Example:
+        >>> preferred_memory_format(torch.device("cpu"), torch.float32), preferred_memory_format(torch.device("cpu"), torch.float64)
+        (torch.channels_last, torch.contiguous_format)
+
+    Measured on the CPU (2 cores, torch 2.14.1, truncated EfficientNet-Lite0,
+    batch 8 × 224², forward + backward; ``python -m benchmarks`` figure 6
+    repeats it): float32 ``channels_last`` 0.69–0.73× the default layout
+    (oneDNN's blocked kernels), float64 2.0× (oneDNN has no float64
+    convolutions; PyTorch's own channels-last fallback is slower). On CUDA,
+    cuDNN's NHWC kernels are its fast path for 16/32-bit floats and it has none
+    for float64, so the same rule; ``benchmarks/gpu_check.sh`` measures it there.
+    The layout changes only the order of the convolutions' sums (float64
+    numbers move by ~1e-16 relative).
+    """
+    del device  # one rule for CPU and CUDA (see above); kept so a device may get its own
+    return torch.contiguous_format if dtype == torch.float64 else torch.channels_last
 
 
 @runtime_checkable
