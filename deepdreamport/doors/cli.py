@@ -8,6 +8,10 @@ cases). Channels are 1-based on the command line, as in MATLAB. Output files
 are written atomically (a temporary file in the same folder, then
 ``os.replace``), so a failed run never leaves a partial file. Bad input ends
 with a one-line error on stderr and exit status 2.
+
+Start-up time: ``scipy.io`` (about 1 s of imports) is needed only by
+``parity`` and by ``--mat``, so those two import it (through
+:mod:`deepdreamport.parity` and in :func:`dream_to_files`) when they run.
 """
 
 from __future__ import annotations
@@ -19,14 +23,12 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 import numpy as np
-import scipy.io
 from tqdm.auto import tqdm
 
 from ..errors import DeepDreamError
 from ..matlab.layout import khwc_to_hwck
 from ..matlab.options import channel_list
 from ..nets.load import format_layer_table, load_network
-from ..parity import CaseResult, find_cases, load_case, run_case
 from .files import check_output_folder, default_model, montage, read_image, write_atomic
 from .python import deep_dream_image
 
@@ -35,6 +37,8 @@ DEMO_CHANNELS = "1:4"
 
 
 def _parity(args: argparse.Namespace) -> int:
+    from ..parity import CaseResult, find_cases, load_case, run_case  # at run time: start-up (module docstring)
+
     try:
         paths = find_cases(args.paths)
     except FileNotFoundError as exc:
@@ -122,6 +126,7 @@ def dream_to_files(args: argparse.Namespace, model) -> int:
             device=args.device,
             random_state=args.seed,
             max_batch=args.max_batch,
+            host_state=args.host_state,
             tile_size=args.tile_size,
             progress=bar,
         )
@@ -132,6 +137,8 @@ def dream_to_files(args: argparse.Namespace, model) -> int:
     matlab_layout = khwc_to_hwck(images)
     write_atomic(args.out, lambda f: sheet.save(f, format="PNG"))
     if args.mat:
+        import scipy.io  # at run time: start-up (module docstring)
+
         record = {
             "I": matlab_layout,
             "layer": args.layer,
@@ -205,6 +212,9 @@ def _add_dream_options(
     )
     command.add_argument("--tile-size", type=int, help="TileSize for networks with a dynamic input size")
     command.add_argument("--max-batch", type=int, help="at most this many tiles x channels per network pass")
+    command.add_argument(
+        "--host-state", action="store_true", help="keep the images in host memory, one group on the device at a time"
+    )
     command.add_argument("--verbose", action="store_true", help="print MATLAB's verbose table")
     command.add_argument(
         "--out", required=out is None, default=out, help="montage PNG to write" + (f" (default {out})" if out else "")

@@ -37,7 +37,7 @@ def deepDreamImage(net: Any, layer: Union[str, int], channels: Any, *name_value_
     ``PyramidScale`` (1.4), ``OutputScaling`` (``'linear'``), ``Verbose``
     (true), ``ExecutionEnvironment`` (``'auto'``), and the extensions
     ``Precision`` (``'single'``), ``RandomState`` (MATLAB's global stream),
-    ``MaxBatch`` and ``TileSize``. Returns an H×W×C×K numpy array.
+    ``MaxBatch``, ``TileSize`` and ``HostState``. Returns an H×W×C×K numpy array.
     """
     layer = opts.layer_argument(layer)
     channels1 = opts.channel_list(channels, base=1)
@@ -45,7 +45,13 @@ def deepDreamImage(net: Any, layer: Union[str, int], channels: Any, *name_value_
     device = resolve_device(parsed.ExecutionEnvironment)
     dtype = PRECISION_DTYPES[parsed.Precision]
     network = load_network(net)
-    settings = DreamSettings(parsed.NumIterations, parsed.PyramidLevels, parsed.PyramidScale, max_batch=parsed.MaxBatch)
+    settings = DreamSettings(
+        parsed.NumIterations,
+        parsed.PyramidLevels,
+        parsed.PyramidScale,
+        max_batch=parsed.MaxBatch,
+        host_state=parsed.HostState,
+    )
     table = VerboseTable() if parsed.Verbose else None
     result = run_deep_dream(
         network,

@@ -60,6 +60,7 @@ def deep_dream_image(
     dtype: Any = torch.float32,
     random_state: Any = None,
     max_batch: Optional[int] = None,
+    host_state: bool = False,
     tile_size: Optional[int] = None,
     input_channels: Optional[int] = None,
     callback: Optional[Callable[[int, int, float], None]] = None,
@@ -79,6 +80,8 @@ def deep_dream_image(
     (reading ``strength`` waits for the device each iteration);
     ``progress``: ``True`` shows a tqdm bar, or give a bar of your own
     (anything with ``update(n)``; it is not closed); ``verbose`` prints MATLAB's table.
+    ``host_state``: keep the K images in host memory and move one group at a time to the
+    device (images larger than the device's memory; same numbers).
     The defaults are MATLAB's except ``verbose``.
     """
     if isinstance(layer, (str, np.str_)):
@@ -91,6 +94,7 @@ def deep_dream_image(
         opts.positive_integer("pyramid_levels", pyramid_levels),
         opts.scale_above_one("pyramid_scale", pyramid_scale),
         max_batch=opts.optional_positive_integer("max_batch", max_batch),
+        host_state=opts.logical_scalar("host_state", host_state),
     )
     scaling = opts.validatestring("output_scaling", output_scaling, ("linear", "none"))
     show_table = opts.logical_scalar("verbose", verbose)

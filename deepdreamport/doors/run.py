@@ -13,6 +13,7 @@ runner only translate their arguments.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from numbers import Integral
 from typing import Callable, Optional, Sequence, Union
 
@@ -131,13 +132,7 @@ def run_deep_dream(
     # an expanded view: the loop makes its own copy when it first updates the images
     batch = to_nchw(image, dtype, device).expand(len(channels), -1, -1, -1)
     channel_index = torch.tensor(channels, device=device, dtype=torch.long)
-    settings = DreamSettings(
-        settings.num_iterations,
-        settings.pyramid_levels,
-        settings.pyramid_scale,
-        network.tile_size(tile_size),
-        settings.max_batch,
-    )
+    settings = replace(settings, tile_size=network.tile_size(tile_size))
     return deep_dream(batch, channel_index, truncated.gradient, settings, stream, on_iteration)
 
 

@@ -13,7 +13,8 @@ Deviations (extensions a Python user needs, documented names that MATLAB does
 not have): ``Precision`` (``'single'`` | ``'double'``), ``RandomState`` (a seed
 or a :class:`numpy.random.RandomState`; default MATLAB's global stream, see
 :func:`deepdreamport.matlab.rng.rng`), ``MaxBatch`` (at most this many tiles×channels
-per network pass) and ``TileSize`` (for networks whose input size is dynamic).
+per network pass), ``TileSize`` (for networks whose input size is dynamic) and
+``HostState`` (keep the images in host memory, one group on the device at a time).
 
 Every function here is pure: it validates and converts, it loads nothing.
 """
@@ -49,7 +50,7 @@ MATLAB_NAMES = (
     "Verbose",
     "ExecutionEnvironment",
 )
-EXTENSION_NAMES = ("Precision", "RandomState", "MaxBatch", "TileSize")
+EXTENSION_NAMES = ("Precision", "RandomState", "MaxBatch", "TileSize", "HostState")
 OPTION_NAMES = MATLAB_NAMES + EXTENSION_NAMES
 
 
@@ -68,6 +69,7 @@ class DreamOptions:
     RandomState: Any = None
     MaxBatch: Optional[int] = None
     TileSize: Optional[int] = None
+    HostState: bool = False
 
 
 # -- scalars -----------------------------------------------------------------
@@ -290,6 +292,7 @@ _CONVERTERS = {
     "RandomState": lambda v: random_state("RandomState", v),
     "MaxBatch": lambda v: optional_positive_integer("MaxBatch", v),
     "TileSize": lambda v: optional_positive_integer("TileSize", v),
+    "HostState": lambda v: logical_scalar("HostState", v),
 }
 
 
