@@ -109,7 +109,7 @@ def figure_memory_format(setup: Setup, args, quick: bool) -> dict:
     repeats = 2 if quick else 5
     out = {"device": str(setup.device)}
     for dtype in (torch.float32, torch.float64):
-        if dtype == torch.float64 and quick:
+        if dtype == torch.float64 and (quick or "layout64" in args.skip):
             continue
         case = (
             setup
@@ -120,7 +120,7 @@ def figure_memory_format(setup: Setup, args, quick: bool) -> dict:
             bare_forward_backward(case, case.tile_size),
             bare_forward_backward(case, case.tile_size, torch.channels_last),
             setup.device,
-            repeats,
+            repeats if dtype == torch.float32 else 2,  # float64 passes are 4-8x longer
         )
         out[str(dtype).replace("torch.", "")] = {
             "default_s": default,
@@ -255,6 +255,38 @@ def figure_memory(args, setup: Setup, sizes: list[int], host_state: bool = False
         "sizes": rows,
         "ratio": rows[-1]["peak_mib"] / base,
         "ratio_without_image_state": rows[-1]["working_mib"] / rows[0]["working_mib"],
+    }
+
+
+def figure_compile(setup: Setup, quick: bool) -> dict:
+    """Figure 9 (opt-in, ``--compile``): ``torch.compile`` of the truncated network, compile time vs gain.
+
+    One 224² iteration (K images, one batch on the CPU's limit) with the eager module, then with
+    ``torch.compile(module)``: the first compiled iteration includes compiling forward and
+    backward for that shape; later ones are steady. Break-even = compile time / gain per
+    iteration. (Every new tile batch or untiled image size compiles again.)
+    """
+    repeats = 1 if quick else 3
+    eager_s = dream_seconds_per_iteration(setup, setup.tile_size, 1, repeats)
+    module = setup.truncated.module
+    compiled = torch.compile(module)
+    setup.truncated.module = compiled
+    try:
+        start = time.perf_counter()
+        dream_iteration(setup, setup.tile_size, 1)()
+        synchronize(setup.device)
+        first_s = time.perf_counter() - start
+        compiled_s = timeit(dream_iteration(setup, setup.tile_size, 1), setup.device, repeats, warmup=0)
+    finally:
+        setup.truncated.module = module
+    gain = eager_s - compiled_s
+    return {
+        "eager_iteration_s": eager_s,
+        "compiled_iteration_s": compiled_s,
+        "first_compiled_iteration_s": first_s,
+        "compile_s": first_s - compiled_s,
+        "compiled_over_eager": compiled_s / eager_s,
+        "break_even_iterations": (first_s - compiled_s) / gain if gain > 0 else None,
     }
 
 
@@ -397,6 +429,15 @@ def table(results: dict) -> str:
     if bs:
         per_tile = " / ".join(f"{r['max_batch']}: {r['seconds_per_tile'] * 1e3:.0f}" for r in bs["rows"])
         lines.append(row.format(f"8 ms per tile by max_batch ({per_tile})", f"best {bs['fastest']}", ""))
+    c = f.get("compile")
+    if c:
+        lines.append(
+            row.format(
+                f"9 compiled / eager iteration ({c['compiled_iteration_s'] * 1e3:.0f} / {c['eager_iteration_s'] * 1e3:.0f} ms)",
+                f"{c['compiled_over_eager']:.2f}",
+                f"compile {c['compile_s']:.0f} s, pays after {c['break_even_iterations'] or float('inf'):.0f} it",
+            )
+        )
     m = f.get("memory", {"sizes": []})
     for r in m["sizes"]:
         lines.append(
@@ -446,11 +487,12 @@ def parse(argv):
     parser.add_argument(
         "--host-state-sizes", default=None, help="figure 4b sizes with host-side image state (default 224,4096)"
     )
+    parser.add_argument("--compile", action="store_true", help="also figure 9: torch.compile time against its gain")
     parser.add_argument("--host-state-k", type=int, default=8, help="figure 4b channels (default 8)")
     parser.add_argument(
         "--skip",
         default="",
-        help="comma-separated figures to skip: lucent,memory,host_memory,batched,layout,batch_sizes,demo",
+        help="comma-separated figures to skip: lucent,memory,host_memory,batched,layout,layout64,batch_sizes,demo",
     )
     return parser.parse_args(argv)
 
@@ -494,6 +536,8 @@ def main(argv=None) -> int:
         figures["host_state_memory"] = figure_memory(args, setup, sizes, host_state=True)
     if "demo" not in skip:
         figures["demo_startup"] = figure_demo_startup(args, args.quick)
+    if args.compile:
+        figures["compile"] = figure_compile(setup, args.quick)
     results = {
         "model": str(args.model),
         "layer": args.layer,
