@@ -1,7 +1,10 @@
 """Peak resident memory of one deep-dream iteration at one image size (run in a fresh process).
 
-``python -m benchmarks.memory_probe MODEL LAYER SIZE --k K --max-batch B [--tile-size T]``
-prints one JSON line: the peak RSS after setting up the network and after the iteration.
+``python -m benchmarks.memory_probe MODEL LAYER SIZE --k K --max-batch B [--tile-size T]
+[--device cuda] [--host-state]`` prints one JSON line: the peak RSS after setting up the network
+and after the iteration; on CUDA the peak is the device memory torch allocated during the
+iteration (``torch.cuda.max_memory_allocated``). ``--host-state`` keeps the K images on the host
+(``DreamSettings.host_state``).
 """
 
 from __future__ import annotations
@@ -46,7 +49,11 @@ def main(argv=None) -> int:
     parser.add_argument("--tile-size", type=int, default=None)
     parser.add_argument("--iterations", type=int, default=1)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--host-state", action="store_true")
     args = parser.parse_args(argv)
+    device = torch.device(args.device)
+    cuda = device.type == "cuda"
     if args.threads:
         torch.set_num_threads(args.threads)
 
@@ -54,7 +61,7 @@ def main(argv=None) -> int:
 
     from .common import load_setup
 
-    setup = load_setup(args.model, args.layer, args.k, torch.float32, torch.device("cpu"), args.tile_size)
+    setup = load_setup(args.model, args.layer, args.k, torch.float32, device, args.tile_size)
     # a warm-up pass at one tile so that the set-up peak includes the network's working memory
     small = setup.images(setup.tile_size)
     settings = DreamSettings(1, 1, 1.4, setup.tile_size, args.max_batch)
@@ -65,7 +72,11 @@ def main(argv=None) -> int:
 
     gc.collect()
     reset = reset_peak()
-    settings = DreamSettings(args.iterations, 1, 1.4, setup.tile_size, args.max_batch)
+    if cuda:
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        before_mib = torch.cuda.memory_allocated(device) / 2**20
+    settings = DreamSettings(args.iterations, 1, 1.4, setup.tile_size, args.max_batch, host_state=args.host_state)
     # the image is handed over (no reference kept here), as a caller that only wants the result does
     result = deep_dream(
         setup.images(args.size), setup.channel_index, setup.truncated.gradient, settings, np.random.RandomState(0)
@@ -75,10 +86,22 @@ def main(argv=None) -> int:
     # ru_maxrss covers the process's whole life, including importing and converting the
     # ONNX graph; the dream's own peak is VmHWM after resetting it (Linux clear_refs 5).
     dream_peak = hwm_mib() if reset else peak_mib()
+    device_fields = {}
+    if cuda:
+        torch.cuda.synchronize(device)
+        device_fields = {
+            "host_peak_mib": dream_peak,
+            "device_peak_mib": torch.cuda.max_memory_allocated(device) / 2**20,
+            "device_before_mib": before_mib,  # the network's weights and caches
+        }
+        dream_peak = device_fields["device_peak_mib"]
     print(
         json.dumps(
             {
                 "size": args.size,
+                "device": str(device),
+                "host_state": args.host_state,
+                **device_fields,
                 "peak_mib": dream_peak,
                 "peak_is_dream_only": reset,
                 "ru_maxrss_mib": peak_mib(),

@@ -33,9 +33,22 @@ def test_quick_benchmark_reports_every_figure(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     results = json.loads(out.read_text())
     figures = results["figures"]
-    assert set(figures) >= {"overhead", "batched_vs_loop", "port_vs_lucent", "memory", "precision_threads"}
-    for name in ("overhead", "batched_vs_loop", "port_vs_lucent", "memory"):
+    assert set(figures) >= {
+        "overhead",
+        "batched_vs_loop",
+        "port_vs_lucent",
+        "memory",
+        "host_state_memory",
+        "memory_format",
+        "batch_sizes",
+        "demo_startup",
+        "precision_threads",
+    }
+    for name in ("overhead", "batched_vs_loop", "port_vs_lucent", "memory", "host_state_memory", "demo_startup"):
         assert figures[name]["ratio"] > 0, name
+    assert figures["host_state_memory"]["host_state"] and figures["host_state_memory"]["host_state_ratio"] > 0
+    assert figures["memory_format"]["float32"]["channels_last_over_default"] > 0
+    assert figures["batch_sizes"]["fastest"] in [row["max_batch"] for row in figures["batch_sizes"]["rows"]]
     # the reference loop and the batched port compute the same numbers
     assert figures["batched_vs_loop"]["max_relative_gradient_difference_one_pass"] < 1e-4
     assert len(figures["memory"]["sizes"]) >= 2

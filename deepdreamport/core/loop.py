@@ -12,6 +12,13 @@ device; ``on_iteration`` receives the strength as a 0-d device tensor, so only
 a callback that reads it (``float(strength)``: the verbose table, a user's
 callback) waits for the device. The strengths are copied to the host once, at
 the end.
+
+Host-side image state (``DreamSettings.host_state``, no MATLAB counterpart,
+same numbers): for images larger than the device's memory, the K images live
+in host memory (pinned when the device is CUDA) and one group of whole images
+at a time is copied to the device for its gradient, normalisation and update
+(and for the resize between levels), then copied back. Device memory then
+holds one group, not K images; each copy back waits for the device.
 """
 
 from __future__ import annotations
@@ -60,6 +67,7 @@ class DreamSettings:
     pyramid_scale: float = 1.4
     tile_size: int = 224
     max_batch: Optional[int] = None
+    host_state: bool = False  # keep the K images on the host, one group on the device at a time
 
 
 @dataclass
@@ -113,20 +121,28 @@ def deep_dream(
     log_positions: list[tuple[int, int]] = []
     rolls: list[Roll] = []
     sizes = level_sizes(images.shape[2], images.shape[3], settings.pyramid_levels, settings.pyramid_scale)
-    settings = replace(settings, max_batch=effective_max_batch(settings.max_batch, images.device))
-    images = images.clone()  # updated in place below; never the caller's tensor (often an expanded view)
+    device = images.device
+    settings = replace(settings, max_batch=effective_max_batch(settings.max_batch, device))
+    if settings.host_state:
+        images = host_copy(images, device)
+    else:
+        images = images.clone()  # updated in place below; never the caller's tensor (often an expanded view)
     for level, size in enumerate(sizes, start=1):
-        images = resize_image(images, size)
+        images = resize_state(images, size, device) if settings.host_state else resize_image(images, size)
         for iteration in range(1, settings.num_iterations + 1):
             tiled = needs_tiles(images.shape[2], images.shape[3], settings.tile_size)
             roll = draw_roll(settings.tile_size, stream) if tiled else None
             raw = []
             for group in image_groups(images.shape, settings, tiled):  # images are independent
+                part = images[group].to(device, non_blocking=True)  # the state itself when it is on the device
                 gradient, activations = tiled_gradient(
-                    images[group], channel_index[group], gradient_fn, settings.tile_size, roll, settings.max_batch
+                    part, channel_index[group], gradient_fn, settings.tile_size, roll, settings.max_batch
                 )
-                images[group] += laplacian_normalized_image(gradient)
+                part += laplacian_normalized_image(gradient)
                 del gradient
+                if part.device != images.device:
+                    images[group] = part.to(images.device)
+                del part
                 raw.append(activations)
             activation = tile_activation(torch.cat(raw), roll)
             if roll is not None:
@@ -143,6 +159,25 @@ def deep_dream(
     return DreamResult(images.detach(), log, rolls)
 
 
+def host_copy(images: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """A host copy of ``images`` for the host-side state: pinned when ``device`` is CUDA (asynchronous copies)."""
+    return images.to("cpu", copy=True).pin_memory() if device.type == "cuda" else images.to("cpu", copy=True)
+
+
+def resize_state(images: torch.Tensor, size: tuple[int, int], device: torch.device) -> torch.Tensor:
+    """:func:`~.resize.resize_image` of host-side ``images``, one image at a time on ``device``.
+
+    Shape:
+        - images: :math:`(K, C, H, W)` on the host; output: :math:`(K, C, H', W')` on the host
+    """
+    if tuple(images.shape[2:]) == tuple(size):
+        return images
+    out = torch.empty((*images.shape[:2], *size), dtype=images.dtype, pin_memory=device.type == "cuda")
+    for k in range(images.shape[0]):
+        out[k : k + 1] = resize_image(images[k : k + 1].to(device, non_blocking=True), size).to("cpu")
+    return out
+
+
 def image_groups(shape: torch.Size, settings: DreamSettings, tiled: bool) -> list[slice]:
     """Groups of whole images that one iteration processes one after another.
 
@@ -150,13 +185,18 @@ def image_groups(shape: torch.Size, settings: DreamSettings, tiled: bool) -> lis
     exceed it: then as many images as fill ``max_batch`` with their tiles (at
     least one), so that only one group's tiles, gradient and pyramid exist at a
     time. Untiled images are chunked by the batch limit inside the gradient.
+    With ``host_state`` and no batch limit, tiled images go one at a time.
 
     Example:
         >>> image_groups(torch.Size([3, 3, 300, 300]), DreamSettings(tile_size=224, max_batch=8), True)
         [slice(0, 2, None), slice(2, 3, None)]
+        >>> image_groups(torch.Size([2, 3, 300, 300]), DreamSettings(tile_size=224, host_state=True), True)
+        [slice(0, 1, None), slice(1, 2, None)]
     """
     count, _, height, width = shape
     limit = settings.max_batch
+    if tiled and limit is None and settings.host_state:
+        return [slice(k, k + 1) for k in range(count)]
     if not tiled or limit is None:
         return [slice(None)]
     rows, cols = tile_grid(height, width, settings.tile_size)

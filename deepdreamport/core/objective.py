@@ -14,9 +14,15 @@ import torch
 
 
 def channel_objective_gradient(
-    module: torch.nn.Module, images: torch.Tensor, channel_index: torch.Tensor
+    module: torch.nn.Module,
+    images: torch.Tensor,
+    channel_index: torch.Tensor,
+    memory_format: torch.memory_format = torch.contiguous_format,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Gradient of each element's channel sum, and each element's channel mean.
+
+    ``images`` enter the module in ``memory_format`` (the layout its weights
+    were put in); the gradient is returned in the default layout.
 
     Shape:
         - images: :math:`(B, C, H, W)`; channel_index: :math:`(B)`, 0-based
@@ -30,10 +36,10 @@ def channel_objective_gradient(
         ([1.0, -3.0], [1.0, -3.0])
     """
     with torch.enable_grad():
-        images = images.detach().requires_grad_(True)
+        images = images.detach().contiguous(memory_format=memory_format).requires_grad_(True)
         output = module(images)
         if output.dim() == 2:  # fully connected: 1×1 "images", channels are classes
             output = output[:, :, None, None]
         selected = output[torch.arange(output.shape[0], device=output.device), channel_index]
         (gradient,) = torch.autograd.grad(selected.sum(), images)
-    return gradient, selected.detach().mean(dim=(-2, -1))
+    return gradient.contiguous(), selected.detach().mean(dim=(-2, -1))

@@ -129,6 +129,7 @@ def dream_to_files(args: argparse.Namespace, model) -> int:
                 callback=None,
                 progress=bar,
                 memory_check=args.memory_check,
+                host_state=args.host_state,
             )
         finally:
             bar.close()
@@ -218,6 +219,9 @@ def _add_dream_options(
     )
     command.add_argument("--tile-size", type=int, help="TileSize for networks with a dynamic input size")
     command.add_argument("--max-batch", type=int, help="at most this many tiles x channels per network pass")
+    command.add_argument(
+        "--host-state", action="store_true", help="keep the images in host memory, one group on the device at a time"
+    )
     command.add_argument("--verbose", action="store_true", help="print MATLAB's verbose table")
     command.add_argument(
         "--no-memory-check",

@@ -37,8 +37,9 @@ def deepDreamImage(net: Any, layer: Union[str, int], channels: Any, *name_value_
     ``PyramidScale`` (1.4), ``OutputScaling`` (``'linear'``), ``Verbose``
     (true), ``ExecutionEnvironment`` (``'auto'``), and the extensions
     ``Precision`` (``'single'``), ``RandomState`` (MATLAB's global stream),
-    ``MaxBatch``, ``TileSize`` and ``CheckMemory`` (true: refuse a run whose
-    estimated memory exceeds what the device has). Returns an H×W×C×K numpy array.
+    ``MaxBatch``, ``TileSize``, ``CheckMemory`` (true: refuse a run whose
+    estimated memory exceeds what the device has) and ``HostState`` (keep the
+    images in host memory). Returns an H×W×C×K numpy array.
     """
     layer = opts.layer_argument(layer)
     channels1 = opts.channel_list(channels, base=1)
@@ -46,7 +47,13 @@ def deepDreamImage(net: Any, layer: Union[str, int], channels: Any, *name_value_
     device = resolve_device(parsed.ExecutionEnvironment)
     dtype = PRECISION_DTYPES[parsed.Precision]
     network = load_network(net)
-    settings = DreamSettings(parsed.NumIterations, parsed.PyramidLevels, parsed.PyramidScale, max_batch=parsed.MaxBatch)
+    settings = DreamSettings(
+        parsed.NumIterations,
+        parsed.PyramidLevels,
+        parsed.PyramidScale,
+        max_batch=parsed.MaxBatch,
+        host_state=parsed.HostState,
+    )
     table = VerboseTable() if parsed.Verbose else None
     result = run_deep_dream(
         network,

@@ -60,6 +60,7 @@ def deep_dream_image(
     dtype: Any = torch.float32,
     random_state: Any = None,
     max_batch: Optional[int] = None,
+    host_state: bool = False,
     tile_size: Optional[int] = None,
     input_channels: Optional[int] = None,
     callback: Optional[Callable[[int, int, float], None]] = None,
@@ -82,6 +83,8 @@ def deep_dream_image(
     (anything with ``update(n)``; it is not closed); ``verbose`` prints MATLAB's table.
     ``memory_check=False`` turns off the guard that refuses a run whose
     estimated memory exceeds what the device has (:mod:`deepdreamport.doors.guard`).
+    ``host_state``: keep the K images in host memory and move one group at a time to the
+    device (images larger than the device's memory; same numbers).
     The defaults are MATLAB's except ``verbose``.
     """
     return dream_images(base=0, **locals())
@@ -112,6 +115,7 @@ def _dream(
     dtype: Any,
     random_state: Any,
     max_batch: Optional[int],
+    host_state: bool,
     tile_size: Optional[int],
     input_channels: Optional[int],
     callback: Optional[Callable[[int, int, float], None]],
@@ -125,6 +129,7 @@ def _dream(
         opts.positive_integer("pyramid_levels", pyramid_levels),
         opts.scale_above_one("pyramid_scale", pyramid_scale),
         max_batch=opts.optional_positive_integer("max_batch", max_batch),
+        host_state=opts.logical_scalar("host_state", host_state),
     )
     scaling = opts.validatestring("output_scaling", output_scaling, ("linear", "none"))
     show_table = opts.logical_scalar("verbose", verbose)

@@ -13,6 +13,7 @@ runner only translate their arguments.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from numbers import Integral
 from typing import Callable, Optional, Sequence, Union
 
@@ -216,13 +217,7 @@ def run_deep_dream(
     check_tile_size(tile, truncated)
     if initial_image is not None:
         initial_image = check_initial_image(initial_image, network, truncated)
-    settings = DreamSettings(
-        settings.num_iterations,
-        settings.pyramid_levels,
-        settings.pyramid_scale,
-        tile,
-        settings.max_batch,
-    )
+    settings = replace(settings, tile_size=tile)  # every other setting (host_state, ...) passes through
     probe = size_probe(network, truncated, tile_size)
     start_size = default_initial_size(truncated, probe) if initial_image is None else initial_image.shape[:2]
     check_level_sizes(tuple(start_size), settings, truncated, probe)

@@ -16,6 +16,7 @@ or a :class:`numpy.random.RandomState`; default MATLAB's global stream, see
 per network pass), ``TileSize`` (for networks whose input size is dynamic) and
 ``CheckMemory`` (true: refuse a run whose estimated memory exceeds what the
 device has; false turns the guard off).
+``HostState`` (keep the images in host memory, one group on the device at a time).
 
 Every function here is pure: it validates and converts, it loads nothing.
 """
@@ -51,7 +52,7 @@ MATLAB_NAMES = (
     "Verbose",
     "ExecutionEnvironment",
 )
-EXTENSION_NAMES = ("Precision", "RandomState", "MaxBatch", "TileSize", "CheckMemory")
+EXTENSION_NAMES = ("Precision", "RandomState", "MaxBatch", "TileSize", "CheckMemory", "HostState")
 OPTION_NAMES = MATLAB_NAMES + EXTENSION_NAMES
 
 
@@ -71,6 +72,7 @@ class DreamOptions:
     MaxBatch: Optional[int] = None
     TileSize: Optional[int] = None
     CheckMemory: bool = True
+    HostState: bool = False
 
 
 # -- scalars -----------------------------------------------------------------
@@ -294,6 +296,7 @@ _CONVERTERS = {
     "MaxBatch": lambda v: optional_positive_integer("MaxBatch", v),
     "TileSize": lambda v: optional_positive_integer("TileSize", v),
     "CheckMemory": lambda v: logical_scalar("CheckMemory", v),
+    "HostState": lambda v: logical_scalar("HostState", v),
 }
 
 

@@ -12,6 +12,11 @@ maximises a channel (``nnet.internal.cnn.visualize``). Here:
 
 Deviation: releases up to R2019a ran the network in training mode inside
 ``deepDreamImage``; the port always runs it in inference mode.
+
+Memory format (no MATLAB counterpart, same numbers to rounding): the truncated
+module and its input tiles run in the layout :func:`preferred_memory_format`
+picks for the device and dtype; the gradient comes back in the default layout,
+where the Laplacian pyramid and the resize run.
 """
 
 from __future__ import annotations
@@ -45,6 +50,9 @@ class VisualNetwork:
     num_channels: int
     receptive_field: tuple[int, int]
     owns_module: bool = True
+    memory_format: torch.memory_format = torch.contiguous_format
+    input_shape: Optional[tuple[int, int, int]] = None  # C×H×W the layout is measured at (the network's input)
+    _layout_choices: dict = field(default_factory=dict, repr=False)
     _size_probe: Optional[SizeProbe] = field(default=None, repr=False)
 
     def size_probe(self, input_channels: int, reference: tuple[int, int]) -> SizeProbe:
@@ -53,22 +61,106 @@ class VisualNetwork:
             self._size_probe = SizeProbe(self.module, input_channels, tuple(reference))  # type: ignore[arg-type]
         return self._size_probe
 
-    def to(self, device: torch.device, dtype: torch.dtype) -> "VisualNetwork":
-        """Move the module to ``device`` and ``dtype`` (a copy first, when it is not ours)."""
-        tensors = [*self.module.parameters(), *self.module.buffers()]
-        if all(t.device == device and (not t.is_floating_point() or t.dtype == dtype) for t in tensors):
+    def to(
+        self, device: torch.device, dtype: torch.dtype, memory_format: Optional[torch.memory_format] = None
+    ) -> "VisualNetwork":
+        """Move the module to ``device``, ``dtype`` and ``memory_format`` (a copy first, when it is not ours).
+
+        ``memory_format`` ``None`` is :func:`preferred_memory_format` for the device and dtype
+        (decided once per device and dtype, at :attr:`input_shape`).
+        """
+        device = torch.device(device)
+        on_target = all(
+            t.device == device and (not t.is_floating_point() or t.dtype == dtype)
+            for t in [*self.module.parameters(), *self.module.buffers()]
+        )
+        if memory_format is None:
+            memory_format = self._layout_choices.get((device, dtype))
+        if on_target and memory_format == self.memory_format:
             return self
         if not self.owns_module:
             self.module = copy.deepcopy(self.module)
             self.owns_module = True
         self.module.to(device=device, dtype=dtype)
+        if memory_format is None:
+            memory_format = preferred_memory_format(self.module, self.input_shape, device, dtype)
+            self._layout_choices[(device, dtype)] = memory_format
+        self.module.to(memory_format=memory_format)  # 4-D weights only; a no-op for the others
+        self.memory_format = memory_format
         if self._size_probe is not None:
-            self._size_probe.module = self.module  # sizes do not depend on the device or dtype
+            self._size_probe.module = self.module  # sizes do not depend on the device, dtype or layout
         return self
 
     def gradient(self, images: torch.Tensor, channel_index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The objective's input gradient (B×C×H×W) and activations (B): see :mod:`deepdreamport.core.objective`."""
-        return channel_objective_gradient(self.module, images, channel_index)
+        return channel_objective_gradient(self.module, images, channel_index, self.memory_format)
+
+
+CHANNELS_LAST_MIN_MACS = 5_000_000  # convolution multiply-adds per image from which channels_last pays
+
+
+def preferred_memory_format(
+    module: torch.nn.Module,
+    input_shape: Optional[tuple[int, int, int]],
+    device: torch.device,
+    dtype: torch.dtype,
+) -> torch.memory_format:
+    """The layout the network runs in: ``channels_last`` for float32 networks with enough convolution work.
+
+    A deterministic rule (a measured choice would make float32 numbers depend on the machine's
+    load), from measurements on 2 CPU cores, torch 2.14.1, forward + backward, batch 8:
+
+    * float64: always the default layout. ``channels_last`` was 2.0× slower for EfficientNet-Lite0
+      (oneDNN has no float64 convolutions; cuDNN has no NHWC float64 kernels either).
+    * float32 (and 16-bit): ``channels_last`` was 0.69× the default layout's time for the
+      truncated EfficientNet-Lite0 at 224² (~200 M convolution multiply-adds per image) and
+      0.62–0.67× for a four-convolution stack of 8–64 channels at 112² (12–140 M), but 8× slower
+      for the parity networks at 32² (under 1 M), whose passes take milliseconds and are
+      dominated by the layout's fixed costs. So ``channels_last`` from
+      :data:`CHANNELS_LAST_MIN_MACS` multiply-adds per ``input_shape`` image, counted on one
+      no-gradient pass of a zero image; the default layout when ``input_shape`` is unknown.
+
+    On CUDA the same rule (cuDNN's NHWC kernels are its fast path for 16/32-bit floats);
+    ``benchmarks/gpu_check.sh`` measures it there (figure 6). The layout changes only the order
+    of the convolutions' sums.
+
+    Example:
+        >>> conv = torch.nn.Conv2d(3, 64, 3, padding=1)  # 3·64·9 = 1728 multiply-adds per pixel
+        >>> [preferred_memory_format(conv, (3, n, n), torch.device("cpu"), torch.float32) for n in (32, 64)]
+        [torch.contiguous_format, torch.channels_last]
+        >>> preferred_memory_format(conv, (3, 64, 64), torch.device("cpu"), torch.float64)
+        torch.contiguous_format
+    """
+    if dtype == torch.float64 or input_shape is None:
+        return torch.contiguous_format
+    macs = convolution_macs(module, input_shape, device, dtype)
+    return torch.channels_last if macs >= CHANNELS_LAST_MIN_MACS else torch.contiguous_format
+
+
+def convolution_macs(
+    module: torch.nn.Module, input_shape: tuple[int, int, int], device: torch.device, dtype: torch.dtype
+) -> int:
+    """Multiply-adds of the module's 2-D convolutions on one ``input_shape`` (C×H×W) image.
+
+    Example:
+        >>> convolution_macs(torch.nn.Conv2d(3, 8, 3), (3, 10, 10), torch.device("cpu"), torch.float32)
+        13824
+    """
+    total = 0
+
+    def count(layer: torch.nn.Module, inputs: tuple, output: torch.Tensor) -> None:
+        nonlocal total
+        kernel = layer.weight.shape[1] * layer.weight.shape[2] * layer.weight.shape[3]  # (C_in/groups)·kh·kw
+        total += int(output.numel()) * int(kernel)
+
+    hooks = [m.register_forward_hook(count) for m in module.modules() if isinstance(m, torch.nn.Conv2d)]
+    try:
+        with torch.no_grad():
+            module(torch.zeros((1, *input_shape), device=device, dtype=dtype))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return total
 
 
 @runtime_checkable

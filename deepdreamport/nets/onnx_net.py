@@ -146,7 +146,14 @@ class OnnxNetwork:
         size = self.input_size if None not in self.input_size else (self.tile_size(tile_size),) * 2
         channels = probe_channels(module, layer, self.input_channels, size)  # type: ignore[arg-type]
         field_size = receptive_field(self.model, self.input_name, output_name, size)  # type: ignore[arg-type]
-        return VisualNetwork(layer, output_name, module, channels, field_size)
+        return VisualNetwork(
+            layer,
+            output_name,
+            module,
+            channels,
+            field_size,
+            input_shape=(self.input_channels, *size),  # type: ignore[arg-type]
+        )
 
     # -- input normalisation -----------------------------------------------
     def input_mean(self) -> Optional[np.ndarray]:

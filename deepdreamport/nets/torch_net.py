@@ -159,5 +159,12 @@ class TorchNetwork:
             module = LayerOutput(self._model, layer)
             channels = probe_channels(module, layer, self.input_channels, whole)  # type: ignore[arg-type]
             field_size = module_receptive_field(self._model, layer, whole)  # type: ignore[arg-type]
-            self._truncated[key] = VisualNetwork(layer, layer, module, channels, field_size)
+            self._truncated[key] = VisualNetwork(
+                layer,
+                layer,
+                module,
+                channels,
+                field_size,
+                input_shape=(self.input_channels, *whole),  # type: ignore[arg-type]
+            )
         return self._truncated[key]

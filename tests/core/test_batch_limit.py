@@ -29,3 +29,26 @@ def test_batch_limit_gives_the_unlimited_numbers(reference_dir, max_batch: int) 
     assert limited.rolls == unlimited.rolls
     np.testing.assert_allclose(limited.activation_log, unlimited.activation_log, rtol=1e-12, atol=0)
     torch.testing.assert_close(limited.images, unlimited.images, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("max_batch", [None, 2])
+def test_host_side_image_state_gives_the_same_numbers(reference_dir, max_batch) -> None:
+    """``host_state`` (groups of images moved to the device one at a time, resize per image) changes no number."""
+    network = OnnxNetwork.from_onnx(str(reference_dir / "models" / "tinynet.onnx"))
+    truncated = network.truncated("relu2").to(torch.device("cpu"), torch.float64)
+    channels = torch.tensor([0, 3, 1])
+    images = torch.from_numpy(np.random.RandomState(2).standard_normal((1, 3, 50, 50))).expand(3, -1, -1, -1)
+    plain = deep_dream(
+        images, channels, truncated.gradient, DreamSettings(2, 3, 1.4, 32, max_batch), np.random.RandomState(0)
+    )
+    hosted = deep_dream(
+        images,
+        channels,
+        truncated.gradient,
+        DreamSettings(2, 3, 1.4, 32, max_batch, host_state=True),
+        np.random.RandomState(0),
+    )
+    assert hosted.images.device.type == "cpu" and hosted.images.shape == plain.images.shape == (3, 3, 98, 98)
+    assert hosted.rolls == plain.rolls and len(plain.rolls) == 6
+    np.testing.assert_allclose(hosted.activation_log, plain.activation_log, rtol=1e-12, atol=0)
+    torch.testing.assert_close(hosted.images, plain.images, rtol=1e-12, atol=1e-12)

@@ -59,6 +59,25 @@ def test_matlab_door_reproduces_parity_case(tiny, case):
     assert relative_error(linear, case.ilinear) <= tolerance
 
 
+def test_host_side_state_reproduces_the_tiled_case_through_both_doors(tiny):
+    raw = matlab_call(tiny, TILED, "OutputScaling", "none", "Verbose", False, "HostState", True)
+    assert relative_error(raw, TILED.iraw) <= 1e-10
+    python = deep_dream_image(
+        tiny,
+        TILED.layer,
+        np.asarray(TILED.channels) - 1,
+        initial_image=TILED.initial_image,
+        num_iterations=TILED.num_iterations,
+        pyramid_levels=TILED.pyramid_levels,
+        pyramid_scale=TILED.pyramid_scale,
+        dtype="double",
+        random_state=TILED.rng_seed,
+        output_scaling="none",
+        host_state=True,
+    )
+    assert relative_error(np.moveaxis(python, 0, -1), TILED.iraw) <= 1e-10
+
+
 def test_verbose_prints_matlabs_table_row_for_row(tiny, capsys):
     matlab_call(tiny, TILED, "OutputScaling", "none")  # Verbose defaults to true, as in MATLAB
     rows, previous = [], None

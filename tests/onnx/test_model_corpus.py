@@ -41,8 +41,14 @@ def relative_error(out: np.ndarray, ref: np.ndarray) -> float:
     return float(np.abs(out - ref).max() / max(np.abs(ref).max(), 1e-30))
 
 
-def compare(path: Path, extra_outputs: tuple[str, ...] = (), size=None, seed: int = 0) -> dict[str, float]:
-    """Max relative error vs onnxruntime at the final output (and ``extra_outputs``).
+def compare(
+    path: Path,
+    extra_outputs: tuple[str, ...] = (),
+    size=None,
+    seed: int = 0,
+    memory_format: torch.memory_format = torch.contiguous_format,
+) -> dict[str, float]:
+    """Max relative error vs onnxruntime at the final output (and ``extra_outputs``), the module in ``memory_format``.
 
     A channels-last (N×H×W×C) input that the conversion turns channels-first gets
     the same image in each layout.
@@ -72,9 +78,9 @@ def compare(path: Path, extra_outputs: tuple[str, ...] = (), size=None, seed: in
     x = x.astype(np.float32)
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     refs = session.run(names, {value.name: x.transpose(0, 2, 3, 1) if channels_last else x})
-    module = to_torch(prepared)
+    module = to_torch(prepared).to(memory_format=memory_format)
     with torch.no_grad():
-        outs = module(torch.from_numpy(x))
+        outs = module(torch.from_numpy(x).contiguous(memory_format=memory_format))
     outs = outs if isinstance(outs, (tuple, list)) else [outs]
     assert len(outs) == len(refs)
     errors = {}
@@ -95,6 +101,23 @@ def test_converts_and_matches_onnxruntime(name):
     assert max(errors.values()) <= TOLERANCE, errors
 
 
+@pytest.mark.parametrize(
+    "name", [pytest.param(name, marks=pytest.mark.slow) if name in SLOW_LOADS else name for name in sorted(CORPUS)]
+)
+def test_channels_last_matches_onnxruntime(name):
+    """The layout the port runs float32 networks in (``nets.base.preferred_memory_format``) converts every op.
+
+    Softmax outputs are left out here (their logits are checked): the "light" models' logits are
+    equal in exact arithmetic and ~1e5 large, so rounding at 1e-7 relative (the other layout's
+    summation order) already makes their softmax non-uniform.
+    """
+    errors = compare(CORPUS[name], size=SIZES.get(name), memory_format=torch.channels_last)
+    model = onnx.load(str(CORPUS[name]), load_external_data=False)
+    softmax_outputs = {n.output[0] for n in model.graph.node if n.op_type == "Softmax"}
+    checked = {output: error for output, error in errors.items() if output not in softmax_outputs}
+    assert checked and max(checked.values()) <= TOLERANCE, errors
+
+
 @pytest.fixture(scope="module")
 def efficientnet_path() -> Path:
     from tools.export_efficientnet import DEFAULT_PATH, export_efficientnet_lite0
@@ -106,9 +129,10 @@ def test_efficientnet_lite0_final_output_and_block_adds(efficientnet_path):
     model = onnx.load(str(efficientnet_path))
     adds = tuple(n.output[0] for n in model.graph.node if n.name.startswith("_blocks/") and n.name.endswith("/Add"))
     assert len(adds) == 9
-    errors = compare(efficientnet_path, extra_outputs=adds)
-    assert len(errors) == 10
-    assert max(errors.values()) <= TOLERANCE, errors
+    for memory_format in (torch.contiguous_format, torch.channels_last):
+        errors = compare(efficientnet_path, extra_outputs=adds, memory_format=memory_format)
+        assert len(errors) == 10
+        assert max(errors.values()) <= TOLERANCE, (memory_format, errors)
 
 
 def test_efficientnet_lite0_truncated_at_block_add(efficientnet_path):
