@@ -13,9 +13,10 @@ runner only translate their arguments.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import replace
 from numbers import Integral
-from typing import Callable, Optional, Sequence, Union
+from typing import Callable, Iterator, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -230,7 +231,30 @@ def run_deep_dream(
     # an expanded view: the loop makes its own copy when it first updates the images
     batch = to_nchw(image, dtype, device).expand(len(channels), -1, -1, -1)
     channel_index = torch.tensor(channels, device=device, dtype=torch.long)
-    return deep_dream(batch, channel_index, truncated.gradient, settings, stream, on_iteration)
+    with ieee_float32(device):
+        return deep_dream(batch, channel_index, truncated.gradient, settings, stream, on_iteration)
+
+
+@contextlib.contextmanager
+def ieee_float32(device: torch.device) -> Iterator[None]:
+    """Single precision as MATLAB computes it: IEEE float32 convolutions and products on CUDA.
+
+    cuDNN runs float32 convolutions in TF32 by default (10-bit mantissa), which
+    would miss the 1e-5 single-precision parity; the previous setting is
+    restored afterwards (process-wide flags: not for concurrent threads).
+    """
+    if torch.device(device).type != "cuda":
+        yield
+        return
+    settings = (torch.backends.cudnn.conv, torch.backends.cuda.matmul)
+    saved = [backend.fp32_precision for backend in settings]
+    try:
+        for backend in settings:
+            backend.fp32_precision = "ieee"
+        yield
+    finally:
+        for backend, value in zip(settings, saved):
+            backend.fp32_precision = value
 
 
 def iteration_callback(

@@ -12,6 +12,7 @@ from onnx import TensorProto, helper, numpy_helper
 from deepdreamport import DeepDreamError, OnnxNetwork, activations, deep_dream_image, deepDreamImage
 from deepdreamport.cli import main
 from deepdreamport.doors import cli
+from deepdreamport.doors.run import ieee_float32
 from deepdreamport.errors import MESSAGE_LIMIT, describe_numbers
 
 from ..conftest import TINYNET
@@ -298,3 +299,13 @@ def test_a_tile_smaller_than_a_kernel_of_a_dynamic_network(tmp_path):
     assert deep_dream_image(str(path), "wide", 0, tile_size=8, **QUICK).shape == (1, 5, 5, 3)
     error = error_of(deep_dream_image, str(path), "wide", 0, tile_size=100000, **QUICK)  # 120 GB to probe
     assert "100000×100000" in error.message and "smaller tile size" in error.message
+
+
+def test_cuda_runs_in_ieee_float32_and_the_setting_is_restored():
+    """cuDNN's default TF32 convolutions would miss single-precision parity; the flags are set only for the run."""
+    before = torch.backends.cudnn.conv.fp32_precision, torch.backends.cuda.matmul.fp32_precision
+    with ieee_float32(torch.device("cuda")):
+        assert (torch.backends.cudnn.conv.fp32_precision, torch.backends.cuda.matmul.fp32_precision) == ("ieee",) * 2
+    assert (torch.backends.cudnn.conv.fp32_precision, torch.backends.cuda.matmul.fp32_precision) == before
+    with ieee_float32(torch.device("cpu")):
+        assert (torch.backends.cudnn.conv.fp32_precision, torch.backends.cuda.matmul.fp32_precision) == before
