@@ -16,8 +16,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import torch
+from tqdm.auto import tqdm
 
 from ._network import DeepDreamError, montage, write_atomic
+from .gradient_free import OPTIMIZERS, render_gradient_free
+from .network import OptvisNetwork
+from .render import parse_units, render
 
 
 def add_render_parser(subparsers) -> argparse.ArgumentParser:
@@ -102,12 +107,6 @@ def run_render(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    import torch
-
-    from .gradient_free import OPTIMIZERS, render_gradient_free
-    from .network import OptvisNetwork
-    from .render import parse_units, render
-
     if not Path(args.model).is_file():
         raise _BadArgument(f"MODEL: ONNX file {args.model!r} does not exist")
     for option, path in (("--out", args.out), ("--npy", args.npy)):
@@ -119,8 +118,6 @@ def _run(args: argparse.Namespace) -> int:
     network = OptvisNetwork.from_onnx(args.model, input_range=_input_range(args.input_range))
     bar = None
     if not args.quiet:
-        from tqdm.auto import tqdm
-
         bar = tqdm(total=args.steps, desc="render", unit="step", delay=2, file=sys.stderr, leave=False)
     try:
         if args.optimizer.lower() in OPTIMIZERS:

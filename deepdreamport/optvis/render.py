@@ -35,6 +35,7 @@ from typing import Callable, Optional, Sequence, Union
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from . import objectives as objectives_module
 from ._network import DeepDreamError
@@ -395,8 +396,6 @@ def render(
     losses = np.empty(steps)
     bar = None
     if progress:
-        from tqdm.auto import tqdm
-
         bar = tqdm(total=steps, desc="render", unit="step", leave=False)
     try:
         for step in range(steps):

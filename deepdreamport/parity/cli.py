@@ -24,7 +24,9 @@ from typing import Optional, Sequence
 from . import _package
 from .cases import find_cases, load_case
 from .judge import CaseResult, Judgement, broken_case_result, describe_result, judge_case
+from .junit import write_junit_xml
 from .record import RecordError, RecordSpec, channels_from, read_batch, record_batch, record_case
+from .report import write_failure_report
 
 RECORD_WORD = "record"
 # option dest -> (flag, default when recording); None on the parser so that misuse is detectable
@@ -216,12 +218,8 @@ def _check(args: argparse.Namespace) -> int:
         for judgement in failures:
             print(describe_result(judgement.result))
     if args.junit_xml:
-        from .junit import write_junit_xml
-
         write_junit_xml(args.junit_xml, results, durations, started)
     if args.report and failures:
-        from .report import write_failure_report
-
         Path(args.report).mkdir(parents=True, exist_ok=True)
         for judgement in failures:
             write_failure_report(judgement, args.report)

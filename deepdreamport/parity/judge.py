@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
+import torch
 
 from . import _package
 from .cases import ParityCase, file_sha256
@@ -147,8 +148,6 @@ def load_network(path: Path):
 
 def run_port(case: ParityCase, model_path: Path, device: str = "cpu") -> PortRun:
     """Run the port on ``case`` exactly as the reference was made."""
-    import torch
-
     dtype = torch.float64 if case.precision == "double" else torch.float32
     result = _package.run_deep_dream(
         load_network(model_path),

@@ -33,6 +33,8 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 import numpy as np
+import torch
+from PIL import Image
 
 from . import _package
 from .cases import PORT_RECORDER, ParityCase, Provenance, file_sha256, save_case
@@ -90,8 +92,6 @@ def check_spec(spec: RecordSpec, where: str = "") -> None:
 
 
 def _read_image(path: Path, channels: int) -> np.ndarray:
-    from PIL import Image
-
     try:
         with Image.open(path) as image:
             array = np.asarray(image.convert("L" if channels == 1 else "RGB"), dtype=np.float64)
@@ -126,8 +126,6 @@ def _version(distribution: str) -> str:
 
 def provenance(spec: RecordSpec, model_sha256: str) -> Provenance:
     """Who made the case and with what."""
-    import torch
-
     torch_version = torch.__version__
     onnx2torch_version = _version("onnx2torch")
     device = str(_package.resolve_device(spec.device))

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Optional
 
 import numpy as np
+from PIL import Image, ImageDraw
 
 from ._package import write_atomic
 from .judge import Judgement, describe_result
@@ -40,8 +41,6 @@ def _scaled(image: np.ndarray) -> np.ndarray:
 
 def _strip(tiles: list[np.ndarray], caption: str):
     """K H×W×3 images in [0, 1], side by side, enlarged to MIN_TILE pixels, under a caption (the sheet widens to fit it)."""
-    from PIL import Image, ImageDraw
-
     height, width = tiles[0].shape[:2]
     zoom = max(1, -(-MIN_TILE // max(1, min(height, width))))
     gap = 4
