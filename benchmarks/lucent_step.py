@@ -40,17 +40,31 @@ def import_lucent(deps: Path):
     return objectives, param, render
 
 
-def lucent_seconds_per_step(setup: Setup, size: int, steps: int, deps: Path = DEFAULT_DEPS) -> dict:
-    """Time lucent's default ``render_vis`` (fft + decorrelated image, standard transforms, Adam 0.05)."""
+def lucent_user_module(setup: Setup, model: Path, layer: str) -> torch.nn.Module:
+    """The network as a lucent user has it: the graph truncated at ``layer`` by ``onnx.utils``,
+    converted by plain ``onnx2torch.convert`` (none of the port's fix-up passes), default layout."""
+    import onnx
+    import onnx.shape_inference
+    import onnx.utils
+    import onnx2torch
+
+    output = setup.network.resolve_layer(layer)  # the same tensor the port truncates at
+    original = onnx.shape_inference.infer_shapes(onnx.load(str(model)))
+    truncated = onnx.utils.Extractor(original).extract_model([setup.network.input_name], [output])
+    module = onnx2torch.convert(truncated).eval().to(setup.device, setup.dtype)
+    module.requires_grad_(False)
+    return module
+
+
+def lucent_step_function(setup: Setup, module: torch.nn.Module, size: int, steps: int, deps: Path = DEFAULT_DEPS):
+    """A function timing ``steps`` steps of lucent's default ``render_vis`` on ``module``
+    (fft + decorrelated image, standard transforms, Adam 0.05; objective channel k on batch
+    element k), and the implementation's name; ``None`` when lucent cannot be imported."""
     try:
         objectives, param, render = import_lucent(deps)
-        implementation = "torch-lucent 0.1.8 render_vis"
     except Exception as error:  # noqa: BLE001 - any import failure means "not installed here"
-        return {
-            "implementation": f"re-creation (lucent not importable: {type(error).__name__}: {error})",
-            **recreated_seconds_per_step(setup, size, steps),
-        }
-    model = torch.nn.Sequential(setup.truncated.module)  # hook key "0" is the layer's output
+        return None, f"re-creation (lucent not importable: {type(error).__name__}: {error})"
+    model = torch.nn.Sequential(module)  # hook key "0" is the layer's output
     objective = None
     for k, channel in enumerate(setup.channel_index.tolist()):
         term = objectives.channel("0", int(channel), batch=k)
@@ -70,15 +84,17 @@ def lucent_seconds_per_step(setup: Setup, size: int, steps: int, deps: Path = DE
         synchronize(setup.device)
         return time.perf_counter() - start
 
-    run(1)  # warm-up
-    one = run(1)
-    total = run(steps + 1)
-    return {"implementation": implementation, "seconds_per_step": (total - one) / steps}
+    def per_step() -> float:
+        """(``steps`` + 1 steps) − (1 step): the time of ``steps`` steps without the set-up."""
+        return (run(steps + 1) - run(1)) / steps
+
+    return per_step, "torch-lucent 0.1.8 render_vis"
 
 
-def recreated_seconds_per_step(setup: Setup, size: int, steps: int) -> dict:
-    """lucent's default step re-created: fft image, colour decorrelation, sigmoid,
-    pad 12 / jitter 8 / random scale / random rotate / jitter 4, ImageNet normalise, Adam 0.05."""
+def recreated_step_function(setup: Setup, module: torch.nn.Module, size: int, steps: int):
+    """lucent's default step re-created on ``module``: fft image, colour decorrelation, sigmoid,
+    pad 12 / jitter 8 / random scale / random rotate / jitter 4, ImageNet normalise, Adam 0.05.
+    Returns a function timing one step (seconds), after ``steps`` steps; used when lucent is absent."""
     device, k = setup.device, setup.k
     freqs = torch.sqrt(torch.fft.fftfreq(size)[:, None] ** 2 + torch.fft.rfftfreq(size)[None, :] ** 2)
     scale = (1.0 / torch.clamp(freqs, min=1.0 / size)).to(device)
@@ -114,15 +130,17 @@ def recreated_seconds_per_step(setup: Setup, size: int, steps: int) -> dict:
 
     def step() -> None:
         optimizer.zero_grad()
-        output = setup.truncated.module(transform(image()))
+        output = module(transform(image()))
         loss = -output[index, setup.channel_index].mean(dim=(-2, -1)).sum()
         loss.backward()
         optimizer.step()
 
-    step()
-    synchronize(device)
-    start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    synchronize(device)
-    return {"seconds_per_step": (time.perf_counter() - start) / steps}
+    def per_step() -> float:
+        synchronize(device)
+        start = time.perf_counter()
+        for _ in range(steps):
+            step()
+        synchronize(device)
+        return (time.perf_counter() - start) / steps
+
+    return per_step
