@@ -18,7 +18,8 @@ one given (``memory_format=``). Images enter in that layout; the activations,
 and so the gradient flowing back into the images, come back in the default
 layout, so everything outside the network (transforms, parametrisations,
 objectives) runs as before. The layout changes only the order of the
-convolutions' sums (rounding).
+convolutions' sums (rounding). The weights are put in the layout in place
+(a caller's torch module too, as it is moved to the device and dtype).
 
 The image is 0–1; :attr:`OptvisNetwork.preprocess` maps it to the network's
 units. For ONNX graphs the range is given (``input_range=(low, high)``) or
