@@ -3,7 +3,9 @@
 Reading and preparing ONNX graphs (:class:`~deepdreamport.nets.OnnxNetwork`),
 the layer table (``deepdream layers`` names), converting (sub)graphs with
 several outputs to torch, the MATLAB input layer's mean, the deepDreamImage
-objective, the error type, and the doors' labelled montage and atomic writer.
+objective, the error type, the layout rule the deep-dream side runs networks
+in (:func:`~deepdreamport.nets.base.preferred_memory_format`), and the doors'
+labelled montage and atomic writer.
 A graph with operators onnx2torch cannot convert still loads: it can then only
 run in onnxruntime (the gradient-free path).
 """
@@ -21,6 +23,7 @@ from ..core.objective import channel_objective_gradient
 from ..doors.files import montage, write_atomic
 from ..errors import DeepDreamError
 from ..nets import OnnxNetwork
+from ..nets.base import preferred_memory_format
 from ..onnx.convert import check_supported, to_torch, unsupported_ops
 from ..onnx.graph import extract_subgraph
 
@@ -30,6 +33,7 @@ __all__ = [
     "channel_objective_gradient",
     "load_onnx",
     "montage",
+    "preferred_memory_format",
     "write_atomic",
 ]
 

@@ -34,7 +34,7 @@ import torch
 
 from . import objectives as objectives_module
 from ._network import DeepDreamError
-from .network import OptvisNetwork, as_network
+from .network import OptvisNetwork, as_network, check_memory_format
 from .param.color import linear_decorrelate_color
 from .param.spatial import FFT_MAGIC, spectrum_scale
 from .render import build_objective, parse_units
@@ -123,8 +123,10 @@ def population_losses(
     images: torch.Tensor,
     transform_f: Callable,
     use_torch: bool,
+    memory_format: Optional[torch.memory_format] = None,
 ) -> torch.Tensor:
-    """Loss of every image: ``objectives[k]`` for images ``k*P … (k+1)*P−1``, the network run once.
+    """Loss of every image: ``objectives[k]`` for images ``k*P … (k+1)*P−1``, the network run once
+    (in torch: in ``memory_format``, ``None`` the layout rule, see :mod:`.network`).
 
     Shape:
         ``images``: ``(K·P)×C×H×W`` → ``K×P``
@@ -132,7 +134,7 @@ def population_losses(
     batch = transform_f(images)
     with torch.no_grad():
         if use_torch:
-            activations = network.torch_forward(layers, torch.float32, "cpu")(batch)
+            activations = network.torch_forward(layers, torch.float32, "cpu", memory_format=memory_format)(batch)
         else:
             activations = {k: torch.from_numpy(v) for k, v in network.ort_forward(layers)(batch.numpy()).items()}
         activations["input"] = images
@@ -161,6 +163,7 @@ def render_gradient_free(
     engine: str = "auto",
     input_range=None,
     preprocess: Optional[Callable] = None,
+    memory_format: Optional[torch.memory_format] = None,
     callback: Optional[Callable[[int, np.ndarray], None]] = None,
 ) -> GradientFreeResult:
     """Visualise ``objective`` without gradients (see the module docstring).
@@ -168,7 +171,8 @@ def render_gradient_free(
     ``objective``: an Objective, ``"LAYER:CHANNEL[,...]"`` or a list (one unit
     each, optimised side by side, every generation one batch). ``engine``:
     ``"auto"`` (torch if onnx2torch converts the graph, else onnxruntime),
-    ``"torch"`` or ``"onnxruntime"``. Runs in float32 on the CPU.
+    ``"torch"`` or ``"onnxruntime"``. Runs in float32 on the CPU; in torch, the
+    network runs in ``memory_format`` (``None``: the layout rule, as :func:`.render`).
     """
     name = optimizer.lower() if isinstance(optimizer, str) else optimizer
     if name not in OPTIMIZERS:
@@ -196,6 +200,7 @@ def render_gradient_free(
         raise DeepDreamError(
             "deepdreamport:optvis:BadArgument", f"engine: expected 'auto', 'torch' or 'onnxruntime'; got {engine!r}."
         )
+    check_memory_format(memory_format)
     network = as_network(net, input_range=input_range, preprocess=preprocess)
     use_torch = network.runs_in_torch if engine == "auto" else engine == "torch"
     if use_torch and not network.runs_in_torch:
@@ -211,7 +216,7 @@ def render_gradient_free(
     for generation in range(generations):
         asked = [[opt.ask() for _ in range(population)] for opt in optimizers]
         vectors = torch.from_numpy(np.stack([c.value for cs in asked for c in cs]).astype(np.float32))
-        losses = population_losses(network, layers, units, image_f(vectors), transform_f, use_torch)
+        losses = population_losses(network, layers, units, image_f(vectors), transform_f, use_torch, memory_format)
         for k, (opt, candidates) in enumerate(zip(optimizers, asked)):
             for candidate, loss in zip(candidates, losses[k].tolist()):
                 opt.tell(candidate, loss)

@@ -9,6 +9,18 @@ module, ``T(layer)`` to read one). Three kinds of network:
 - an ONNX graph onnx2torch cannot convert: onnxruntime runs the subgraph, for
   the gradient-free optimisers only.
 
+Memory format (as the deep-dream side, :mod:`deepdreamport.nets.base`): the
+network runs in the layout :func:`~deepdreamport.nets.base.preferred_memory_format`
+picks for the device, dtype and the shape of the images entering it
+(``channels_last`` for float32 networks with at least 5 M convolution
+multiply-adds per image, decided at the first batch of each shape), or in the
+one given (``memory_format=``). Images enter in that layout; the activations,
+and so the gradient flowing back into the images, come back in the default
+layout, so everything outside the network (transforms, parametrisations,
+objectives) runs as before. The layout changes only the order of the
+convolutions' sums (rounding). The weights are put in the layout in place
+(a caller's torch module too, as it is moved to the device and dtype).
+
 The image is 0–1; :attr:`OptvisNetwork.preprocess` maps it to the network's
 units. For ONNX graphs the range is given (``input_range=(low, high)``) or
 found: a MATLAB input layer's mean (``Sub`` of a constant from the input) whose
@@ -23,12 +35,13 @@ Shape:
 from __future__ import annotations
 
 import difflib
+import weakref
 from typing import Callable, Optional, Sequence
 
 import numpy as np
 import torch
 
-from ._network import DeepDreamError, OnnxGraph, load_onnx
+from ._network import DeepDreamError, OnnxGraph, load_onnx, preferred_memory_format
 from .redirected_relu import with_redirected_relu
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -56,6 +69,36 @@ def _error(message: str) -> DeepDreamError:
     return DeepDreamError("deepdreamport:optvis:BadObjective", message)
 
 
+MEMORY_FORMATS = (torch.contiguous_format, torch.channels_last)
+
+
+def check_memory_format(memory_format) -> None:
+    """``None`` (the layout rule), ``torch.contiguous_format`` or ``torch.channels_last``; else an error."""
+    if memory_format is not None and not any(memory_format is choice for choice in MEMORY_FORMATS):
+        raise DeepDreamError(
+            "deepdreamport:optvis:BadArgument",
+            "memory_format: expected None (the layout rule of deepdreamport.nets.base.preferred_memory_format), "
+            f"torch.contiguous_format or torch.channels_last; got {memory_format!r}.",
+        )
+
+
+def _enter(images: torch.Tensor, memory_format: torch.memory_format) -> torch.Tensor:
+    """``images`` in ``memory_format``; the gradient flowing back through the conversion leaves in the default layout."""
+    if memory_format is torch.contiguous_format:
+        return images
+    entered = images.contiguous(memory_format=memory_format)
+    if entered is not images and entered.requires_grad:
+        entered.register_hook(lambda grad: grad.contiguous())
+    return entered
+
+
+def _leave(activations, memory_format: torch.memory_format):
+    """Activations back in the default layout (a no-op when the network ran in it)."""
+    if memory_format is torch.contiguous_format or not isinstance(activations, torch.Tensor):
+        return activations
+    return activations.contiguous()
+
+
 class OptvisNetwork:
     """A network with a 0–1 image input whose layers objectives can read."""
 
@@ -78,6 +121,9 @@ class OptvisNetwork:
         self._modules: dict = {}
         self._sessions: dict = {}
         self._channels: dict = {}
+        self.last_memory_format: Optional[torch.memory_format] = None  # the layout of the latest torch forward
+        self._layout_choices: dict = {}  # (module key, device, dtype, C×H×W) → the rule's layout
+        self._weight_layouts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     # -- construction ----------------------------------------------------------
     @classmethod
@@ -168,7 +214,8 @@ class OptvisNetwork:
             probe = torch.full((1, self.input_channels, *size), 0.5)
             with torch.no_grad():
                 if self.runs_in_torch:
-                    acts = self.torch_forward([layer], torch.float32, "cpu")(self.preprocess(probe))
+                    forward = self.torch_forward([layer], torch.float32, "cpu", memory_format=torch.contiguous_format)
+                    acts = forward(self.preprocess(probe))
                     self._channels[key] = int(acts[layer].shape[1])
                 else:
                     acts = self.ort_forward([layer])(self.preprocess(probe).numpy())
@@ -183,19 +230,31 @@ class OptvisNetwork:
 
     # -- running -----------------------------------------------------------------
     def torch_forward(
-        self, layers: Sequence[str], dtype: torch.dtype, device, redirected_relu: bool = False
+        self,
+        layers: Sequence[str],
+        dtype: torch.dtype,
+        device,
+        redirected_relu: bool = False,
+        memory_format: Optional[torch.memory_format] = None,
     ) -> Callable[[torch.Tensor], dict]:
-        """A function from a preprocessed batch to ``{layer: activations}`` for ``layers`` (not ``"input"``);
-        ``redirected_relu`` runs a copy whose ReLU/ReLU6 modules pass Lucid's redirected gradient."""
+        """A function from a preprocessed batch to ``{layer: activations}`` for ``layers`` (not ``"input"``).
+
+        ``redirected_relu`` runs a copy whose ReLU/ReLU6 modules pass Lucid's redirected gradient.
+        ``memory_format``: the layout the network runs in; ``None`` is the rule of
+        :func:`~deepdreamport.nets.base.preferred_memory_format` for the batch's device, dtype and
+        image shape. Activations come back in the default layout either way.
+        """
+        check_memory_format(memory_format)
         layers = [layer for layer in dict.fromkeys(layers) if layer != "input"]
         keys = [self.resolve(layer) for layer in layers]
         if self.module is not None:
-            module = self.module.to(device=device, dtype=dtype)
-            if redirected_relu:
-                module = with_redirected_relu(module)
+            base = self.module.to(device=device, dtype=dtype)
+            module = with_redirected_relu(base) if redirected_relu else base
             named = dict(module.named_modules())
+            choose = self._layout_rule(("module",), base, memory_format)
 
             def run_module(images: torch.Tensor) -> dict:
+                layout = self.last_memory_format = choose(images)
                 found: dict = {}
                 handles = [
                     named[key].register_forward_hook(
@@ -204,11 +263,11 @@ class OptvisNetwork:
                     for layer, key in zip(layers, keys)
                 ]
                 try:
-                    module(images)
+                    self._in_layout(module, layout)(_enter(images, layout))
                 finally:
                     for handle in handles:
                         handle.remove()
-                return found
+                return {layer: _leave(output, layout) for layer, output in found.items()}
 
             return run_module
         if not self.graph.convertible:
@@ -220,18 +279,45 @@ class OptvisNetwork:
         cache_key = tuple(dict.fromkeys(keys))
         if cache_key not in self._modules:
             self._modules[cache_key] = self.graph.torch_module(list(cache_key))
-        module = self._modules[cache_key].to(device=device, dtype=dtype)
-        if redirected_relu:
-            module = with_redirected_relu(module)
+        base = self._modules[cache_key].to(device=device, dtype=dtype)
+        module = with_redirected_relu(base) if redirected_relu else base
+        choose = self._layout_rule(cache_key, base, memory_format)
 
         def run_graph(images: torch.Tensor) -> dict:
-            outputs = module(images)
+            layout = self.last_memory_format = choose(images)
+            outputs = self._in_layout(module, layout)(_enter(images, layout))
             if isinstance(outputs, torch.Tensor):
                 outputs = (outputs,)
             by_key = dict(zip(cache_key, outputs))
-            return {layer: by_key[key] for layer, key in zip(layers, keys)}
+            return {layer: _leave(by_key[key], layout) for layer, key in zip(layers, keys)}
 
         return run_graph
+
+    def _layout_rule(
+        self, key: tuple, module: torch.nn.Module, memory_format: Optional[torch.memory_format]
+    ) -> Callable[[torch.Tensor], torch.memory_format]:
+        """The layout a batch runs in: ``memory_format``, or the rule's choice, decided once per device, dtype and shape."""
+        if memory_format is not None:
+            return lambda images: memory_format
+
+        def choose(images: torch.Tensor) -> torch.memory_format:
+            if images.dim() != 4:
+                return torch.contiguous_format
+            shape = tuple(images.shape[1:])
+            choice_key = (key, str(images.device), images.dtype, shape)
+            if choice_key not in self._layout_choices:
+                self._layout_choices[choice_key] = preferred_memory_format(module, shape, images.device, images.dtype)
+            return self._layout_choices[choice_key]
+
+        return choose
+
+    def _in_layout(self, module: torch.nn.Module, memory_format: torch.memory_format) -> torch.nn.Module:
+        """``module`` with its 4-D weights in ``memory_format`` (converted in place when they are not), so a
+        forward's numbers never depend on which layout an earlier forward of the same module used."""
+        if self._weight_layouts.get(module) is not memory_format:
+            module.to(memory_format=memory_format)
+            self._weight_layouts[module] = memory_format
+        return module
 
     def ort_forward(self, layers: Sequence[str]) -> Callable[[np.ndarray], dict]:
         """onnxruntime version of :meth:`torch_forward` on float32 NumPy batches (ONNX graphs only)."""

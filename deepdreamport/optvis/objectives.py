@@ -1,8 +1,9 @@
 """Objectives: what the optimiser minimises, composable with ``+ - * /``.
 
 Mirrors lucent's ``optvis/objectives.py`` (``Objective``, ``channel``,
-``neuron``, ``direction``, ``diversity``, ``alignment``, ``as_objective``,
-``blur_input_each_step``) and Lucid's regularisers (``L1``, ``L2``,
+``neuron``, ``direction``, ``direction_neuron``, ``channel_interpolate``,
+``diversity``, ``alignment``, ``as_objective``, ``blur_input_each_step``) and
+Lucid's regularisers (``L1``, ``L2``,
 ``total_variation``). An objective is called with ``T``: ``T(layer)`` returns
 the activations of ``layer`` (a name as ``deepdream layers`` shows it, an ONNX
 node or tensor name, or a torch module name from ``named_modules()``) and
@@ -15,6 +16,11 @@ Deviations:
   or quotient of their values); lucent raises ``TypeError`` for those.
 - ``deepdream`` is the objective of MATLAB's ``deepDreamImage`` (minus the
   spatial mean of one channel, per batch element, N×C layers read as 1×1).
+- Careless input is refused with one line naming the argument where lucent
+  would raise a torch error or return NaN: a ``direction`` whose length is
+  not the layer's channel count, a ``neuron`` / ``direction_neuron``
+  position outside the activation map, ``channel_interpolate`` on a batch of
+  one image (lucent's weights ``arange(1) / 0`` are NaN).
 - ``L1``, ``L2``, ``total_variation`` and ``blur`` are penalties (positive,
   add them with a positive weight); in Lucid they are maximised with a
   negative weight. ``blur`` is lucent's ``blur_input_each_step`` for any
@@ -33,6 +39,8 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from ._network import DeepDreamError
 
 Activations = Callable[[str], torch.Tensor]
 
@@ -146,11 +154,29 @@ def _describe(name: str, *args) -> str:
     return f"{name.title()} [{', '.join(shown)}]"
 
 
-def _center_position(acts: torch.Tensor, x: Optional[int], y: Optional[int]) -> torch.Tensor:
-    """lucent ``_extract_act_pos``: x defaults to ``H // 2`` and y to ``W // 2`` (equal for square maps)."""
+def _bad(message: str) -> DeepDreamError:
+    return DeepDreamError("deepdreamport:optvis:BadObjective", f"objective: {message}")
+
+
+def _center_position(acts: torch.Tensor, x: Optional[int], y: Optional[int], layer: str) -> torch.Tensor:
+    """lucent ``_extract_act_pos``: x defaults to ``H // 2`` and y to ``W // 2`` (equal for square maps).
+
+    ``x`` indexes the width and ``y`` the height, as in lucent.
+    """
     x = acts.shape[2] // 2 if x is None else x
     y = acts.shape[3] // 2 if y is None else y
+    height, width = acts.shape[2], acts.shape[3]
+    if not (0 <= x < width and 0 <= y < height):
+        raise _bad(f"position x={x}, y={y} is outside {layer!r}'s {height}×{width} activation map.")
     return acts[:, :, y : y + 1, x : x + 1]
+
+
+def _direction_like(vector, acts: torch.Tensor, layer: str) -> torch.Tensor:
+    """``vector`` as a ``1×C×1×1`` tensor of the activations' dtype and device (C checked)."""
+    target = torch.as_tensor(vector).to(device=acts.device, dtype=acts.dtype)
+    if target.numel() != acts.shape[1]:
+        raise _bad(f"the direction has {target.numel()} values but {layer!r} has {acts.shape[1]} channels.")
+    return target.reshape((1, -1, 1, 1))
 
 
 def channel(layer: str, n_channel: int, batch: Optional[int] = None) -> Objective:
@@ -168,7 +194,7 @@ def neuron(
     """Minus channel ``n_channel`` at one position, the centre by default (lucent ``neuron``)."""
 
     def inner(T):
-        acts = _center_position(_image_like(_batched(T, batch)(layer)), x, y)
+        acts = _center_position(_image_like(_batched(T, batch)(layer)), x, y, layer)
         return -acts[:, n_channel].mean()
 
     return Objective(inner, "neuron", _describe("neuron", layer, n_channel, x, y, batch), [layer], [(layer, n_channel)])
@@ -179,10 +205,54 @@ def direction(layer: str, vector, batch: Optional[int] = None) -> Objective:
 
     def inner(T):
         acts = _image_like(_batched(T, batch)(layer))
-        target = torch.as_tensor(vector).to(device=acts.device, dtype=acts.dtype)
-        return -torch.nn.CosineSimilarity(dim=1)(target.reshape((1, -1, 1, 1)), acts).mean()
+        return -torch.nn.CosineSimilarity(dim=1)(_direction_like(vector, acts, layer), acts).mean()
 
     return Objective(inner, "direction", _describe("direction", layer, vector, batch), [layer])
+
+
+def direction_neuron(
+    layer: str, vector, x: Optional[int] = None, y: Optional[int] = None, batch: Optional[int] = None
+) -> Objective:
+    """Minus the cosine similarity of one position's channel vector with ``vector``, the centre by default,
+    averaged over the batch (lucent ``direction_neuron``)."""
+
+    def inner(T):
+        acts = _image_like(_batched(T, batch)(layer))
+        target = _direction_like(vector, acts, layer)
+        return -torch.nn.CosineSimilarity(dim=1)(target, _center_position(acts, x, y, layer)).mean()
+
+    return Objective(inner, "direction_neuron", _describe("direction_neuron", layer, vector, x, y, batch), [layer])
+
+
+def channel_interpolate(layer1: str, n_channel1: int, layer2: str, n_channel2: int) -> Objective:
+    """A convex combination across the batch (lucent ``channel_interpolate``).
+
+    Element ``n`` of a batch of ``N`` maximises ``(1 - n/(N-1))`` times the mean of
+    ``layer1``'s channel ``n_channel1`` plus ``n/(N-1)`` times the mean of ``layer2``'s
+    channel ``n_channel2``: all of the first unit at element 0, all of the second at
+    element ``N-1``. The weights are float64 NumPy scalars, as in lucent. Needs ``N ≥ 2``.
+    """
+
+    def inner(T):
+        acts1, acts2 = _image_like(T(layer1)), _image_like(T(layer2))
+        batch_n = acts1.shape[0]
+        if batch_n < 2:
+            raise _bad(f"channel_interpolate needs a batch of at least 2 images to interpolate across; got {batch_n}.")
+        arr1, arr2 = acts1[:, n_channel1], acts2[:, n_channel2]
+        weights = np.arange(batch_n) / (batch_n - 1)
+        sum_loss = 0
+        for n in range(batch_n):
+            sum_loss -= (1 - weights[n]) * arr1[n].mean()
+            sum_loss -= weights[n] * arr2[n].mean()
+        return sum_loss
+
+    return Objective(
+        inner,
+        "channel_interpolate",
+        _describe("channel_interpolate", layer1, n_channel1, layer2, n_channel2),
+        [layer1, layer2],
+        [(layer1, n_channel1), (layer2, n_channel2)],
+    )
 
 
 def deepdream(layer: str, n_channel: int, batch: Optional[int] = None) -> Objective:

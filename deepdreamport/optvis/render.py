@@ -21,7 +21,10 @@ Deviations from lucent:
   the per-element transform draws); ``lucent=True`` draws the transforms like
   lucent from NumPy's global stream and seeds it with the same seed;
 - the loss curve is returned with the images, and images are K×H×W×C arrays
-  of the dtype used.
+  of the dtype used;
+- the network runs in ``channels_last`` when the layout rule of the
+  deep-dream side says so (float32, enough convolution work; lucent runs the
+  default layout): the same numbers to rounding, faster on CPUs and GPUs.
 
 Shape:
     ``RenderResult.images``: ``K×H×W×C`` in 0–1; ``RenderResult.losses``: ``steps``.
@@ -39,7 +42,7 @@ from tqdm.auto import tqdm
 
 from . import objectives as objectives_module
 from ._network import DeepDreamError
-from .network import OptvisNetwork, as_network
+from .network import OptvisNetwork, as_network, check_memory_format
 from .param.color import to_valid_rgb
 from .param.cppn import cppn
 from .param.images import ImageParam
@@ -315,10 +318,12 @@ def prepare(
     preprocess: Optional[Callable] = None,
     fixed_image_size: Optional[int] = None,
     redirected_relu: bool = False,
+    memory_format: Optional[torch.memory_format] = None,
 ) -> RenderSession:
     """Build a :class:`RenderSession`; the arguments are :func:`render`'s."""
     if dtype not in (torch.float32, torch.float64):
         raise _bad("dtype", f"expected torch.float32 or torch.float64; got {dtype!r}.")
+    check_memory_format(memory_format)
     network = as_network(net, input_range=input_range, preprocess=preprocess)
     objective_f, implied_batch = build_objective(network, objective)
     if batch is not None and implied_batch is not None and batch != implied_batch:
@@ -345,7 +350,9 @@ def prepare(
         draws = PerElementDraws(generator)
     resize = _final_resize(image().shape[-2:], fixed_image_size, lucent)
     transform_f = compose(list(from_names(transforms)) + [network.preprocess] + resize, draws)
-    forward = network.torch_forward(objective_f.layers, dtype, device, redirected_relu=redirected_relu)
+    forward = network.torch_forward(
+        objective_f.layers, dtype, device, redirected_relu=redirected_relu, memory_format=memory_format
+    )
     session = RenderSession(image, opt, lambda: None, network)
 
     def closure() -> torch.Tensor:
@@ -388,7 +395,11 @@ def render(
     ``dtype``; ``device``; ``input_range`` or ``preprocess`` (see
     :mod:`.network`); ``fixed_image_size``: lucent's option of that name (with
     ``lucent=True`` images smaller than 224 are otherwise resized to 224 before
-    the network, as lucent does). ``callback(step, loss)`` after every step.
+    the network, as lucent does); ``memory_format``: the layout the network
+    runs in (``None``, the default: ``channels_last`` for float32 networks with
+    enough convolution work, as the deep-dream side; ``torch.contiguous_format``
+    or ``torch.channels_last`` to choose; see :mod:`.network`).
+    ``callback(step, loss)`` after every step.
     """
     if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool) or steps < 1:
         raise _bad("steps", f"expected a positive integer; got {steps!r}.")

@@ -47,6 +47,9 @@ MODELS = {
 # name: (model, param, decorrelate, transforms, objective terms, optimizer, batch, dtype)
 # objective terms: [kind, args, weight]; the first term is taken as is, later ones are
 # added (weight None) or subtracted times weight (lucent's "channel - 1e2 * diversity").
+# args: channel [n, batch?]; neuron [n]; direction []; direction_neuron [x, y, batch]
+# (None: lucent's default); channel_interpolate [n1, layer2, n2] (layer1 is the model's
+# layer; layer2 is a `deepdream layers` name before it, lucent's hook "0_" + layer2).
 CASES = {
     "tiny_pixel_plain_channel_adam": (
         "tinynet",
@@ -199,6 +202,67 @@ CASES = {
         1,
         "float64",
     ),
+    "tiny_fft_decorrelated_standard_direction_neuron_adam": (
+        "tinynet",
+        "fft",
+        True,
+        "standard",
+        [["direction_neuron", [None, None, 0], None], ["direction_neuron", [3, 9, 1], None]],
+        "adam",
+        2,
+        "float32",
+    ),
+    "tiny_fft_decorrelated_standard_channel_interpolate_adam": (
+        "tinynet",
+        "fft",
+        True,
+        "standard",
+        [["channel_interpolate", [3, "conv1", 5], None]],
+        "adam",
+        3,
+        "float32",
+    ),
+    "effnet_fft_decorrelated_standard_direction_neuron_adam": (
+        "efficientnet_lite0",
+        "fft",
+        True,
+        "standard",
+        [["direction_neuron", [None, None, None], None]],
+        "adam",
+        1,
+        "float32",
+    ),
+    "effnet_fft_decorrelated_standard_channel_interpolate_adam": (
+        "efficientnet_lite0",
+        "fft",
+        True,
+        "standard",
+        [["channel_interpolate", [2, "_blocks/2/Add", 4], None]],
+        "adam",
+        3,
+        "float32",
+    ),
+    "effnet_pixel_plain_channel_adam_f64": (
+        "efficientnet_lite0",
+        "pixel",
+        False,
+        "none",
+        [["channel", [7], None]],
+        "adam",
+        1,
+        "float64",
+    ),
+    # lucent's decorrelation (a float32 matrix) and kornia 0.4.1's transforms fail in float64
+    "effnet_fft_plain_units_adam_f64": (
+        "efficientnet_lite0",
+        "fft",
+        False,
+        "none",
+        [["channel", [1, 0], None], ["channel", [9, 1], None]],
+        "adam",
+        2,
+        "float64",
+    ),
     "effnet_fft_decorrelated_plain_channel_lbfgs": (
         "efficientnet_lite0",
         "fft",
@@ -237,6 +301,12 @@ def build_objective(objectives, layer: str, terms, direction):
             term = objectives.neuron(layer, args[0])
         elif kind == "direction":
             term = objectives.direction(layer, direction)
+        elif kind == "direction_neuron":
+            x, y, batch = args
+            term = objectives.direction_neuron(layer, direction, x=x, y=y, batch=batch)
+        elif kind == "channel_interpolate":
+            n1, layer2, n2 = args
+            term = objectives.channel_interpolate(layer, n1, f"{layer}_{layer2}", n2)
         elif kind == "diversity":
             term = objectives.diversity(layer)
         else:
@@ -263,7 +333,7 @@ def run_case(name: str, recipe, lucent_modules) -> dict:
         channels = int(module.float()(torch.zeros(1, 3, size, size)).shape[1])
     model = torch.nn.Sequential(module).to(dtype).eval()
     direction = None
-    if any(term[0] == "direction" for term in terms):
+    if any(term[0] in ("direction", "direction_neuron") for term in terms):
         direction = torch.from_numpy(np.random.RandomState(1).standard_normal(channels).astype(np.float32))
 
     record: dict = {"losses": []}

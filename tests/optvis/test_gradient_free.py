@@ -23,8 +23,8 @@ class CountingNetwork(OptvisNetwork):
         run = super().ort_forward(layers)
         return lambda images: (self.batches.append(images.shape[0]), run(images))[1]
 
-    def torch_forward(self, layers, dtype, device):
-        run = super().torch_forward(layers, dtype, device)
+    def torch_forward(self, layers, dtype, device, **options):
+        run = super().torch_forward(layers, dtype, device, **options)
         return lambda images: (self.batches.append(images.shape[0]), run(images))[1]
 
 
@@ -109,3 +109,5 @@ def test_errors():
         render_gradient_free(shrink, "extra:1", optimizer="adam")
     with pytest.raises(DeepDreamError, match="generations: expected an integer"):
         render_gradient_free(shrink, "extra:1", generations=0)
+    with pytest.raises(DeepDreamError, match="memory_format: expected None"):
+        render_gradient_free(shrink, "extra:1", generations=1, memory_format="channels_last")

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from deepdreamport.optvis import objectives
-from deepdreamport.optvis._network import channel_objective_gradient
+from deepdreamport.optvis._network import DeepDreamError, channel_objective_gradient
 
 ACTS = {
     "a": torch.arange(2 * 3 * 4 * 4, dtype=torch.float64).reshape(2, 3, 4, 4) / 10 - 1,
@@ -21,6 +21,49 @@ def test_channel_and_neuron_values():
     assert objectives.channel("a", 1)(T).item() == pytest.approx(-ACTS["a"][:, 1].mean().item())
     assert objectives.channel("a", 1, batch=1)(T).item() == pytest.approx(-ACTS["a"][1, 1].mean().item())
     assert objectives.neuron("a", 2)(T).item() == pytest.approx(-ACTS["a"][:, 2, 2, 2].mean().item())
+
+
+def test_direction_neuron_is_the_cosine_at_one_position():
+    vector = torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64)
+    a = ACTS["a"].numpy()
+
+    def cosine(v):  # per batch element
+        return (v * vector.numpy()).sum(axis=1) / np.linalg.norm(v, axis=1) / np.linalg.norm(vector.numpy())
+
+    centre = objectives.direction_neuron("a", vector)(T).item()
+    assert centre == pytest.approx(-cosine(a[:, :, 2, 2]).mean())
+    assert objectives.direction_neuron("a", vector, x=3, y=1)(T).item() == pytest.approx(-cosine(a[:, :, 1, 3]).mean())
+    one = objectives.direction_neuron("a", vector, x=0, y=2, batch=1)(T).item()
+    assert one == pytest.approx(-cosine(a[1:, :, 2, 0]).mean())
+
+
+def test_channel_interpolate_weights_the_batch_linearly():
+    acts = {"p": torch.rand(3, 4, 5, 5, generator=torch.Generator().manual_seed(1), dtype=torch.float64)}
+    acts["q"] = 2 * acts["p"][:, :, :3, :3] - 1
+    p, q = acts["p"].numpy(), acts["q"].numpy()
+    expected = -(p[0, 1].mean() + 0.5 * p[1, 1].mean() + 0.5 * q[1, 3].mean() + q[2, 3].mean())
+    objective = objectives.channel_interpolate("p", 1, "q", 3)
+    assert objective(acts.__getitem__).item() == pytest.approx(expected)
+    assert objective.layers == ("p", "q") and objective.units == (("p", 1), ("q", 3))
+
+
+@pytest.mark.parametrize(
+    "objective, acts, message",
+    [
+        (objectives.direction("a", [1.0, 2.0]), ACTS, "the direction has 2 values but 'a' has 3 channels"),
+        (objectives.direction_neuron("a", [1.0] * 4), ACTS, "the direction has 4 values but 'a' has 3 channels"),
+        (objectives.direction_neuron("a", [1.0] * 3, x=4), ACTS, "position x=4, y=2 is outside 'a'"),
+        (objectives.neuron("a", 0, y=-1), ACTS, "position x=2, y=-1 is outside 'a'"),
+        (
+            objectives.channel_interpolate("a", 0, "a", 1),
+            {"a": ACTS["a"][:1]},
+            "channel_interpolate needs a batch of at least 2 images to interpolate across; got 1",
+        ),
+    ],
+)
+def test_careless_objectives_name_the_argument(objective, acts, message):
+    with pytest.raises(DeepDreamError, match="objective: " + message):
+        objective(acts.__getitem__)
 
 
 def test_algebra_with_scalars_and_objectives():

@@ -99,6 +99,15 @@ def test_input_range_is_found_from_the_input_mean(tinynet):
         ),
         (dict(param=lambda: image(16)._replace() if False else None), "param: a callable must return an ImageParam"),
         (dict(batch=3, objective="conv2:1,conv2:2"), "batch: 3 disagrees with the 2 objectives"),
+        (dict(memory_format="nhwc"), "memory_format: expected None (the layout rule"),
+        (
+            dict(objective=objectives.channel_interpolate("conv2", 1, "conv1", 2)),
+            "objective: channel_interpolate needs a batch of at least 2 images",
+        ),
+        (
+            dict(objective=objectives.direction_neuron("conv2", torch.ones(5))),
+            "objective: the direction has 5 values but 'conv2' has 6 channels",
+        ),
     ],
 )
 def test_bad_input_names_the_argument(tinynet, kwargs, message):
