@@ -227,7 +227,7 @@ def _add_dream_options(
         "--compile",
         action="store_true",
         help="run the network through torch.compile (needs a C++ compiler on the CPU; compiling takes tens of "
-        "seconds, slower than it gains in one run on the CPU: see the README's Benchmarks)",
+        "seconds, and on a small AVX2 CPU the compiled network was slower: README, Benchmarks, figure 9)",
     )
     command.add_argument("--verbose", action="store_true", help="print MATLAB's verbose table")
     command.add_argument(
