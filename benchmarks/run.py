@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import os
 import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Callable
@@ -292,35 +294,62 @@ def figure_memory(args, setup: Setup, sizes: list[int], host_state: bool = False
     }
 
 
-def figure_compile(setup: Setup, quick: bool) -> dict:
-    """Figure 9 (opt-in, ``--compile``): ``torch.compile`` of the truncated network, compile time vs gain.
+def figure_compile(args, quick: bool, skip: set) -> dict:
+    """Figure 9 (opt-in, ``--compile``): ``compile=True`` (``torch.compile``), compile time against its gain.
 
-    One 224² iteration (K images, one batch on the CPU's limit) with the eager module, then with
-    ``torch.compile(module)``: the first compiled iteration includes compiling forward and
-    backward for that shape; later ones are steady. Break-even = compile time / gain per
-    iteration. (Every new tile batch or untiled image size compiles again.)
+    ``benchmarks.compile_probe`` runs twice in fresh processes sharing one new
+    ``TORCHINDUCTOR_CACHE_DIR``: ``cold`` compiles from nothing (a first run on a machine),
+    ``warm`` finds the kernels in inductor's on-disk cache (every later process: atlas workers,
+    later runs). Each gives the first compiled iteration, steady eager and compiled iterations
+    (alternating, medians) and, in the cold run, the bare pass with the ``aot_eager`` and
+    inductor backends. Break-even = compile time / gain per iteration (``None``: never pays).
+    Unless ``demo`` is skipped, ``deepdream demo`` end to end without and with ``--compile``
+    (cold cache, then warm), each a fresh process, alternately.
     """
-    repeats = 1 if quick else 3
-    eager_s = dream_seconds_per_iteration(setup, setup.tile_size, 1, repeats)
-    module = setup.truncated.module
-    compiled = torch.compile(module)
-    setup.truncated.module = compiled
-    try:
-        start = time.perf_counter()
-        dream_iteration(setup, setup.tile_size, 1)()
-        synchronize(setup.device)
-        first_s = time.perf_counter() - start
-        compiled_s = timeit(dream_iteration(setup, setup.tile_size, 1), setup.device, repeats, warmup=0)
-    finally:
-        setup.truncated.module = module
-    gain = eager_s - compiled_s
+    repeats = 1 if quick else 5
+    probe = [sys.executable, "-m", "benchmarks.compile_probe", "--device", args.device, "--repeats", str(repeats)]
+    probe += ["--model", str(args.model), "--layer", args.layer, "--k", str(args.k)]
+    out: dict = {}
+    with tempfile.TemporaryDirectory() as cache:
+        environment = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": str(Path(cache) / "inductor")}
+        for label, extra in (("cold", []), ("warm", ["--no-bare"])):
+            done = subprocess.run(probe + extra, cwd=REPO, capture_output=True, text=True, env=environment)
+            if done.returncode:
+                raise RuntimeError(f"compile probe failed:\n{done.stderr[-2000:]}")
+            run = json.loads(done.stdout.strip().splitlines()[-1])
+            gain = run["eager_iteration_s"] - run["compiled_iteration_s"]
+            run["compiled_over_eager"] = run["compiled_iteration_s"] / run["eager_iteration_s"]
+            run["break_even_iterations"] = run["compile_s"] / gain if gain > 0 else None
+            out[label] = run
+        if "demo" not in skip:
+            out["demo"] = _demo_with_and_without_compile(args, Path(cache), environment, 1 if quick else 2)
+    cold = out["cold"]
+    out.update(
+        {
+            key: cold[key]
+            for key in ("eager_iteration_s", "compiled_iteration_s", "compiled_over_eager", "break_even_iterations")
+        }
+    )
+    out["compile_s"] = cold["compile_s"]
+    out["compile_warm_s"] = out["warm"]["compile_s"]
+    return out
+
+
+def _demo_with_and_without_compile(args, folder: Path, environment: dict, repeats: int) -> dict:
+    """Wall seconds of ``deepdream demo`` (fresh processes) without and with ``--compile``, alternately."""
+    demo = [sys.executable, "-m", "deepdreamport", "demo", "--device", args.device, "--out", str(folder / "demo.png")]
+    eager, compiled = [], []
+    for _ in range(repeats):
+        for command, times in ((demo, eager), (demo + ["--compile"], compiled)):
+            start = time.perf_counter()
+            subprocess.run(command, cwd=REPO, check=True, capture_output=True, env=environment)
+            times.append(time.perf_counter() - start)
+    warm = compiled[1:] or compiled  # the first compiled demo compiles (the probe's K and sizes differ)
     return {
-        "eager_iteration_s": eager_s,
-        "compiled_iteration_s": compiled_s,
-        "first_compiled_iteration_s": first_s,
-        "compile_s": first_s - compiled_s,
-        "compiled_over_eager": compiled_s / eager_s,
-        "break_even_iterations": (first_s - compiled_s) / gain if gain > 0 else None,
+        "eager_s": eager,
+        "compiled_s": compiled,
+        "compiled_cold_over_eager": compiled[0] / min(eager),
+        "compiled_over_eager": min(warm) / min(eager),
     }
 
 
@@ -471,9 +500,31 @@ def table(results: dict) -> str:
             row.format(
                 f"9 compiled / eager iteration ({c['compiled_iteration_s'] * 1e3:.0f} / {c['eager_iteration_s'] * 1e3:.0f} ms)",
                 f"{c['compiled_over_eager']:.2f}",
-                f"compile {c['compile_s']:.0f} s, pays after {c['break_even_iterations'] or float('inf'):.0f} it",
+                f"compile {c['compile_s']:.0f} s (cached {c['compile_warm_s']:.0f} s), "
+                + (
+                    f"pays after {c['break_even_iterations']:.0f} it"
+                    if c["break_even_iterations"] is not None
+                    else "never pays"
+                ),
             )
         )
+        for backend, b in c["cold"].get("bare_backends", {}).items():
+            lines.append(
+                row.format(
+                    f"9 bare pass {backend} / eager ({b['compiled_s'] * 1e3:.0f} / {b['eager_s'] * 1e3:.0f} ms)",
+                    f"{b['ratio']:.2f}",
+                    f"first call {b['first_s']:.1f} s",
+                )
+            )
+        if "demo" in c:
+            dm = c["demo"]
+            lines.append(
+                row.format(
+                    f"9 demo --compile / demo ({dm['compiled_s'][-1]:.0f} / {min(dm['eager_s']):.0f} s)",
+                    f"{dm['compiled_over_eager']:.2f}",
+                    f"first (compiling) {dm['compiled_cold_over_eager']:.2f}",
+                )
+            )
     m = f.get("memory", {"sizes": []})
     for r in m["sizes"]:
         lines.append(
@@ -573,7 +624,7 @@ def main(argv=None) -> int:
     if "demo" not in skip:
         figures["demo_startup"] = figure_demo_startup(args, args.quick)
     if args.compile:
-        figures["compile"] = figure_compile(setup, args.quick)
+        figures["compile"] = figure_compile(args, args.quick, skip)
     results = {
         "model": str(args.model),
         "layer": args.layer,

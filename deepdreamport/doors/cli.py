@@ -130,6 +130,7 @@ def dream_to_files(args: argparse.Namespace, model) -> int:
                 progress=bar,
                 memory_check=args.memory_check,
                 host_state=args.host_state,
+                compile=args.compile,
             )
         finally:
             bar.close()
@@ -221,6 +222,12 @@ def _add_dream_options(
     command.add_argument("--max-batch", type=int, help="at most this many tiles x channels per network pass")
     command.add_argument(
         "--host-state", action="store_true", help="keep the images in host memory, one group on the device at a time"
+    )
+    command.add_argument(
+        "--compile",
+        action="store_true",
+        help="run the network through torch.compile (needs a C++ compiler on the CPU; compiling takes tens of "
+        "seconds, and on a small AVX2 CPU the compiled network was slower: README, Benchmarks, figure 9)",
     )
     command.add_argument("--verbose", action="store_true", help="print MATLAB's verbose table")
     command.add_argument(

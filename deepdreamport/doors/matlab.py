@@ -38,8 +38,9 @@ def deepDreamImage(net: Any, layer: Union[str, int], channels: Any, *name_value_
     (true), ``ExecutionEnvironment`` (``'auto'``), and the extensions
     ``Precision`` (``'single'``), ``RandomState`` (MATLAB's global stream),
     ``MaxBatch``, ``TileSize``, ``CheckMemory`` (true: refuse a run whose
-    estimated memory exceeds what the device has) and ``HostState`` (keep the
-    images in host memory). Returns an H×W×C×K numpy array.
+    estimated memory exceeds what the device has), ``HostState`` (keep the
+    images in host memory) and ``Compile`` (false: run the truncated network through
+    ``torch.compile``, kept with ``net`` for later calls). Returns an H×W×C×K numpy array.
     """
     layer = opts.layer_argument(layer)
     channels1 = opts.channel_list(channels, base=1)
@@ -67,6 +68,7 @@ def deepDreamImage(net: Any, layer: Union[str, int], channels: Any, *name_value_
         tile_size=parsed.TileSize,
         on_iteration=iteration_callback(readers=[table]),
         memory_check=parsed.CheckMemory,
+        compile=parsed.Compile,
     )
     if table is not None:
         table.finish()

@@ -66,6 +66,7 @@ def deep_dream_image(
     callback: Optional[Callable[[int, int, float], None]] = None,
     progress: Any = False,
     memory_check: bool = True,
+    compile: bool = False,
 ) -> np.ndarray:
     """Deep-dream images that maximise ``channels`` of ``layer``; returns K×H×W×C numpy.
 
@@ -85,6 +86,10 @@ def deep_dream_image(
     estimated memory exceeds what the device has (:mod:`deepdreamport.doors.guard`).
     ``host_state``: keep the K images in host memory and move one group at a time to the
     device (images larger than the device's memory; same numbers).
+    ``compile``: run the truncated network through ``torch.compile`` (TorchInductor; needs a C++
+    compiler on the CPU). It compiles on first use (tens of seconds on a small CPU) and is kept
+    with ``net`` for later calls on the same layer, device and dtype: for repeated runs of one
+    network loaded once with :func:`deepdreamport.load_network` (same numbers to rounding).
     The defaults are MATLAB's except ``verbose``.
     """
     return dream_images(base=0, **locals())
@@ -121,6 +126,7 @@ def _dream(
     callback: Optional[Callable[[int, int, float], None]],
     progress: Any,
     memory_check: bool,
+    compile: bool,
 ) -> np.ndarray:
     layer = opts.layer_argument(layer) if isinstance(layer, (str, np.str_)) else _layer_index(layer, base)
     channels0 = [c - base for c in opts.channel_list(channels, base=base)]
@@ -141,6 +147,7 @@ def _dream(
     tile = opts.optional_positive_integer("tile_size", tile_size)
     image = opts.initial_image(initial_image)
     check_memory = opts.logical_scalar("memory_check", memory_check)
+    compiled = opts.logical_scalar("compile", compile)
     if callback is not None and not callable(callback):
         raise DeepDreamError(
             opts.FAILED, f"The value of 'callback' is invalid. Expected a callable; got {describe(callback)}."
@@ -168,6 +175,7 @@ def _dream(
             ),
             base=base,
             memory_check=check_memory,
+            compile=compiled,
         )
     finally:
         if own_bar:

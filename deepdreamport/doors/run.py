@@ -203,13 +203,16 @@ def run_deep_dream(
     on_iteration: Optional[IterationCallback] = None,
     base: int = 1,
     memory_check: bool = True,
+    compile: bool = False,
 ) -> DreamResult:
     """Validate and run; ``channels`` are 0-based, ``initial_image`` is H×W×C or ``None``.
 
     ``base`` is the numbering of the caller's layer indices and of the messages
     (MATLAB door and command line: 1; Python door: 0). Every check, the memory
     guard (:mod:`.guard`, unless ``memory_check`` is false) included, runs before
-    the random stream is drawn from or the network is moved.
+    the random stream is drawn from or the network is moved. ``compile`` runs the
+    visual network through ``torch.compile`` (:meth:`VisualNetwork.runnable`; the
+    compiled module is kept on the network's cached visual network for later runs).
     """
     truncated = network.truncated(resolve_layer_name(network, layer, base), tile_size)
     channels = [int(c) for c in channels]
@@ -228,6 +231,7 @@ def run_deep_dream(
         check_memory(per_pixel, len(channels), network.input_channels, tuple(start_size), settings, dtype, device)
     image = default_initial_image(network, start_size, stream) if initial_image is None else initial_image
     truncated.to(device, dtype)
+    truncated.compile = bool(compile)
     # an expanded view: the loop makes its own copy when it first updates the images
     batch = to_nchw(image, dtype, device).expand(len(channels), -1, -1, -1)
     channel_index = torch.tensor(channels, device=device, dtype=torch.long)

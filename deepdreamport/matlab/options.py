@@ -17,6 +17,8 @@ per network pass), ``TileSize`` (for networks whose input size is dynamic) and
 ``CheckMemory`` (true: refuse a run whose estimated memory exceeds what the
 device has; false turns the guard off).
 ``HostState`` (keep the images in host memory, one group on the device at a time).
+``Compile`` (logical, default false: run the truncated network through
+``torch.compile``, kept for later calls on the same network; no MATLAB counterpart).
 
 Every function here is pure: it validates and converts, it loads nothing.
 """
@@ -52,7 +54,7 @@ MATLAB_NAMES = (
     "Verbose",
     "ExecutionEnvironment",
 )
-EXTENSION_NAMES = ("Precision", "RandomState", "MaxBatch", "TileSize", "CheckMemory", "HostState")
+EXTENSION_NAMES = ("Precision", "RandomState", "MaxBatch", "TileSize", "CheckMemory", "HostState", "Compile")
 OPTION_NAMES = MATLAB_NAMES + EXTENSION_NAMES
 
 
@@ -73,6 +75,7 @@ class DreamOptions:
     TileSize: Optional[int] = None
     CheckMemory: bool = True
     HostState: bool = False
+    Compile: bool = False
 
 
 # -- scalars -----------------------------------------------------------------
@@ -297,6 +300,7 @@ _CONVERTERS = {
     "TileSize": lambda v: optional_positive_integer("TileSize", v),
     "CheckMemory": lambda v: logical_scalar("CheckMemory", v),
     "HostState": lambda v: logical_scalar("HostState", v),
+    "Compile": lambda v: logical_scalar("Compile", v),
 }
 
 

@@ -17,6 +17,14 @@ Memory format (no MATLAB counterpart, same numbers to rounding): the truncated
 module and its input tiles run in the layout :func:`preferred_memory_format`
 picks for the device and dtype; the gradient comes back in the default layout,
 where the Laplacian pyramid and the resize run.
+
+Compilation (no MATLAB counterpart, opt-in): with :attr:`VisualNetwork.compile`
+the gradient runs ``torch.compile(module)`` (TorchInductor), compiled on first
+use for the module's device, dtype and layout and kept for later runs of the
+same visual network (atlas jobs, batches of channels); the module itself is
+never changed. Same numbers as eager to rounding (on the CPU inductor fuses the
+elementwise operations and calls ATen's convolutions; checked against eager and
+a MATLAB parity case in ``tests/nets/test_compile.py``).
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ class VisualNetwork:
 
     ``owns_module`` is false for a caller's torch module: then :meth:`to` copies
     it before converting, so the caller's module is never changed.
+    ``compile``: run :meth:`gradient` through ``torch.compile(module)`` (:meth:`runnable`).
     """
 
     layer: str
@@ -54,6 +63,10 @@ class VisualNetwork:
     input_shape: Optional[tuple[int, int, int]] = None  # C×H×W the layout is measured at (the network's input)
     _layout_choices: dict = field(default_factory=dict, repr=False)
     _size_probe: Optional[SizeProbe] = field(default=None, repr=False)
+    compile: bool = False
+    _compiled: Optional[tuple[tuple, torch.nn.Module]] = field(
+        default=None, repr=False
+    )  # (device, dtype, layout), module
 
     def size_probe(self, input_channels: int, reference: tuple[int, int]) -> SizeProbe:
         """The (cached) :class:`~.sizes.SizeProbe` of this truncation; ``reference`` is a size expected to work."""
@@ -78,6 +91,7 @@ class VisualNetwork:
             memory_format = self._layout_choices.get((device, dtype))
         if on_target and memory_format == self.memory_format:
             return self
+        self._compiled = None  # compiled for the old device, dtype or layout
         if not self.owns_module:
             self.module = copy.deepcopy(self.module)
             self.owns_module = True
@@ -91,9 +105,51 @@ class VisualNetwork:
             self._size_probe.module = self.module  # sizes do not depend on the device, dtype or layout
         return self
 
+    def runnable(self) -> torch.nn.Module:
+        """The module :meth:`gradient` runs: :attr:`module`, or with :attr:`compile` its ``torch.compile`` wrapper.
+
+        The wrapper is made once per device, dtype and layout (:meth:`to` drops it when it
+        moves the module) and compiles lazily: on its first call for each input shape
+        (torch's automatic dynamic shapes take over from the second shape on). ``mode`` and
+        ``backend`` are torch's defaults; no global torch setting is changed.
+        """
+        if not self.compile:
+            return self.module
+        parameter = next(iter([*self.module.parameters(), *self.module.buffers()]), None)
+        key = (
+            parameter.device if parameter is not None else torch.device("cpu"),
+            parameter.dtype if parameter is not None else torch.float32,
+            self.memory_format,
+        )
+        if self._compiled is None or self._compiled[0] != key:
+            self._compiled = (key, torch.compile(self.module))
+        return self._compiled[1]
+
     def gradient(self, images: torch.Tensor, channel_index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The objective's input gradient (B×C×H×W) and activations (B): see :mod:`deepdreamport.core.objective`."""
-        return channel_objective_gradient(self.module, images, channel_index, self.memory_format)
+        """The objective's input gradient (B×C×H×W) and activations (B): see :mod:`deepdreamport.core.objective`.
+
+        With :attr:`compile`, a compilation that fails (no C++ compiler for inductor on the
+        CPU, no Triton on CUDA) is one ``DeepDreamError`` naming torch's reason.
+        """
+        module = self.runnable()
+        if module is self.module:
+            return channel_objective_gradient(module, images, channel_index, self.memory_format)
+        try:
+            return channel_objective_gradient(module, images, channel_index, self.memory_format)
+        except torch._dynamo.exc.BackendCompilerFailed as exc:
+            raise compile_error(self.layer, images.device, exc) from None
+
+
+def compile_error(layer: str, device: torch.device, exc: Exception) -> DeepDreamError:
+    """The one-line error for a ``torch.compile`` that could not build ``layer``'s network on ``device``."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    reason = lines[0] if lines else type(exc).__name__
+    return DeepDreamError(
+        "deepdreamport:deepDreamImage:CompileFailed",
+        f"compile: torch.compile could not build layer {layer!r} on {device} ({reason[:300]}); "
+        "install what it names (TorchInductor needs a working C++ compiler on the CPU and Triton on CUDA), "
+        "or run without compile (Compile / compile / --compile).",
+    )
 
 
 CHANNELS_LAST_MIN_MACS = 5_000_000  # convolution multiply-adds per image from which channels_last pays

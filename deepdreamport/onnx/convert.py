@@ -26,6 +26,7 @@ from ..errors import DeepDreamError, describe
 from . import converters
 from .graph import attribute, node_name
 from .passes import apply_fixups
+from .static_pads import static_pads
 
 converters.register()
 
@@ -107,7 +108,8 @@ def prepare(model: onnx.ModelProto, check: bool = True) -> onnx.ModelProto:
 def to_torch(model: onnx.ModelProto) -> torch.fx.GraphModule:
     """Convert a prepared ONNX model with onnx2torch, in inference mode, without grads.
 
-    A converter that refuses a node (an attribute value it does not handle)
+    ``Pad`` nodes with constant pads become static pad modules (:mod:`.static_pads`:
+    no data-dependent reads, so ``torch.compile`` sees one graph). A converter that refuses a node (an attribute value it does not handle)
     becomes a ``DeepDreamError`` naming the node, its operator and its
     attributes (:func:`conversion_error`).
     """
@@ -115,6 +117,7 @@ def to_torch(model: onnx.ModelProto) -> torch.fx.GraphModule:
         module = onnx2torch.convert(model)
     except Exception as exc:  # onnx2torch raises NotImplementedError, ValueError, KeyError, ...
         raise conversion_error(model, exc) from None
+    module = static_pads(module)
     module.eval()
     module.requires_grad_(False)
     return module

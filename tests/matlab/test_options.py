@@ -158,10 +158,14 @@ def test_pyramid_scale_rejects(value):
         parse_name_value(["PyramidScale", value])
 
 
+LOGICAL_OPTIONS = ["Verbose", "CheckMemory", "HostState", "Compile"]
+
+
+@pytest.mark.parametrize("name", LOGICAL_OPTIONS)
 @pytest.mark.parametrize("value", ["true", float("nan"), np.zeros(0), np.array([1, 0]), 1j, None, [True]], ids=repr)
-def test_verbose_rejects(value):
-    with raises(FAILED, "Verbose"):
-        parse_name_value(["Verbose", value])
+def test_logical_options_reject(name, value):
+    with raises(FAILED, name):
+        parse_name_value([name, value])
 
 
 @pytest.mark.parametrize(
@@ -177,8 +181,16 @@ def test_verbose_rejects(value):
         (float("inf"), True),
     ],
 )
-def test_verbose_accepts_logical_and_numeric(value, expected):
-    assert parse_name_value(["Verbose", value]).Verbose is expected
+@pytest.mark.parametrize("name", LOGICAL_OPTIONS)
+def test_logical_options_accept_logical_and_numeric(name, value, expected):
+    assert getattr(parse_name_value([name, value]), name) is expected
+
+
+def test_compile_is_off_by_default_and_takes_its_prefix():
+    assert DreamOptions().Compile is False
+    assert match_name("co") == "Compile" and match_name("ch") == "CheckMemory"
+    with raises("MATLAB:InputParser:AmbiguousParam", "CheckMemory", "Compile"):
+        parse_name_value(["c", True])
 
 
 @pytest.mark.parametrize(
