@@ -104,13 +104,14 @@ def quality(network: OptvisNetwork, layer: str, units: int, size: int, steps: in
     }
 
 
-def _lucent_seconds_per_step(network: OptvisNetwork, layer: str, k: int, size: int, steps: int) -> dict:
+def _lucent_step_function(network: OptvisNetwork, layer: str, k: int, size: int, steps: int):
+    """A function timing one step of lucent's ``render_vis`` ((steps + 1) − 1 steps, per step), or the reason it cannot."""
     from .lucent_step import DEFAULT_DEPS, import_lucent
 
     try:
         objectives, param, render_module = import_lucent(DEFAULT_DEPS)
     except Exception as error:  # noqa: BLE001 - lucent is optional here
-        return {"implementation": f"lucent not importable ({type(error).__name__})"}
+        return None, f"lucent not importable ({type(error).__name__})"
     from lucent.optvis import transform as lucent_transform
 
     model = torch.nn.Sequential(network.graph.torch_module([network.resolve(layer)]))
@@ -134,12 +135,10 @@ def _lucent_seconds_per_step(network: OptvisNetwork, layer: str, k: int, size: i
         )
         return time.perf_counter() - start
 
-    run(1)
-    one, total = run(1), run(steps + 1)
-    return {"implementation": "torch-lucent 0.1.8 render_vis", "seconds_per_step": (total - one) / steps}
+    return (lambda: (run(steps + 1) - run(1)) / steps), "torch-lucent 0.1.8 render_vis"
 
 
-def speed(network: OptvisNetwork, layer: str, k: int, size: int, steps: int) -> dict:
+def speed(network: OptvisNetwork, layer: str, k: int, size: int, steps: int, repeats: int = 5) -> dict:
     spec = ",".join(f"{layer}:{c}" for c in range(k))
 
     def port(n: int) -> float:
@@ -147,10 +146,22 @@ def speed(network: OptvisNetwork, layer: str, k: int, size: int, steps: int) -> 
         render(network, spec, size=size, steps=n)
         return time.perf_counter() - start
 
-    port(1)
-    one, total = port(1), port(steps + 1)
-    port_step = (total - one) / steps
-    lucent = _lucent_seconds_per_step(network, layer, k, size, steps)
+    def port_step() -> float:
+        return (port(steps + 1) - port(1)) / steps
+
+    lucent_step, implementation = _lucent_step_function(network, layer, k, size, steps)
+    lucent: dict = {"implementation": implementation}
+    port_times, lucent_times = [], []
+    port_step()  # warm-up
+    if lucent_step is not None:
+        lucent_step()
+    for _ in range(repeats):  # alternately, so that drifts in the machine's load hit both
+        port_times.append(port_step())
+        if lucent_step is not None:
+            lucent_times.append(lucent_step())
+    port_step_s = statistics.median(port_times)
+    if lucent_times:
+        lucent.update(seconds_per_step=statistics.median(lucent_times), repeats=repeats)
     population = 16
     units = _channel_objectives(layer, 1)
     images = torch.rand(population, 3, size, size, generator=torch.Generator().manual_seed(0))
@@ -169,7 +180,9 @@ def speed(network: OptvisNetwork, layer: str, k: int, size: int, steps: int) -> 
     result = {
         "k": k,
         "size": size,
-        "port_seconds_per_step": port_step,
+        "port_seconds_per_step": port_step_s,
+        "port_step_times": port_times,
+        "lucent_step_times": lucent_times,
         "lucent": lucent,
         "cmaes_population": population,
         "population_eval_s": population_s,
@@ -177,7 +190,7 @@ def speed(network: OptvisNetwork, layer: str, k: int, size: int, steps: int) -> 
         "population_over_forward": population_s / bare_s,
     }
     if "seconds_per_step" in lucent:
-        result["port_over_lucent"] = port_step / lucent["seconds_per_step"]
+        result["port_over_lucent"] = port_step_s / lucent["seconds_per_step"]
     return result
 
 
@@ -193,13 +206,19 @@ def main(argv=None) -> int:
     parser.add_argument("--layer", default=LAYER)
     parser.add_argument("--quick", action="store_true", help="small sizes and few steps (smoke run)")
     parser.add_argument("--json", help="write the results here")
+    parser.add_argument("--speed-only", action="store_true", help="only the speed figures")
+    parser.add_argument("--repeats", type=int, default=5, help="alternating port / lucent timings (medians)")
     args = parser.parse_args(argv)
     torch.set_num_threads(max(1, torch.get_num_threads()))
     network = OptvisNetwork.from_onnx(args.model)
     if args.quick:
-        results = {"quality": quality(network, args.layer, 2, 32, 4), "speed": speed(network, args.layer, 2, 32, 2)}
+        results = {"speed": speed(network, args.layer, 2, 32, 2, repeats=1)}
+        if not args.speed_only:
+            results["quality"] = quality(network, args.layer, 2, 32, 4)
     else:
-        results = {"speed": speed(network, args.layer, 8, 224, 4), "quality": quality(network, args.layer, 4, 96, 64)}
+        results = {"speed": speed(network, args.layer, 8, 224, 4, repeats=args.repeats)}
+        if not args.speed_only:
+            results["quality"] = quality(network, args.layer, 4, 96, 64)
     text = json.dumps(results, indent=2)
     print(text)
     if args.json:
