@@ -59,7 +59,7 @@ def main(argv=None) -> int:
     if args.loop_only:
         print(json.dumps({"loop_s": loop_only(args.model, args.layer, args.device)}))
         return 0
-    from deepdreamport.doors.cli import DEMO_LAYER
+    from deepdreamport.doors.commands import DEMO_LAYER
     from deepdreamport.doors.files import default_model
 
     model = args.model or str(default_model())
