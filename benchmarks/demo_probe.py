@@ -25,15 +25,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from .common import REPO
-
+REPO = Path(__file__).resolve().parents[1]  # not from .common, which imports torch: the breakdown times that import
 DEMO_CHANNELS = [0, 1, 2, 3]  # the demo's 1:4
 DEMO_LEVELS, DEMO_ITERATIONS = 2, 5
 STEPS = ("import_torch", "import_onnx2torch", "import_rest", "load", "convert", "loop", "write")
 
 
 def breakdown(model: str, layer: str, device: str) -> dict:
-    """Seconds of each step of the demo, in this (fresh) process."""
+    """Seconds of each step of the demo, in this (fresh) process, which must not have imported torch yet."""
+    if "torch" in sys.modules:
+        raise RuntimeError("the breakdown must run in a process that has not imported torch")
     stamps = [time.perf_counter()]
     import torch
 
