@@ -126,6 +126,7 @@ def main(argv=None) -> int:
     wall, loop = statistics.median(walls), steps["loop_s"]
     floor = (steps["python_s"] + steps["import_torch_s"] + steps["import_onnx2torch_s"]) / loop
     result = {"device": args.device, "demo_wall_s": wall, "loop_s": loop, "ratio": wall / loop, "floor": floor}
+    result["repeats"] = {"demo_wall_s": walls, "loop_s": [p["loop_s"] for p in parts]}  # the spread (load noise)
     print(json.dumps({**result, "breakdown": steps}))
     return 0
 
