@@ -297,7 +297,7 @@ def figure_demo_startup(args, quick: bool) -> dict:
     loaded and truncated in a fresh process (the same work the demo's loop does), which also
     times each step before and after it (``breakdown``: imports of torch, onnx2torch and the
     rest, load, conversion, loop, write; and python's start-up) and the ``floor`` (start-up +
-    torch + onnx2torch imports) / loop; see :mod:`benchmarks.demo_probe`.
+    torch + onnx2torch imports + loop) / loop; see :mod:`benchmarks.demo_probe`.
     """
     command = [sys.executable, "-m", "benchmarks.demo_probe", "--device", args.device]
     if quick:
@@ -431,7 +431,7 @@ def table(results: dict) -> str:
         if b:
             steps = ", ".join(f"{key[:-2].replace('_', ' ')} {value:.2f}" for key, value in b.items())
             lines.append(
-                row.format(f"7 floor (python + torch + onnx2torch) / loop; s: {steps}", f"{d['floor']:.2f}", "")
+                row.format(f"7 floor (python + torch + onnx2torch + loop) / loop; s: {steps}", f"{d['floor']:.2f}", "")
             )
     bs = f.get("batch_sizes")
     if bs:
