@@ -357,8 +357,10 @@ def figure_demo_startup(args, quick: bool) -> dict:
     """``deepdream demo`` wall time (a fresh process, from the shell) / the time of its dream loop alone.
 
     The loop alone is ``deep_dream_image`` with the demo's arguments on a network already
-    loaded and truncated in this process (the same work the demo's loop does), timed in the
-    process ``benchmarks.demo_probe`` that also times the whole command, so both share the load.
+    loaded and truncated in a fresh process (the same work the demo's loop does), which also
+    times each step before and after it (``breakdown``: imports of torch, onnx2torch and the
+    rest, load, conversion, loop, write; and python's start-up) and the ``floor`` (start-up +
+    torch + onnx2torch imports + loop) / loop; see :mod:`benchmarks.demo_probe`.
     """
     command = [sys.executable, "-m", "benchmarks.demo_probe", "--device", args.device]
     if quick:
@@ -490,6 +492,12 @@ def table(results: dict) -> str:
                 verdict("demo_startup", d["ratio"]),
             )
         )
+        b = d.get("breakdown")
+        if b:
+            steps = ", ".join(f"{key[:-2].replace('_', ' ')} {value:.2f}" for key, value in b.items())
+            lines.append(
+                row.format(f"7 floor (python + torch + onnx2torch + loop) / loop; s: {steps}", f"{d['floor']:.2f}", "")
+            )
     bs = f.get("batch_sizes")
     if bs:
         per_tile = " / ".join(f"{r['max_batch']}: {r['seconds_per_tile'] * 1e3:.0f}" for r in bs["rows"])

@@ -16,16 +16,39 @@ The public API is what ``__all__`` lists:
 
 Layers of the package (each imports only those below it): ``doors`` → ``matlab``
 → ``nets`` → ``onnx`` → ``core``.
+
+The names load on first use (:mod:`._lazy`): ``import deepdreamport`` alone imports
+no torch, so the ``deepdream`` command parses its arguments without it.
 """
 
+from typing import TYPE_CHECKING
+
+from ._lazy import lazy_exports
 from ._version import __version__ as __version__
-from .doors.files import montage
-from .doors.matlab import deepDreamImage
-from .doors.python import deep_dream_image
-from .errors import DeepDreamError
-from .matlab.activations import activations
-from .matlab.rng import rng
-from .nets import OnnxNetwork, TorchNetwork, VisualNetwork, format_layer_table, load_network
+
+if TYPE_CHECKING:  # the same names, for type checkers and import-linter; at run time they load on first use
+    from .doors.files import montage
+    from .doors.matlab import deepDreamImage
+    from .doors.python import deep_dream_image
+    from .errors import DeepDreamError
+    from .matlab.activations import activations
+    from .matlab.rng import rng
+    from .nets import OnnxNetwork, TorchNetwork, VisualNetwork, format_layer_table, load_network
+
+_EXPORTS = {
+    "DeepDreamError": ".errors:DeepDreamError",
+    "OnnxNetwork": ".nets:OnnxNetwork",
+    "TorchNetwork": ".nets:TorchNetwork",
+    "VisualNetwork": ".nets:VisualNetwork",
+    "activations": ".matlab.activations:activations",
+    "deepDreamImage": ".doors.matlab:deepDreamImage",
+    "deep_dream_image": ".doors.python:deep_dream_image",
+    "format_layer_table": ".nets:format_layer_table",
+    "load_network": ".nets:load_network",
+    "montage": ".doors.files:montage",
+    "rng": ".matlab.rng:rng",
+}
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)
 
 __all__ = [
     "DeepDreamError",

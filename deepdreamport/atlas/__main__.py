@@ -6,14 +6,14 @@ import argparse
 import sys
 from typing import Optional, Sequence
 
-from .cli import add_parsers
+from ..doors.commands import run_command
+from .commands import add_parsers
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="deepdream", description="Whole-network atlas commands.")
     add_parsers(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return args.handler(args)
+    return run_command(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ everywhere (``load_network``, ``layer_rows``, ``layer_module``).
 from __future__ import annotations
 
 from .._version import __version__ as PACKAGE_VERSION
-from ..doors.cli import parse_channels
+from ..doors.commands import parse_channels
 from ..doors.files import write_atomic
 from ..doors.python import deep_dream_image
 from ..errors import DeepDreamError

@@ -17,8 +17,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from ..errors import DeepDreamError
+from .commands import DEMO_MODEL_NAME as DEMO_MODEL_NAME
 
-DEMO_MODEL_NAME = "efficientnet_lite0.onnx"
 _SOURCE_CHECKOUT = Path(__file__).resolve().parents[2]
 
 

@@ -29,6 +29,7 @@ a MATLAB parity case in ``tests/nets/test_compile.py``).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from dataclasses import dataclass, field
 from typing import Optional, Protocol, runtime_checkable
@@ -61,6 +62,9 @@ class VisualNetwork:
     owns_module: bool = True
     memory_format: torch.memory_format = torch.contiguous_format
     input_shape: Optional[tuple[int, int, int]] = None  # C×H×W the layout is measured at (the network's input)
+    convolution_macs: Optional[int] = None
+    """Convolution multiply-adds on one ``input_shape`` image, counted by the probe that built this network
+    (:func:`probe_truncation`): set only when the module ran at ``input_shape``, so that size works."""
     _layout_choices: dict = field(default_factory=dict, repr=False)
     _size_probe: Optional[SizeProbe] = field(default=None, repr=False)
     compile: bool = False
@@ -71,7 +75,13 @@ class VisualNetwork:
     def size_probe(self, input_channels: int, reference: tuple[int, int]) -> SizeProbe:
         """The (cached) :class:`~.sizes.SizeProbe` of this truncation; ``reference`` is a size expected to work."""
         if self._size_probe is None or self._size_probe.reference != tuple(reference):
-            self._size_probe = SizeProbe(self.module, input_channels, tuple(reference))  # type: ignore[arg-type]
+            probed = self.convolution_macs is not None and self.input_shape == (input_channels, *reference)
+            self._size_probe = SizeProbe(
+                self.module,
+                input_channels,
+                tuple(reference),  # type: ignore[arg-type]
+                reference_works=probed,  # the build's probe ran it there: no second pass to find out
+            )
         return self._size_probe
 
     def to(
@@ -97,7 +107,9 @@ class VisualNetwork:
             self.owns_module = True
         self.module.to(device=device, dtype=dtype)
         if memory_format is None:
-            memory_format = preferred_memory_format(self.module, self.input_shape, device, dtype)
+            memory_format = preferred_memory_format(
+                self.module, self.input_shape, device, dtype, macs=self.convolution_macs
+            )
             self._layout_choices[(device, dtype)] = memory_format
         self.module.to(memory_format=memory_format)  # 4-D weights only; a no-op for the others
         self.memory_format = memory_format
@@ -160,6 +172,7 @@ def preferred_memory_format(
     input_shape: Optional[tuple[int, int, int]],
     device: torch.device,
     dtype: torch.dtype,
+    macs: Optional[int] = None,
 ) -> torch.memory_format:
     """The layout the network runs in: ``channels_last`` for float32 networks with enough convolution work.
 
@@ -173,8 +186,9 @@ def preferred_memory_format(
       0.62–0.67× for a four-convolution stack of 8–64 channels at 112² (12–140 M), but 8× slower
       for the parity networks at 32² (under 1 M), whose passes take milliseconds and are
       dominated by the layout's fixed costs. So ``channels_last`` from
-      :data:`CHANNELS_LAST_MIN_MACS` multiply-adds per ``input_shape`` image, counted on one
-      no-gradient pass of a zero image; the default layout when ``input_shape`` is unknown.
+      :data:`CHANNELS_LAST_MIN_MACS` multiply-adds per ``input_shape`` image (``macs`` when the
+      caller counted them already, else counted on one no-gradient pass of a zero image); the
+      default layout when ``input_shape`` is unknown.
 
     On CUDA the same rule (cuDNN's NHWC kernels are its fast path for 16/32-bit floats);
     ``benchmarks/gpu_check.sh`` measures it there (figure 6). The layout changes only the order
@@ -189,7 +203,8 @@ def preferred_memory_format(
     """
     if dtype == torch.float64 or input_shape is None:
         return torch.contiguous_format
-    macs = convolution_macs(module, input_shape, device, dtype)
+    if macs is None:
+        macs = convolution_macs(module, input_shape, device, dtype)
     return torch.channels_last if macs >= CHANNELS_LAST_MIN_MACS else torch.contiguous_format
 
 
@@ -202,21 +217,29 @@ def convolution_macs(
         >>> convolution_macs(torch.nn.Conv2d(3, 8, 3), (3, 10, 10), torch.device("cpu"), torch.float32)
         13824
     """
-    total = 0
+    with counting_convolutions(module) as counted, torch.no_grad():
+        module(torch.zeros((1, *input_shape), device=device, dtype=dtype))
+    return counted[0]
+
+
+@contextlib.contextmanager
+def counting_convolutions(module: torch.nn.Module):
+    """While open, count the multiply-adds of ``module``'s 2-D convolutions into the yielded one-item list.
+
+    Forward hooks (a public API) on every ``nn.Conv2d``: output elements × (C_in/groups)·kh·kw each.
+    """
+    counted = [0]
 
     def count(layer: torch.nn.Module, inputs: tuple, output: torch.Tensor) -> None:
-        nonlocal total
         kernel = layer.weight.shape[1] * layer.weight.shape[2] * layer.weight.shape[3]  # (C_in/groups)·kh·kw
-        total += int(output.numel()) * int(kernel)
+        counted[0] += int(output.numel()) * int(kernel)
 
     hooks = [m.register_forward_hook(count) for m in module.modules() if isinstance(m, torch.nn.Conv2d)]
     try:
-        with torch.no_grad():
-            module(torch.zeros((1, *input_shape), device=device, dtype=dtype))
+        yield counted
     finally:
         for hook in hooks:
             hook.remove()
-    return total
 
 
 @runtime_checkable
@@ -255,14 +278,18 @@ def tile_size_of(input_size: InputSize, override: Optional[int], why_unknown: st
     return max(input_size)  # type: ignore[type-var]
 
 
-def probe_channels(module: torch.nn.Module, layer: str, input_channels: int, size: tuple[int, int]) -> int:
-    """Run ``module`` once on zeros of ``size`` and return the channel count of its N×C×H×W or N×C output."""
+def probe_truncation(
+    module: torch.nn.Module, layer: str, input_channels: int, size: tuple[int, int]
+) -> tuple[int, int]:
+    """Run ``module`` once on zeros of ``size``: the channel count of its N×C×H×W or N×C output, and the
+    multiply-adds of its convolutions on that image (:func:`convolution_macs`, counted on the same pass
+    so that the layout choice needs no second one)."""
     parameter = next(module.parameters(), None)
     dtype = parameter.dtype if parameter is not None else torch.float32
     device = parameter.device if parameter is not None else "cpu"
     try:
         probe = torch.zeros(1, input_channels, *size, dtype=dtype, device=device)
-        with torch.no_grad():
+        with counting_convolutions(module) as counted, torch.no_grad():
             output = module(probe)
     except (RuntimeError, MemoryError) as exc:  # a size the layers cannot take: name it, not torch's traceback
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -283,4 +310,4 @@ def probe_channels(module: torch.nn.Module, layer: str, input_channels: int, siz
             "deepdreamport:deepDreamImage:LayerNotImageLike",
             f"layer: {layer!r} outputs a tensor of shape {tuple(output.shape)}; expected N×C×H×W or N×C (fully connected).",
         )
-    return int(output.shape[1])
+    return int(output.shape[1]), counted[0]

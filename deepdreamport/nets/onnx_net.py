@@ -26,7 +26,7 @@ from ..onnx.convert import check_supported, prepare, to_torch
 from ..onnx.graph import extract_subgraph, graph_inputs, node_name, static_dims
 from ..onnx.passes import RESIZED_MEAN_OP
 from ..onnx.read import OnnxSource, read_onnx
-from .base import InputSize, VisualNetwork, probe_channels, tile_size_of
+from .base import InputSize, VisualNetwork, probe_truncation, tile_size_of
 from .layers import Layer, build_layers
 from .receptive_field import receptive_field
 
@@ -144,7 +144,7 @@ class OnnxNetwork:
         )
         module = to_torch(subgraph)
         size = self.input_size if None not in self.input_size else (self.tile_size(tile_size),) * 2
-        channels = probe_channels(module, layer, self.input_channels, size)  # type: ignore[arg-type]
+        channels, macs = probe_truncation(module, layer, self.input_channels, size)  # type: ignore[arg-type]
         field_size = receptive_field(self.model, self.input_name, output_name, size)  # type: ignore[arg-type]
         return VisualNetwork(
             layer,
@@ -153,6 +153,7 @@ class OnnxNetwork:
             channels,
             field_size,
             input_shape=(self.input_channels, *size),  # type: ignore[arg-type]
+            convolution_macs=macs,
         )
 
     # -- input normalisation -----------------------------------------------

@@ -38,7 +38,13 @@ class SizeProbe:
     input_channels: int
     reference: tuple[int, int]
     """A size known (or expected) to work: the network input size, else the tile."""
+    reference_works: bool = False
+    """The module already ran at ``reference`` (the probe that built it), so that answer is known."""
     _answers: dict = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.reference_works:
+            self._answers[tuple(self.reference)] = True
 
     def accepts(self, height: int, width: int) -> bool:
         key = (int(height), int(width))

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from ..errors import DeepDreamError
-from .base import InputSize, VisualNetwork, probe_channels, tile_size_of
+from .base import InputSize, VisualNetwork, probe_truncation, tile_size_of
 
 
 class _Stop(Exception):
@@ -157,7 +157,7 @@ class TorchNetwork:
             size = self.tile_size(tile_size)
             whole = tuple(s or size for s in self.input_size)
             module = LayerOutput(self._model, layer)
-            channels = probe_channels(module, layer, self.input_channels, whole)  # type: ignore[arg-type]
+            channels, macs = probe_truncation(module, layer, self.input_channels, whole)  # type: ignore[arg-type]
             field_size = module_receptive_field(self._model, layer, whole)  # type: ignore[arg-type]
             self._truncated[key] = VisualNetwork(
                 layer,
@@ -166,5 +166,6 @@ class TorchNetwork:
                 channels,
                 field_size,
                 input_shape=(self.input_channels, *whole),  # type: ignore[arg-type]
+                convolution_macs=macs,
             )
         return self._truncated[key]

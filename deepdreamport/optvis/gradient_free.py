@@ -37,7 +37,7 @@ from ._network import DeepDreamError
 from .network import OptvisNetwork, as_network, check_memory_format
 from .param.color import linear_decorrelate_color
 from .param.spatial import FFT_MAGIC, spectrum_scale
-from .render import build_objective, parse_units
+from .rendering import build_objective, parse_units
 from .transform import PerElementDraws, compose, from_names
 
 OPTIMIZERS = ("cmaes", "ga")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .._version import __version__ as PACKAGE_VERSION
 from ..core.loop import DreamResult, DreamSettings, scale_linear
-from ..doors.cli import parse_channels
+from ..doors.commands import parse_channels
 from ..doors.files import write_atomic
 from ..doors.run import resolve_device, run_deep_dream
 from ..errors import DeepDreamError

@@ -23,12 +23,13 @@ from typing import Optional, Sequence
 
 from . import _package
 from .cases import find_cases, load_case
+from .commands import RECORD_WORD
+from .commands import add_parity_parser as add_parity_parser  # re-exported: the parser of run_parity
 from .judge import CaseResult, Judgement, broken_case_result, describe_result, judge_case
 from .junit import write_junit_xml
 from .record import RecordError, RecordSpec, channels_from, read_batch, record_batch, record_case
 from .report import write_failure_report
 
-RECORD_WORD = "record"
 # option dest -> (flag, default when recording); None on the parser so that misuse is detectable
 RECORD_OPTIONS = {
     "layer": ("--layer", None),
@@ -50,49 +51,6 @@ RECORD_OPTIONS = {
 
 class UsageError(ValueError):
     """Bad command-line input: one line, exit status 2."""
-
-
-def add_parity_parser(subparsers) -> argparse.ArgumentParser:
-    """Add the ``parity`` subcommand to ``subparsers`` (from ``add_subparsers``); returns its parser."""
-    parity = subparsers.add_parser(
-        "parity",
-        help="check the port against parity cases, or record cases with it",
-        description="Check: run every schema-v1 case file and compare (MATLAB cases: double 1e-10, single 1e-5 "
-        "relative; strengths 1e-4 absolute; rolls exact. Recorded cases: 1e-10 (float64) / 1e-5 (float32) relative, "
-        "model sha256 must match). Exit 0 only if all pass. "
-        "Record: `deepdream parity record MODEL --layer L --channels C --out DIR` or "
-        "`deepdream parity record --batch CASES.toml --out DIR`.",
-    )
-    parity.add_argument(
-        "paths", nargs="+", metavar="PATH", help="case .mat files or folders of them; or `record [MODEL]`"
-    )
-    check = parity.add_argument_group("checking")
-    check.add_argument("--models", help="folder holding the cases' ONNX networks (required to check)")
-    check.add_argument("--device", default="cpu", help="torch device (cpu, cuda); default cpu")
-    check.add_argument("--json", action="store_true", help="one JSON object per case")
-    check.add_argument("--junit-xml", metavar="FILE", help="also write the verdicts as JUnit XML")
-    check.add_argument(
-        "--report", metavar="DIR", help="write reference/port/difference PNGs and numbers for each failing case"
-    )
-    record = parity.add_argument_group("recording (deepdream parity record ...)")
-    record.add_argument("--layer", help="layer name (see `deepdream layers MODEL`)")
-    record.add_argument("--channels", help="1-based channels, MATLAB style: 1:3, 1,5,9")
-    record.add_argument("--out", metavar="DIR", help="folder for the case files (created if missing)")
-    record.add_argument("--batch", metavar="FILE", help="TOML list of cases ([defaults] and [[case]] tables)")
-    record.add_argument(
-        "--image", help="initial image (PNG/JPEG, pixels 0-255); default randn after rng(seed) plus the input mean"
-    )
-    record.add_argument("--size", help="HxW of the random initial image (default: the network's input size)")
-    record.add_argument("--iterations", type=int, help="NumIterations per level (default 10)")
-    record.add_argument("--levels", type=int, help="PyramidLevels (default 3)")
-    record.add_argument("--scale", type=float, help="PyramidScale (default 1.4)")
-    record.add_argument("--seed", type=int, help="rng(seed, 'twister') (default 0)")
-    record.add_argument("--precision", choices=("single", "double"), help="single or double (default double)")
-    record.add_argument("--tile-size", type=int, help="TileSize for networks with a dynamic input size")
-    record.add_argument("--name", help="case name (default MODEL_LAYER_PRECISION)")
-    record.add_argument("--overwrite", action="store_true", default=None, help="replace existing case files")
-    parity.set_defaults(handler=run_parity)
-    return parity
 
 
 def _size(text: Optional[str]) -> Optional[tuple[int, int]]:

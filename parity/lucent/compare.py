@@ -17,7 +17,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from deepdreamport.optvis.network import OptvisNetwork  # noqa: E402
-from deepdreamport.optvis.render import prepare, render  # noqa: E402
+from deepdreamport.optvis.rendering import prepare, render  # noqa: E402
 from tests.optvis.conftest import relative_error  # noqa: E402
 from tests.optvis.test_lucent_parity import CASES, _load, _options  # noqa: E402
 

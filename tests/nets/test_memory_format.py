@@ -114,3 +114,26 @@ def test_a_tiled_pass_and_a_whole_dream_agree_in_either_layout():
     default, last = dreams[torch.contiguous_format], dreams[torch.channels_last]
     assert default.rolls == last.rolls and len(default.rolls) == 6
     assert float((last.images - default.images).abs().max() / default.images.abs().max()) < 1e-12
+
+
+def test_counted_multiply_adds_decide_the_layout_without_running_the_network():
+    assert preferred_memory_format(_Unrunnable(), (3, 8, 8), CPU, torch.float32, macs=0) == torch.contiguous_format
+    big = CHANNELS_LAST_MIN_MACS
+    assert preferred_memory_format(_Unrunnable(), (3, 8, 8), CPU, torch.float32, macs=big) == torch.channels_last
+
+
+def test_the_build_probe_serves_the_layout_choice_and_the_input_size_check():
+    """One no-gradient pass at the input size when the truncation is built; none again for the layout or sizes."""
+    visual = OnnxNetwork.from_onnx(str(TINYNET)).truncated("relu2")
+    # the count of an independent pass (tinynet relu2, see above)
+    assert visual.convolution_macs == convolution_macs(visual.module, (3, 32, 32), CPU, torch.float32) > 0
+    passes = []
+    hook = visual.module.register_forward_pre_hook(lambda module, inputs: passes.append(tuple(inputs[0].shape)))
+    try:
+        visual.to(CPU, torch.float32)
+        probe = visual.size_probe(3, (32, 32))
+        assert probe.accepts(32, 32)
+        assert passes == []
+        assert probe.accepts(33, 32) is True and passes == [(1, 3, 33, 32)]  # other sizes are still probed
+    finally:
+        hook.remove()

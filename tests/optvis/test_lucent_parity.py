@@ -24,7 +24,7 @@ import pytest
 import torch
 
 from deepdreamport.optvis import objectives
-from deepdreamport.optvis.render import prepare, render
+from deepdreamport.optvis.rendering import prepare, render
 
 from .conftest import LUCENT_CASES, REPO, relative_error
 

@@ -12,7 +12,7 @@ from deepdreamport.nets.base import CHANNELS_LAST_MIN_MACS, convolution_macs
 from deepdreamport.optvis import objectives, render
 from deepdreamport.optvis.gradient_free import population_losses, render_gradient_free
 from deepdreamport.optvis.network import OptvisNetwork
-from deepdreamport.optvis.render import prepare
+from deepdreamport.optvis.rendering import prepare
 from deepdreamport.optvis.transform import PerElementDraws, compose
 
 from .conftest import conv_graph, relative_error

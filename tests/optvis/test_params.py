@@ -9,7 +9,7 @@ import torch
 from deepdreamport.optvis.param import COLOR_CORRELATION_NORMALIZED, laplacian_pyramid
 from deepdreamport.optvis.param.natural import natural_statistics
 from deepdreamport.optvis.redirected_relu import redirected_relu, with_redirected_relu
-from deepdreamport.optvis.render import prepare
+from deepdreamport.optvis.rendering import prepare
 
 
 def test_laplacian_levels_halve_and_coarse_levels_are_smooth():

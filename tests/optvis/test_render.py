@@ -10,7 +10,7 @@ from deepdreamport.optvis import objectives, render
 from deepdreamport.optvis._network import DeepDreamError
 from deepdreamport.optvis.network import OptvisNetwork
 from deepdreamport.optvis.param import image
-from deepdreamport.optvis.render import prepare
+from deepdreamport.optvis.rendering import prepare
 
 from .conftest import conv_graph, relative_error
 
