@@ -38,7 +38,7 @@ IterationCallback = Callable[[int, int, torch.Tensor], None]
 """``(level, iteration, strength)``; ``strength`` is a 0-d float64 tensor on the images' device."""
 
 
-CPU_MAX_BATCH = 8  # tiles × channels per pass on the CPU when no limit is given
+CPU_MAX_BATCH = 4  # tiles × channels per pass on the CPU when no limit is given
 
 
 def effective_max_batch(max_batch: Optional[int], device: torch.device) -> Optional[int]:
@@ -46,12 +46,14 @@ def effective_max_batch(max_batch: Optional[int], device: torch.device) -> Optio
 
     Example:
         >>> effective_max_batch(None, torch.device("cpu")), effective_max_batch(3, torch.device("cpu"))
-        (8, 3)
+        (4, 3)
 
     On a CPU large batches run slower per tile than small ones (their activations
-    leave the caches: EfficientNet-Lite0 measured 26–35 ms per tile at batch 2–8,
-    60–70 ms at batch 32), so the CPU default is a moderate chunk; on a GPU
-    ``None`` keeps one batch. The numbers do not depend on the batch size.
+    leave the caches). EfficientNet-Lite0 in ``channels_last`` at 224², ms per tile
+    at chunks of 2 / 4 / 8 / 16, two quiet runs (benchmarks, figure 8): 25 / 19 / 35 / 36
+    and 24 / 25 / 34 / 40, so the CPU default is 4; on a GPU ``None`` keeps one batch.
+    The algorithm does not depend on the batch size; float32 results can differ in the
+    last bits, because oneDNN picks kernels by batch size.
     """
     if max_batch is None and device.type == "cpu":
         return CPU_MAX_BATCH
