@@ -56,17 +56,34 @@ def lucent_user_module(setup: Setup, model: Path, layer: str) -> torch.nn.Module
     return module
 
 
-def lucent_step_function(setup: Setup, module: torch.nn.Module, size: int, steps: int, deps: Path = DEFAULT_DEPS):
-    """A function timing ``steps`` steps of lucent's default ``render_vis`` on ``module``
-    (fft + decorrelated image, standard transforms, Adam 0.05; objective channel k on batch
-    element k), and the implementation's name; ``None`` when lucent cannot be imported."""
+def lucent_step_timer(
+    module: torch.nn.Module,
+    channels: list[int],
+    size: int,
+    steps: int,
+    device: torch.device,
+    deps: Path = DEFAULT_DEPS,
+    then: tuple = (),
+    **render_options,
+):
+    """A function timing one step of lucent's ``render_vis`` on ``module`` ((``steps`` + 1 steps) − (1 step),
+    per step: no set-up), and the implementation's name; ``None`` and the reason when lucent cannot be imported.
+
+    Objective: ``channels[k]`` on batch element k (the batch is ``len(channels)`` images of ``size``²);
+    lucent's defaults (fft + decorrelated image, standard transforms, Adam 0.05); ``then``: transforms
+    applied after lucent's standard ones; ``render_options``: more ``render_vis`` keywords (``preprocess``).
+    """
     try:
         objectives, param, render = import_lucent(deps)
     except Exception as error:  # noqa: BLE001 - any import failure means "not installed here"
-        return None, f"re-creation (lucent not importable: {type(error).__name__}: {error})"
+        return None, f"lucent not importable: {type(error).__name__}: {error}"
+    if then:
+        from lucent.optvis import transform  # on the path since import_lucent
+
+        render_options["transforms"] = list(transform.standard_transforms) + list(then)
     model = torch.nn.Sequential(module)  # hook key "0" is the layer's output
     objective = None
-    for k, channel in enumerate(setup.channel_index.tolist()):
+    for k, channel in enumerate(channels):
         term = objectives.channel("0", int(channel), batch=k)
         objective = term if objective is None else objective + term
 
@@ -76,19 +93,16 @@ def lucent_step_function(setup: Setup, module: torch.nn.Module, size: int, steps
         render.render_vis(
             model,
             objective,
-            lambda: param.image(size, batch=setup.k),
+            lambda: param.image(size, batch=len(channels)),
             thresholds=(n,),
             progress=False,
             show_image=False,
+            **render_options,
         )
-        synchronize(setup.device)
+        synchronize(device)
         return time.perf_counter() - start
 
-    def per_step() -> float:
-        """(``steps`` + 1 steps) − (1 step): the time of ``steps`` steps without the set-up."""
-        return (run(steps + 1) - run(1)) / steps
-
-    return per_step, "torch-lucent 0.1.8 render_vis"
+    return (lambda: (run(steps + 1) - run(1)) / steps), "torch-lucent 0.1.8 render_vis"
 
 
 def recreated_step_function(setup: Setup, module: torch.nn.Module, size: int, steps: int):

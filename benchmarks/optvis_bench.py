@@ -38,6 +38,8 @@ from deepdreamport.optvis.network import OptvisNetwork
 from deepdreamport.optvis.param.natural import IMAGES, _images, crops
 from deepdreamport.optvis.transform import PerElementDraws, compose, standard_transforms
 
+from .lucent_step import lucent_step_timer
+
 REPO = Path(__file__).resolve().parents[1]
 MODEL = REPO / "models" / "efficientnet_lite0.onnx"
 LAYER = "_blocks/10/Add"
@@ -104,40 +106,6 @@ def quality(network: OptvisNetwork, layer: str, units: int, size: int, steps: in
     }
 
 
-def _lucent_step_function(network: OptvisNetwork, layer: str, k: int, size: int, steps: int):
-    """A function timing one step of lucent's ``render_vis`` ((steps + 1) − 1 steps, per step), or the reason it cannot."""
-    from .lucent_step import DEFAULT_DEPS, import_lucent
-
-    try:
-        objectives, param, render_module = import_lucent(DEFAULT_DEPS)
-    except Exception as error:  # noqa: BLE001 - lucent is optional here
-        return None, f"lucent not importable ({type(error).__name__})"
-    from lucent.optvis import transform as lucent_transform
-
-    model = torch.nn.Sequential(network.graph.torch_module([network.resolve(layer)]))
-    objective = None
-    for c in range(k):
-        term = objectives.channel("0", c, batch=c)
-        objective = term if objective is None else objective + term
-
-    def run(n: int) -> float:
-        torch.manual_seed(0)
-        start = time.perf_counter()
-        render_module.render_vis(
-            model,
-            objective,
-            lambda: param.image(size, batch=k),
-            transforms=list(lucent_transform.standard_transforms) + [lambda x: x * 255],
-            thresholds=(n,),
-            preprocess=False,
-            progress=False,
-            show_image=False,
-        )
-        return time.perf_counter() - start
-
-    return (lambda: (run(steps + 1) - run(1)) / steps), "torch-lucent 0.1.8 render_vis"
-
-
 def speed(network: OptvisNetwork, layer: str, k: int, size: int, steps: int, repeats: int = 5) -> dict:
     spec = ",".join(f"{layer}:{c}" for c in range(k))
 
@@ -149,7 +117,16 @@ def speed(network: OptvisNetwork, layer: str, k: int, size: int, steps: int, rep
     def port_step() -> float:
         return (port(steps + 1) - port(1)) / steps
 
-    lucent_step, implementation = _lucent_step_function(network, layer, k, size, steps)
+    module = network.graph.torch_module([network.resolve(layer)])
+    lucent_step, implementation = lucent_step_timer(
+        module,
+        list(range(k)),
+        size,
+        steps,
+        torch.device("cpu"),
+        then=(lambda x: x * 255,),  # render's images enter the network in its 0-255 units
+        preprocess=False,
+    )
     lucent: dict = {"implementation": implementation}
     port_times, lucent_times = [], []
     port_step()  # warm-up

@@ -204,7 +204,7 @@ def figure_lucent(setup: Setup, args, quick: bool) -> dict:
     as a lucent user has it (``lucent_user_module``: ``onnx.utils`` truncation, plain
     ``onnx2torch.convert``, default layout). Without lucent a re-creation of its step is timed.
     """
-    from .lucent_step import lucent_step_function, lucent_user_module, recreated_step_function
+    from .lucent_step import lucent_step_timer, lucent_user_module, recreated_step_function
 
     steps, repeats = (2, 1) if quick else (4, 5)
     port = dream_iteration(setup, setup.tile_size, steps)
@@ -214,8 +214,10 @@ def figure_lucent(setup: Setup, args, quick: bool) -> dict:
     }
     rows = {}
     for name, module in baselines.items():
-        per_step, implementation = lucent_step_function(setup, module, setup.tile_size, steps)
+        channels = setup.channel_index.tolist()
+        per_step, implementation = lucent_step_timer(module, channels, setup.tile_size, steps, setup.device)
         if per_step is None:
+            implementation = f"re-creation ({implementation})"
             per_step = recreated_step_function(setup, module, setup.tile_size, steps)
         per_step()  # warm-up
         port()

@@ -68,9 +68,7 @@ class VisualNetwork:
     _layout_choices: dict = field(default_factory=dict, repr=False)
     _size_probe: Optional[SizeProbe] = field(default=None, repr=False)
     compile: bool = False
-    _compiled: Optional[tuple[tuple, torch.nn.Module]] = field(
-        default=None, repr=False
-    )  # (device, dtype, layout), module
+    _compiled: Optional[torch.nn.Module] = field(default=None, repr=False)  # dropped by to() when it moves the module
 
     def size_probe(self, input_channels: int, reference: tuple[int, int]) -> SizeProbe:
         """The (cached) :class:`~.sizes.SizeProbe` of this truncation; ``reference`` is a size expected to work."""
@@ -127,15 +125,9 @@ class VisualNetwork:
         """
         if not self.compile:
             return self.module
-        parameter = next(iter([*self.module.parameters(), *self.module.buffers()]), None)
-        key = (
-            parameter.device if parameter is not None else torch.device("cpu"),
-            parameter.dtype if parameter is not None else torch.float32,
-            self.memory_format,
-        )
-        if self._compiled is None or self._compiled[0] != key:
-            self._compiled = (key, torch.compile(self.module))
-        return self._compiled[1]
+        if self._compiled is None:
+            self._compiled = torch.compile(self.module)
+        return self._compiled
 
     def gradient(self, images: torch.Tensor, channel_index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The objective's input gradient (B×C×H×W) and activations (B): see :mod:`deepdreamport.core.objective`.
@@ -143,12 +135,11 @@ class VisualNetwork:
         With :attr:`compile`, a compilation that fails (no C++ compiler for inductor on the
         CPU, no Triton on CUDA) is one ``DeepDreamError`` naming torch's reason.
         """
-        module = self.runnable()
-        if module is self.module:
-            return channel_objective_gradient(module, images, channel_index, self.memory_format)
+        if not self.compile:
+            return channel_objective_gradient(self.module, images, channel_index, self.memory_format)
         try:
-            return channel_objective_gradient(module, images, channel_index, self.memory_format)
-        except torch._dynamo.exc.BackendCompilerFailed as exc:
+            return channel_objective_gradient(self.runnable(), images, channel_index, self.memory_format)
+        except torch._dynamo.exc.BackendCompilerFailed as exc:  # torch._dynamo is loaded once compile ran
             raise compile_error(self.layer, images.device, exc) from None
 
 
