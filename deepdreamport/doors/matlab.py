@@ -27,8 +27,10 @@ from ..nets.load import load_network
 from .run import PRECISION_DTYPES, iteration_callback, resolve_device, run_deep_dream, scaled_images
 
 
-def deepDreamImage(net: Any, layer: Union[str, int], channels: Any, *name_value_pairs: Any) -> np.ndarray:
-    """MATLAB's ``I = deepDreamImage(net, layer, channels, Name, Value, ...)``.
+def deepDreamImage(
+    net: Any, layer: Union[str, int], channels: Any, *name_value_pairs: Any, **name_values: Any
+) -> np.ndarray:
+    """MATLAB's ``I = deepDreamImage(net, layer, channels, Name, Value, ...)`` or ``(..., Name=Value, ...)``.
 
     ``net``: path to an ONNX file, ``onnx.ModelProto`` or a loaded network.
     ``layer``: a layer name or MATLAB's 1-based index into the layer table.
@@ -40,11 +42,13 @@ def deepDreamImage(net: Any, layer: Union[str, int], channels: Any, *name_value_
     ``MaxBatch``, ``TileSize``, ``CheckMemory`` (true: refuse a run whose
     estimated memory exceeds what the device has), ``HostState`` (keep the
     images in host memory) and ``Compile`` (false: run the truncated network through
-    ``torch.compile``, kept with ``net`` for later calls). Returns an H×W×C×K numpy array.
+    ``torch.compile``, kept with ``net`` for later calls). Options are given as pairs
+    (``'PyramidLevels', 1``), as keywords (``PyramidLevels=1``, MATLAB's R2021a syntax) or both,
+    keywords last, with the same name matching. Returns an H×W×C×K numpy array.
     """
     layer = opts.layer_argument(layer)
     channels1 = opts.channel_list(channels, base=1)
-    parsed = opts.parse_name_value(name_value_pairs)
+    parsed = opts.parse_name_value(name_value_pairs, name_values)
     device = resolve_device(parsed.ExecutionEnvironment)
     dtype = PRECISION_DTYPES[parsed.Precision]
     network = load_network(net)

@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -304,9 +304,18 @@ _CONVERTERS = {
 }
 
 
-def parse_name_value(args: Sequence[object]) -> DreamOptions:
-    """Parse ``Name, Value, ...`` into :class:`DreamOptions` (MATLAB defaults for the rest)."""
-    args = list(args)
+def parse_name_value(args: Sequence[object], keywords: Optional[Mapping[str, object]] = None) -> DreamOptions:
+    """Parse ``Name, Value, ...`` and ``Name=Value`` options into :class:`DreamOptions` (MATLAB defaults for the rest).
+
+    ``keywords`` are MATLAB's ``Name=Value`` syntax (R2021a+), which MATLAB turns into
+    name-value pairs placed after the comma-separated ones: the same name matching
+    (case-insensitive, unambiguous prefixes), and a name given twice takes the last value.
+
+    Example:
+        >>> parse_name_value(["NumIterations", 2], {"pyramidlevels": 1, "Verbose": 0}).PyramidLevels
+        1
+    """
+    args = list(args) + [item for pair in (keywords or {}).items() for item in pair]
     values: dict[str, Any] = {}
     for position in range(0, len(args), 2):
         name = match_name(args[position])

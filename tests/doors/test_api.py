@@ -132,6 +132,9 @@ def test_matlab_door_accepts_proto_and_default_float32(tiny):
     np.testing.assert_array_equal(from_proto, from_net)
     np.testing.assert_array_equal(from_net[..., 0], from_net[..., 1])  # duplicates allowed
     assert from_net.min() == 0 and from_net.max() == 1
+    rng(4)
+    keywords = deepDreamImage(tiny, "relu1", [2, 2], "NumIterations", 2, PyramidLevels=1, Verbose=0)
+    np.testing.assert_array_equal(keywords, from_net)  # MATLAB's Name=Value syntax (R2021a), after the pairs
 
 
 def test_default_stream_is_the_global_one(tiny):

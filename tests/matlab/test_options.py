@@ -95,6 +95,18 @@ def test_odd_number_of_arguments():
         parse_name_value(["NumIterations", 3, "PyramidScale"])
 
 
+def test_name_equals_value_keywords_follow_the_pairs():
+    """MATLAB R2021a's ``Name=Value`` syntax: the same matching, placed after the pairs (so it wins)."""
+    parsed = parse_name_value(["NumIterations", 3, "Verbose", True], {"numit": 5, "PyramidLevels": 1, "Verbose": 0})
+    assert (parsed.NumIterations, parsed.PyramidLevels, parsed.Verbose) == (5, 1, False)
+    with raises("MATLAB:InputParser:UnmatchedParameter", "Levels"):
+        parse_name_value([], {"Levels": 2})
+    with raises("MATLAB:InputParser:AmbiguousParam", "Pyramid"):
+        parse_name_value([], {"Pyramid": 2})
+    with raises(FAILED, "NumIterations"):
+        parse_name_value([], {"NumIterations": 0})
+
+
 def test_last_value_wins_and_numpy_scalars_accepted():
     parsed = parse_name_value(["NumIterations", 3, "numiterations", np.int64(4), "PyramidLevels", np.array([[2.0]])])
     assert parsed.NumIterations == 4 and parsed.PyramidLevels == 2
