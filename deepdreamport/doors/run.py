@@ -28,6 +28,7 @@ from ..matlab.layout import to_nchw
 from ..matlab.options import initial_image as checked_image_values
 from ..nets.base import DreamNetwork, VisualNetwork
 from ..nets.sizes import SizeProbe
+from .degenerate import carried_start, warn_degenerate
 from .guard import PROBE_SIDE, activation_elements_per_pixel, check_memory
 
 LayerLike = Union[str, int]
@@ -213,6 +214,9 @@ def run_deep_dream(
     the random stream is drawn from or the network is moved. ``compile`` runs the
     visual network through ``torch.compile`` (:meth:`VisualNetwork.runnable`; the
     compiled module is kept on the network's cached visual network for later runs).
+    Images that show nothing of their unit (NaN or constant, or the start image
+    unchanged because the gradient was zero) are kept, as MATLAB computes them, and
+    reported by a :class:`~.degenerate.DegenerateImagesWarning` naming their channels.
     """
     truncated = network.truncated(resolve_layer_name(network, layer, base), tile_size)
     channels = [int(c) for c in channels]
@@ -236,7 +240,10 @@ def run_deep_dream(
     batch = to_nchw(image, dtype, device).expand(len(channels), -1, -1, -1)
     channel_index = torch.tensor(channels, device=device, dtype=torch.long)
     with ieee_float32(device):
-        return deep_dream(batch, channel_index, truncated.gradient, settings, stream, on_iteration)
+        result = deep_dream(batch, channel_index, truncated.gradient, settings, stream, on_iteration)
+    sizes = level_sizes(*batch.shape[2:], settings.pyramid_levels, settings.pyramid_scale)
+    warn_degenerate(result.images, carried_start(batch[:1], sizes), channels, base)
+    return result
 
 
 @contextlib.contextmanager
