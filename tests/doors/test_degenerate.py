@@ -163,8 +163,8 @@ def test_a_dead_unit_leaves_a_noise_start_unchanged(tmp_path):
     assert np.isfinite(images).all()
 
 
-def test_a_network_that_computes_nan_is_reported(tmp_path):
-    """Sqrt of the (negative) noise pixels: NaN activations and gradients."""
+def _nan_network(path, sign=1.0):
+    """A 1×1 convolution (weights ``sign``) and ``Sqrt``: NaN activations and gradients on negative sums."""
     graph = helper.make_graph(
         [
             helper.make_node("Conv", ["x", "w"], ["conv"], name="conv"),
@@ -173,10 +173,15 @@ def test_a_network_that_computes_nan_is_reported(tmp_path):
         "nan",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
         [helper.make_tensor_value_info("sqrt", TensorProto.FLOAT, [1, 2, 8, 8])],
-        initializer=[numpy_helper.from_array(np.ones((2, 3, 1, 1), np.float32), "w")],
+        initializer=[numpy_helper.from_array(np.full((2, 3, 1, 1), sign, np.float32), "w")],
     )
-    path = tmp_path / "nan.onnx"
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(path))
+    return path
+
+
+def test_a_network_that_computes_nan_is_reported(tmp_path):
+    """Sqrt of the (partly negative) noise pixels."""
+    path = _nan_network(tmp_path / "nan.onnx")
     with pytest.warns(DegenerateImagesWarning, match=r"channels 0\.\.1 .*NaN or Inf"):
         deep_dream_image(path, "sqrt", [0, 1], pyramid_levels=1, num_iterations=1, random_state=0)
 
@@ -232,3 +237,14 @@ def test_parity_record_refuses_a_degenerate_case_and_writes_nothing(tmp_path, ca
     )
     assert main(["parity", "record", "--batch", str(batch), "--out", str(out)]) == 2
     assert "'black'" in capsys.readouterr().err and not out.exists()  # the good case is not written either
+
+
+def test_render_writes_and_exits_3_on_nan_images(tmp_path, capsys):
+    """``deepdream render`` writes images too: a network that computes NaN (sqrt of negative sums) is said."""
+    path = _nan_network(tmp_path / "nan.onnx", sign=-1.0)
+    out = tmp_path / "r.png"
+    argv = ["render", str(path), "--objective", "sqrt:0", "--size", "8", "--steps", "2", "--quiet", "--out", str(out)]
+    assert main(argv) == 3
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("deepdream render: warning: 1 of 1 images are degenerate.") and "NaN or Inf" in line
+    assert out.is_file()
