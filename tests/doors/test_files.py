@@ -20,7 +20,9 @@ from ..conftest import TINYNET
 QUICK = ["--levels", "1", "--iterations", "1", "--seed", "2"]
 
 
-def dream(capsys, tmp_path, *extra, model=TINYNET, layer="relu2", channels="3"):  # unit 3 responds to the default start (1 is dead there: exit 3)
+def dream(
+    capsys, tmp_path, *extra, model=TINYNET, layer="relu2", channels="3"
+):  # unit 3 responds to the default start (1 is dead there: exit 3)
     argv = ["dream", str(model), "--layer", layer, "--channels", channels, *QUICK, *map(str, extra)]
     code = main(argv)
     return code, capsys.readouterr().err.strip()
