@@ -366,7 +366,9 @@ def test_initial_image_smaller_than_the_receptive_field_is_dreamt_as_in_r2019b(t
     """relu2's receptive field is 8×8, but 6×6 still gives it a 1×1 output: R2019b+ accepts it (2017 did not)."""
     image = np.random.RandomState(0).rand(6, 7, 3) * 255
     assert tiny.truncated("relu2").receptive_field == (8, 8)
-    matlab = deepDreamImage(tiny, "relu2", 3, "InitialImage", image, "PyramidLevels", 1, "NumIterations", 1, "Verbose", 0)
+    matlab = deepDreamImage(
+        tiny, "relu2", 3, "InitialImage", image, "PyramidLevels", 1, "NumIterations", 1, "Verbose", 0
+    )
     python = deep_dream_image(tiny, "relu2", 2, initial_image=image, pyramid_levels=1, num_iterations=1)
     assert matlab.shape == (6, 7, 3, 1) and np.array_equal(matlab[..., 0], python[0])
 
