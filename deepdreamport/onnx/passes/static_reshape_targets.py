@@ -208,7 +208,7 @@ def _original(node: onnx.NodeProto, computed: list[onnx.NodeProto]) -> Optional[
 
 
 def _remove_dead_shape_nodes(model: onnx.ModelProto, tensors: set[str]) -> None:
-    """Remove the nodes that computed ``tensors`` and whatever else only they used (in place)."""
+    """Remove the nodes that computed ``tensors``, and the nodes and constants only they used (in place)."""
     outputs = {value.name for value in model.graph.output}
     while True:
         used = {name for node in model.graph.node for name in node.input} | outputs
@@ -218,7 +218,11 @@ def _remove_dead_shape_nodes(model: onnx.ModelProto, tensors: set[str]) -> None:
             if any(o in tensors for o in node.output) and not any(o in used for o in node.output if o)
         ]
         if not dead:
-            return
+            break
         for node in dead:
             tensors.update(node.input)
             model.graph.node.remove(node)
+    used = {name for node in model.graph.node for name in node.input} | outputs
+    unused = [init for init in model.graph.initializer if init.name in tensors and init.name not in used]
+    for init in unused:
+        model.graph.initializer.remove(init)
