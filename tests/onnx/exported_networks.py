@@ -50,10 +50,25 @@ def matlab_zerocenter(path: Path, size: tuple[int, int] = (20, 24)) -> Path:
         "fc_W": rng.randn(5, 8 * (height // 2 - 2) * (width // 2 - 2)) * 0.05,
         "fc_B": rng.randn(5) * 0.1,
     }
+    return _matlab_series(path, "matlab_zerocenter", inits, size, opset=8, conv_1_pads=[1, 1, 1, 1])
+
+
+def _matlab_series(
+    path: Path, name: str, inits: dict, size: tuple[int, int], opset: int, conv_1_pads: list[int], legacy: bool = False
+) -> Path:
+    """The series network MATLAB's exporter writes, IR 3 (initializers listed as graph inputs).
+
+    ``imageinput_Sub`` → ``conv_1`` → ``batchnorm_1`` (``spatial=1``) → ``relu_1`` →
+    ``maxpool_1`` → ``conv_2`` → ``relu_2`` → ``fc`` (``fc_Flatten`` + ``Gemm``) → ``softmax``.
+    ``legacy``: the opset-6 attributes of R2018a (``broadcast=1`` on ``Sub`` and ``Gemm``,
+    ``is_test=1`` on the batch normalisation).
+    """
+    old = {"broadcast": 1} if legacy else {}
+    height, width = size
     nodes = [
-        helper.make_node("Sub", ["imageinput", "imageinput_Mean"], ["imageinput_Sub"], name="imageinput_Sub"),
+        helper.make_node("Sub", ["imageinput", "imageinput_Mean"], ["imageinput_Sub"], name="imageinput_Sub", **old),
         helper.make_node(
-            "Conv", ["imageinput_Sub", "conv_1_W", "conv_1_B"], ["conv_1"], name="conv_1", pads=[1, 1, 1, 1]
+            "Conv", ["imageinput_Sub", "conv_1_W", "conv_1_B"], ["conv_1"], name="conv_1", pads=conv_1_pads
         ),
         helper.make_node(
             "BatchNormalization",
@@ -62,25 +77,27 @@ def matlab_zerocenter(path: Path, size: tuple[int, int] = (20, 24)) -> Path:
             name="batchnorm_1",
             epsilon=1e-5,
             spatial=1,
+            **({"is_test": 1} if legacy else {}),
         ),
         helper.make_node("Relu", ["batchnorm_1"], ["relu_1"], name="relu_1"),
         helper.make_node("MaxPool", ["relu_1"], ["maxpool_1"], name="maxpool_1", kernel_shape=[2, 2], strides=[2, 2]),
         helper.make_node("Conv", ["maxpool_1", "conv_2_W", "conv_2_B"], ["conv_2"], name="conv_2"),
         helper.make_node("Relu", ["conv_2"], ["relu_2"], name="relu_2"),
         helper.make_node("Flatten", ["relu_2"], ["fc_Flatten"], name="fc_Flatten", axis=1),
-        helper.make_node("Gemm", ["fc_Flatten", "fc_W", "fc_B"], ["fc"], name="fc", transB=1),
+        helper.make_node("Gemm", ["fc_Flatten", "fc_W", "fc_B"], ["fc"], name="fc", transB=1, **old),
         helper.make_node("Softmax", ["fc"], ["softmax"], name="softmax", axis=1),
     ]
     tensors = [_initializer(k, v) for k, v in inits.items()]
+    classes = int(np.asarray(inits["fc_B"]).shape[0])
     graph = helper.make_graph(
         nodes,
-        "matlab_zerocenter",
+        name,
         [helper.make_tensor_value_info("imageinput", TensorProto.FLOAT, [1, 3, height, width])]
         + [helper.make_tensor_value_info(t.name, TensorProto.FLOAT, list(t.dims)) for t in tensors],
-        [helper.make_tensor_value_info("softmax", TensorProto.FLOAT, [1, 5])],
+        [helper.make_tensor_value_info("softmax", TensorProto.FLOAT, [1, classes])],
         initializer=tensors,
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 8)], producer_name="MATLAB")
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="MATLAB")
     model.ir_version = 3
     return _save(model, path)
 
@@ -138,8 +155,11 @@ def matlab_segnet_custom_unpool(path: Path, size: int = 16) -> Path:
     return _save(model, path)
 
 
-def keras_nhwc(path: Path, size: int = 24, rescaling: bool = False) -> Path:
+def keras_nhwc(path: Path, size: int = 24, rescaling: bool = False, channels: int = 3) -> Path:
     """A tf2onnx/Keras export: an N×H×W×C input (``input_1``, batch ``unk__6``) and ``Transpose(perm=[0,3,1,2])``.
+
+    ``channels=1`` (a grey network): tf2onnx's optimiser writes that transpose as a
+    ``Reshape`` to [-1, 1, H, W], which is the same for one channel.
 
     ``rescaling``: Keras ``Rescaling`` and ``Normalization`` layers first, in
     the channels-last layout (``Mul`` by 1/255, ``Sub`` of a per-channel mean of
@@ -150,7 +170,7 @@ def keras_nhwc(path: Path, size: int = 24, rescaling: bool = False) -> Path:
     rng = np.random.RandomState(92)
     flat = 8 * (size // 4) * (size // 4)
     inits = {
-        "conv2d/kernel": rng.randn(6, 3, 3, 3) * 0.3,
+        "conv2d/kernel": rng.randn(6, channels, 3, 3) * 0.3,
         "conv2d/bias": rng.randn(6) * 0.1,
         "conv2d_1/kernel": rng.randn(8, 6, 3, 3) * 0.2,
         "conv2d_1/bias": rng.randn(8) * 0.1,
@@ -159,8 +179,11 @@ def keras_nhwc(path: Path, size: int = 24, rescaling: bool = False) -> Path:
     }
     tensors = [_initializer(k, v) for k, v in inits.items()]
     tensors.append(numpy_helper.from_array(np.array([-1, flat], dtype=np.int64), "flatten/shape"))
+    tensors.append(numpy_helper.from_array(np.array([-1, 1, size, size], dtype=np.int64), "const_fold_opt__12"))
     nodes = [
-        helper.make_node("Transpose", ["input_1"], ["input_1_nchw"], name="Transpose__6", perm=[0, 3, 1, 2]),
+        helper.make_node("Transpose", ["input_1"], ["input_1_nchw"], name="Transpose__6", perm=[0, 3, 1, 2])
+        if channels != 1
+        else helper.make_node("Reshape", ["input_1", "const_fold_opt__12"], ["input_1_nchw"], name="Transpose__6"),
         helper.make_node(
             "Conv", ["input_1_nchw", "conv2d/kernel", "conv2d/bias"], ["conv2d"], name="conv2d", auto_pad="SAME_UPPER"
         ),
@@ -197,7 +220,7 @@ def keras_nhwc(path: Path, size: int = 24, rescaling: bool = False) -> Path:
     graph = helper.make_graph(
         nodes,
         "tf2onnx",
-        [helper.make_tensor_value_info("input_1", TensorProto.FLOAT, ["unk__6", size, size, 3])],
+        [helper.make_tensor_value_info("input_1", TensorProto.FLOAT, ["unk__6", size, size, channels])],
         [helper.make_tensor_value_info("dense/Softmax", TensorProto.FLOAT, ["unk__7", 5])],
         initializer=tensors,
     )
@@ -282,60 +305,6 @@ def torch_dynamo_runtime_reshape(path: Path, size: int = 16) -> Path:
     return path
 
 
-def tf2onnx_grey_nhwc(path: Path, size: int = 48) -> Path:
-    """tf2onnx of a Keras grey-image classifier: an N×H×W×1 input and tf2onnx's ``Reshape`` in place of the transpose.
-
-    For one channel, tf2onnx's optimiser writes the NHWC → NCHW transpose as a ``Reshape``
-    ([-1, 1, H, W]); then conv (``SAME_UPPER``) → ReLU → max pool → conv → ReLU →
-    ``Transpose`` back to NHWC → flatten (``Reshape``) → MatMul + Add (Dense) → softmax.
-    """
-    rng = np.random.RandomState(97)
-    flat = 8 * (size // 2) * (size // 2)
-    tensors = [
-        _initializer("conv2d/kernel", rng.randn(6, 1, 3, 3) * 0.3),
-        _initializer("conv2d/bias", rng.randn(6) * 0.1),
-        _initializer("conv2d_1/kernel", rng.randn(8, 6, 3, 3) * 0.2),
-        _initializer("conv2d_1/bias", rng.randn(8) * 0.1),
-        _initializer("dense/kernel", rng.randn(flat, 4) * 0.02),
-        _initializer("dense/bias", rng.randn(4) * 0.1),
-        numpy_helper.from_array(np.array([-1, 1, size, size], dtype=np.int64), "const_fold_opt__12"),
-        numpy_helper.from_array(np.array([-1, flat], dtype=np.int64), "flatten/Const:0"),
-    ]
-    nodes = [
-        helper.make_node("Reshape", ["input", "const_fold_opt__12"], ["Transpose__7:0"], name="Transpose__7"),
-        helper.make_node(
-            "Conv", ["Transpose__7:0", "conv2d/kernel", "conv2d/bias"], ["conv2d"], name="conv2d", auto_pad="SAME_UPPER"
-        ),
-        helper.make_node("Relu", ["conv2d"], ["conv2d/Relu:0"], name="conv2d/Relu"),
-        helper.make_node(
-            "MaxPool", ["conv2d/Relu:0"], ["max_pooling2d"], name="max_pooling2d", kernel_shape=[2, 2], strides=[2, 2]
-        ),
-        helper.make_node(
-            "Conv",
-            ["max_pooling2d", "conv2d_1/kernel", "conv2d_1/bias"],
-            ["conv2d_1"],
-            name="conv2d_1",
-            auto_pad="SAME_UPPER",
-        ),
-        helper.make_node("Relu", ["conv2d_1"], ["conv2d_1/Relu:0"], name="conv2d_1/Relu"),
-        helper.make_node("Transpose", ["conv2d_1/Relu:0"], ["nhwc"], name="Transpose__15", perm=[0, 2, 3, 1]),
-        helper.make_node("Reshape", ["nhwc", "flatten/Const:0"], ["flatten/Reshape:0"], name="flatten/Reshape"),
-        helper.make_node("MatMul", ["flatten/Reshape:0", "dense/kernel"], ["dense/MatMul:0"], name="dense/MatMul"),
-        helper.make_node("Add", ["dense/MatMul:0", "dense/bias"], ["dense/BiasAdd:0"], name="dense/BiasAdd"),
-        helper.make_node("Softmax", ["dense/BiasAdd:0"], ["dense"], name="dense/Softmax", axis=1),
-    ]
-    graph = helper.make_graph(
-        nodes,
-        "tf2onnx",
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["unk__18", size, size, 1])],
-        [helper.make_tensor_value_info("dense", TensorProto.FLOAT, ["unk__19", 4])],
-        initializer=tensors,
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="tf2onnx")
-    model.ir_version = 7
-    return _save(model, path)
-
-
 def matlab_r2018a_opset6(path: Path, size: tuple[int, int] = (28, 28)) -> Path:
     """MATLAB R2018a's ``exportONNXNetwork``: opset 6, IR 3, broadcasting by attribute, ``is_test`` batch norm.
 
@@ -359,40 +328,7 @@ def matlab_r2018a_opset6(path: Path, size: tuple[int, int] = (28, 28)) -> Path:
         "fc_W": rng.randn(10, 6 * (height // 2 - 4) * (width // 2 - 4)) * 0.05,
         "fc_B": rng.randn(10) * 0.1,
     }
-    nodes = [
-        helper.make_node(
-            "Sub", ["imageinput", "imageinput_Mean"], ["imageinput_Sub"], name="imageinput_Sub", broadcast=1
-        ),
-        helper.make_node("Conv", ["imageinput_Sub", "conv_1_W", "conv_1_B"], ["conv_1"], name="conv_1", pads=[0] * 4),
-        helper.make_node(
-            "BatchNormalization",
-            ["conv_1", "batchnorm_1_scale", "batchnorm_1_B", "batchnorm_1_mean", "batchnorm_1_var"],
-            ["batchnorm_1"],
-            name="batchnorm_1",
-            epsilon=1e-5,
-            is_test=1,
-            spatial=1,
-        ),
-        helper.make_node("Relu", ["batchnorm_1"], ["relu_1"], name="relu_1"),
-        helper.make_node("MaxPool", ["relu_1"], ["maxpool_1"], name="maxpool_1", kernel_shape=[2, 2], strides=[2, 2]),
-        helper.make_node("Conv", ["maxpool_1", "conv_2_W", "conv_2_B"], ["conv_2"], name="conv_2"),
-        helper.make_node("Relu", ["conv_2"], ["relu_2"], name="relu_2"),
-        helper.make_node("Flatten", ["relu_2"], ["fc_Flatten"], name="fc_Flatten", axis=1),
-        helper.make_node("Gemm", ["fc_Flatten", "fc_W", "fc_B"], ["fc"], name="fc", transB=1, broadcast=1),
-        helper.make_node("Softmax", ["fc"], ["softmax"], name="softmax", axis=1),
-    ]
-    tensors = [_initializer(k, v) for k, v in inits.items()]
-    graph = helper.make_graph(
-        nodes,
-        "matlab_r2018a",
-        [helper.make_tensor_value_info("imageinput", TensorProto.FLOAT, [1, 3, height, width])]
-        + [helper.make_tensor_value_info(t.name, TensorProto.FLOAT, list(t.dims)) for t in tensors],
-        [helper.make_tensor_value_info("softmax", TensorProto.FLOAT, [1, 10])],
-        initializer=tensors,
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 6)], producer_name="MATLAB")
-    model.ir_version = 3
-    return _save(model, path)
+    return _matlab_series(path, "matlab_r2018a", inits, size, opset=6, conv_1_pads=[0, 0, 0, 0], legacy=True)
 
 
 def paddle_detector_dynamic(path: Path) -> Path:
@@ -594,7 +530,7 @@ BUILDERS = {
     "yolo_focus_dynamo_opset18": lambda path: yolo_focus(path, dynamo=True),
     "matlab_segnet_custom_unpool": matlab_segnet_custom_unpool,
     "torch_dynamo_runtime_reshape": torch_dynamo_runtime_reshape,
-    "tf2onnx_grey_nhwc": tf2onnx_grey_nhwc,
+    "tf2onnx_grey_nhwc": lambda path: keras_nhwc(path, size=48, channels=1),
     "matlab_r2018a_opset6": matlab_r2018a_opset6,
     "paddle_detector_dynamic": paddle_detector_dynamic,
     "torch12_numeric_names": torch12_numeric_names,
