@@ -143,30 +143,43 @@ def test_efficientnet_lite0_with_a_perturbed_stem_weight_fails(tmp_path, perturb
 # -- each diagnosis from a real MATLAB case with one field doctored (issue 18) ----------------------
 
 
-def _doctored(reference_dir, tmp_path, name: str, **changes):
-    """``parity/reference/cases/<name>.mat`` with ``changes``, written as a case file of its own and read back."""
-    case = load_case(reference_dir / "cases" / f"{name}.mat")
-    case = dataclasses.replace(case, path=tmp_path / f"{name}_doctored.mat", **changes)
-    save_case(case)
-    return load_case(case.path)
+@pytest.fixture(scope="module")
+def port_on(reference_dir):
+    """``port_on(name)``: the port's run of ``parity/reference/cases/<name>.mat`` (made once; a doctored field of
+    the case never changes how the port runs except ``rolls``, which the port draws itself)."""
+    runs = {}
+
+    def run(name):
+        if name not in runs:
+            case = load_case(reference_dir / "cases" / f"{name}.mat")
+            runs[name] = run_port(case, reference_dir / "models" / case.network)
+        return runs[name]
+
+    return run
 
 
-def test_different_rolls_are_said_first_and_are_never_amplification(reference_dir, tmp_path):
+def _doctored(reference_dir, port_on, name: str, **changes):
+    """The verdict on ``parity/reference/cases/<name>.mat`` with ``changes`` (one field), against the port's run."""
+    case = dataclasses.replace(load_case(reference_dir / "cases" / f"{name}.mat"), **changes)
+    return case, compare(case, port_on(name))
+
+
+def test_different_rolls_are_said_first_and_are_never_amplification(reference_dir, port_on):
     case = load_case(reference_dir / "cases" / "matlab_style_relu_2.mat")
     rolls = case.rolls.copy()
     rolls[0, 0] = rolls[0, 0] % case.tile_size + 1  # another draw of the first roll
-    result = run_case(_doctored(reference_dir, tmp_path, case.name, rolls=rolls), reference_dir / "models")
+    _, result = _doctored(reference_dir, port_on, case.name, rolls=rolls)
     assert not result.passed and not result.rolls_match and result.iraw_relative_error < 1e-5
     assert result.diagnosis.startswith("the random tile rolls differ: the port drew another random stream")
     assert "amplification" not in result.diagnosis.replace("not a rounding effect", "")
     assert "float64 would not change it" in result.diagnosis
 
 
-def test_one_pixel_off_by_3e_5_is_localised_not_amplification(reference_dir, tmp_path):
+def test_one_pixel_off_by_3e_5_is_localised_not_amplification(reference_dir, port_on):
     case = load_case(reference_dir / "cases" / "matlab_style_relu_2.mat")
     iraw = case.iraw.copy()
     iraw[18, 33, 1, 0] += np.float32(3e-5 * np.abs(case.iraw).max())
-    result = run_case(_doctored(reference_dir, tmp_path, case.name, iraw=iraw), reference_dir / "models")
+    _, result = _doctored(reference_dir, port_on, case.name, iraw=iraw)
     assert not result.passed and 1e-5 < result.iraw_relative_error < 4e-5
     assert (result.iraw_error_pixels, result.iraw_pixels) == (1, 56 * 50 * 3)
     assert result.diagnosis.startswith("the image error is localised: 1 of 8400 pixels")
@@ -174,30 +187,39 @@ def test_one_pixel_off_by_3e_5_is_localised_not_amplification(reference_dir, tmp
     assert "1 of 8400 pixels carry a tenth of it or more" in describe_result(result)
 
 
-def test_images_rescaled_after_the_run_are_not_amplification(reference_dir, tmp_path):
+def test_images_rescaled_after_the_run_are_not_amplification(reference_dir, port_on):
     """The error is everywhere, but the strengths agree at every iteration: nothing was amplified."""
     case = load_case(reference_dir / "cases" / "dagnet_cat_relu_three_levels.mat")
     iraw = (case.iraw.astype(np.float64) * (1 + 1e-4)).astype(np.float32)
-    result = run_case(_doctored(reference_dir, tmp_path, case.name, iraw=iraw), reference_dir / "models")
+    _, result = _doctored(reference_dir, port_on, case.name, iraw=iraw)
     assert not result.passed and result.iraw_error_pixels > 0.5 * result.iraw_pixels
     assert result.diagnosis.startswith("not float32 amplification: the strengths do not drift apart")
 
 
-def test_a_first_strength_off_is_another_computation(reference_dir, tmp_path):
+def test_a_first_strength_off_is_another_computation(reference_dir, port_on):
     case = load_case(reference_dir / "cases" / "tinynet_fc_classes.mat")
     log = case.activation_log.copy()
     log[0, 2] *= 1.01
-    result = run_case(_doctored(reference_dir, tmp_path, case.name, activation_log=log), reference_dir / "models")
+    _, result = _doctored(reference_dir, port_on, case.name, activation_log=log)
     assert not result.passed and result.iraw_relative_error < 1e-5
     assert result.diagnosis.startswith("not float32 amplification: the strengths differ by 9.9e-03")
 
 
-def test_an_iteration_log_of_another_shape_is_said(reference_dir, tmp_path):
+def test_an_iteration_log_of_another_shape_is_said(reference_dir, port_on):
     case = load_case(reference_dir / "cases" / "tinynet_fc_classes.mat")
-    result = run_case(
-        _doctored(reference_dir, tmp_path, case.name, activation_log=case.activation_log[:-1]), reference_dir / "models"
-    )
+    _, result = _doctored(reference_dir, port_on, case.name, activation_log=case.activation_log[:-1])
     assert result.diagnosis == "the iteration log differs in shape (pyramid levels or iterations changed)"
+
+
+def test_a_doctored_case_file_is_judged_the_same_from_disk(reference_dir, port_on, tmp_path):
+    """The rolls case written as a case file and run by ``run_case``: the same verdict as in memory."""
+    case = load_case(reference_dir / "cases" / "matlab_style_relu_2.mat")
+    rolls = case.rolls.copy()
+    rolls[0, 0] = rolls[0, 0] % case.tile_size + 1
+    doctored, expected = _doctored(reference_dir, port_on, case.name, rolls=rolls)
+    save_case(dataclasses.replace(doctored, path=tmp_path / "doctored.mat"))
+    result = run_case(load_case(tmp_path / "doctored.mat"), reference_dir / "models")
+    assert result.diagnosis == expected.diagnosis and result.case == "doctored"
 
 
 def _result(strength_differences, error_pixels, pixels=1000, precision="single"):
