@@ -247,8 +247,8 @@ def run_deep_dream(
     check_level_sizes(tuple(start_size), settings, truncated, probe)
     if memory_check:
         largest_probe = max([PROBE_SIDE, *(side for side in network.input_size if side)])
-        per_pixel = activation_elements_per_pixel(
-            truncated, network.input_channels, tile, largest_probe, fallback=tuple(network.input_size)
+        per_pixel = activation_elements_per_pixel(  # an explicit TileSize must fit; MATLAB's default may not
+            truncated, network.input_channels, tile, largest_probe, fallback=None if tile_size else network.input_size
         )
         check_memory(per_pixel, len(channels), network.input_channels, tuple(start_size), settings, dtype, device)
     image = default_initial_image(network, start_size, stream) if initial_image is None else initial_image
