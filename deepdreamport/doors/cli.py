@@ -18,16 +18,20 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 from tqdm.auto import tqdm
 
+from ..errors import bounded
 from ..matlab.layout import khwc_to_hwck
 from ..matlab.options import channel_list
 from ..nets.load import format_layer_table, load_network
 from .commands import DEMO_OUT, CommandError, parse_channels, parse_layer
 from .commands import add_parsers as add_parsers  # re-exported: the parsers of these handlers
 from .commands import run_command as run_command  # re-exported
+from .degenerate import EXIT_STATUS as DEGENERATE_STATUS
+from .degenerate import degenerate_warnings
 from .files import check_output_paths, default_model, montage, read_image, reserve_outputs
 from .python import dream_images
 
@@ -105,10 +109,26 @@ def dream_to_files(args: argparse.Namespace, model) -> int:
     return 0
 
 
+def reporting_degenerate(args: argparse.Namespace, write: Callable[[], int]) -> int:
+    """Run ``write`` (a command that writes images); degenerate images end it with one line and exit status 3.
+
+    The files are written all the same: their numbers are what MATLAB's arithmetic
+    gives (a NaN image included), and ``--scaling none`` keeps finite values; the
+    status tells a script that some images show nothing of their unit
+    (:mod:`.degenerate`).
+    """
+    with degenerate_warnings() as degenerate:
+        status = write()
+    if status == 0 and degenerate:
+        print(bounded(f"deepdream {args.command}: warning: {degenerate[0]}"), file=sys.stderr)
+        return DEGENERATE_STATUS
+    return status
+
+
 def run_dream(args: argparse.Namespace) -> int:
     if not Path(args.model).is_file():
         raise CommandError(f"MODEL: ONNX file {args.model!r} does not exist")
-    return dream_to_files(args, args.model)
+    return reporting_degenerate(args, lambda: dream_to_files(args, args.model))
 
 
 def run_layers(args: argparse.Namespace) -> int:
@@ -122,4 +142,4 @@ def run_demo(args: argparse.Namespace) -> int:
         raise CommandError(f"the default model {str(model)!r} is missing; run ./dev setup to fetch it")
     if args.out == DEMO_OUT:  # only the default folder is made; a folder the user names must exist, as for dream
         Path(DEMO_OUT).parent.mkdir(parents=True, exist_ok=True)
-    return dream_to_files(args, model)
+    return reporting_degenerate(args, lambda: dream_to_files(args, model))

@@ -52,7 +52,11 @@ _PER_PIXEL: "weakref.WeakKeyDictionary[torch.nn.Module, dict[int, float]]" = wea
 
 
 def activation_elements_per_pixel(
-    truncated: VisualNetwork, channels: int, tile_size: int, largest_probe: int = PROBE_SIDE
+    truncated: VisualNetwork,
+    channels: int,
+    tile_size: int,
+    largest_probe: int = PROBE_SIDE,
+    fallback: Optional[tuple[int, int]] = None,
 ) -> float:
     """Elements the network saves for backward per input pixel, measured on one ``tile_size`` tile.
 
@@ -62,39 +66,53 @@ def activation_elements_per_pixel(
     runs on a tile: a size it cannot take is a ``DeepDreamError``. A tile larger
     than ``largest_probe`` is measured on a ``largest_probe`` square instead (the
     count per pixel hardly depends on the size), so the probe itself never
-    needs more memory than an ordinary tile.
+    needs more memory than an ordinary tile. ``fallback`` (the network's input size) is
+    measured instead when the square tile is a size the network cannot take: a
+    non-square network's fully connected layer takes its input size only, and its
+    images are only tiled (and refused, by the size checks) beyond that size.
     """
     cache = _PER_PIXEL.setdefault(truncated.module, {})
     side = min(tile_size, largest_probe)
     if side not in cache:
-        module = truncated.module
-        parameter = next(module.parameters(), None)
-        dtype = parameter.dtype if parameter is not None else torch.float32
-        device = parameter.device if parameter is not None else torch.device("cpu")
-        owned = {t.untyped_storage().data_ptr() for t in (*module.parameters(), *module.buffers())}
-        saved: dict[int, int] = {}
-
-        def pack(tensor: torch.Tensor) -> torch.Tensor:
-            storage = tensor.untyped_storage()
-            if storage.data_ptr() not in owned and tensor.device.type != "meta":
-                saved[storage.data_ptr()] = storage.nbytes() // max(1, tensor.element_size())
-            return tensor
-
-        probe = torch.zeros(1, channels, side, side, dtype=dtype, device=device, requires_grad=True)
         try:
-            with torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
-                output = module(probe)
-        except RuntimeError as exc:  # a size the network cannot take: name it instead of torch's traceback
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise DeepDreamError(
-                "deepdreamport:deepDreamImage:TileSizeNotAccepted",
-                f"TileSize: layer {truncated.layer!r} cannot run on a {side}×{side} tile ({reason}); "
-                "give the tile size the network was made for (TileSize / tile_size / --tile-size).",
-            ) from None
-        elements = sum(saved.values()) + output.numel()
-        del output
-        cache[side] = elements / (side * side)
+            cache[side] = _elements_per_pixel(truncated, channels, (side, side))
+        except DeepDreamError:
+            if fallback is None or None in fallback:
+                raise
+            cache[side] = _elements_per_pixel(truncated, channels, fallback)
     return cache[side]
+
+
+def _elements_per_pixel(truncated: VisualNetwork, channels: int, size: tuple[int, int]) -> float:
+    """Elements saved for backward per input pixel, on one ``size`` image (see :func:`activation_elements_per_pixel`)."""
+    height, width = size
+    module = truncated.module
+    parameter = next(module.parameters(), None)
+    dtype = parameter.dtype if parameter is not None else torch.float32
+    device = parameter.device if parameter is not None else torch.device("cpu")
+    owned = {t.untyped_storage().data_ptr() for t in (*module.parameters(), *module.buffers())}
+    saved: dict[int, int] = {}
+
+    def pack(tensor: torch.Tensor) -> torch.Tensor:
+        storage = tensor.untyped_storage()
+        if storage.data_ptr() not in owned and tensor.device.type != "meta":
+            saved[storage.data_ptr()] = storage.nbytes() // max(1, tensor.element_size())
+        return tensor
+
+    probe = torch.zeros(1, channels, height, width, dtype=dtype, device=device, requires_grad=True)
+    try:
+        with torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+            output = module(probe)
+    except RuntimeError as exc:  # a size the network cannot take: name it instead of torch's traceback
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DeepDreamError(
+            "deepdreamport:deepDreamImage:TileSizeNotAccepted",
+            f"TileSize: layer {truncated.layer!r} cannot run on a {height}×{width} tile ({reason}); "
+            "give the tile size the network was made for (TileSize / tile_size / --tile-size).",
+        ) from None
+    elements = sum(saved.values()) + output.numel()
+    del output
+    return elements / (height * width)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from ..matlab.layout import to_nchw
 from ..matlab.options import initial_image as checked_image_values
 from ..nets.base import DreamNetwork, VisualNetwork
 from ..nets.sizes import SizeProbe
+from .degenerate import carried_start, warn_degenerate
 from .guard import PROBE_SIDE, activation_elements_per_pixel, check_memory
 
 LayerLike = Union[str, int]
@@ -123,25 +124,39 @@ def check_tile_size(tile_size: int, truncated: VisualNetwork) -> None:
         )
 
 
-def check_initial_image(image: np.ndarray, network: DreamNetwork, truncated: VisualNetwork) -> np.ndarray:
-    """H×W×C real finite image, C = network channels, at least the receptive field."""
-    identifier = "nnet_cnn:deepDreamImage:InitialImageNotValidImage"
+INITIAL_IMAGE_ID = "nnet_cnn:deepDreamImage:InitialImageNotValidImage"
+
+
+def check_initial_image(image: np.ndarray, network: DreamNetwork) -> np.ndarray:
+    """H×W×C real finite image, C = network channels (its size: :func:`check_initial_image_size`)."""
     image = checked_image_values(image)
     if image.ndim == 2 and network.input_channels == 1:
         image = image[:, :, None]
     if image.ndim != 3 or image.shape[2] != network.input_channels:
         raise DeepDreamError(
-            identifier,
+            INITIAL_IMAGE_ID,
             f"InitialImage: expected an H×W×{network.input_channels} image; got shape {image.shape}.",
         )
-    min_h, min_w = truncated.receptive_field
-    if image.shape[0] < min_h or image.shape[1] < min_w:
-        raise DeepDreamError(
-            identifier,
-            f"InitialImage: {image.shape[0]}×{image.shape[1]} is smaller than the receptive field of layer "
-            f"{truncated.layer!r}; it must be at least {min_h}×{min_w}.",
-        )
     return image
+
+
+def check_initial_image_size(size: tuple[int, int], truncated: VisualNetwork, probe: SizeProbe) -> None:
+    """The initial image must give ``layer`` an output of at least 1×1 (MATLAB R2019b and later).
+
+    MATLAB's releases differ here: the 2017 release required at least the layer's
+    receptive field; R2019b+ computes the layer's output size for the image and
+    refuses it when a side is below 1 (same identifier,
+    ``nnet_cnn:deepDreamImage:InitialImageNotValidImage``). The port follows R2019b+,
+    as for the default initial image (noise of the receptive field's size plus the
+    input mean): an image smaller than the receptive field that still reaches the
+    layer is dreamt on. The network is run once on zeros of that size (cached).
+    """
+    height, width = (int(side) for side in size)
+    what = (
+        f"InitialImage: the initial image must give layer {truncated.layer!r} an output of at least 1×1 "
+        "(as MATLAB R2019b and later require); this one"
+    )
+    probe.check(height, width, truncated.layer, what, identifier=INITIAL_IMAGE_ID)
 
 
 def size_probe(network: DreamNetwork, truncated: VisualNetwork, tile_size: Optional[int]) -> SizeProbe:
@@ -213,6 +228,9 @@ def run_deep_dream(
     the random stream is drawn from or the network is moved. ``compile`` runs the
     visual network through ``torch.compile`` (:meth:`VisualNetwork.runnable`; the
     compiled module is kept on the network's cached visual network for later runs).
+    Images that show nothing of their unit (NaN or constant, or the start image
+    unchanged because the gradient was zero) are kept, as MATLAB computes them, and
+    reported by a :class:`~.degenerate.DegenerateImagesWarning` naming their channels.
     """
     truncated = network.truncated(resolve_layer_name(network, layer, base), tile_size)
     channels = [int(c) for c in channels]
@@ -220,14 +238,18 @@ def run_deep_dream(
     tile = network.tile_size(tile_size)
     check_tile_size(tile, truncated)
     if initial_image is not None:
-        initial_image = check_initial_image(initial_image, network, truncated)
+        initial_image = check_initial_image(initial_image, network)
     settings = replace(settings, tile_size=tile)  # every other setting (host_state, ...) passes through
     probe = size_probe(network, truncated, tile_size)
+    if initial_image is not None:
+        check_initial_image_size(initial_image.shape[:2], truncated, probe)
     start_size = default_initial_size(truncated, probe) if initial_image is None else initial_image.shape[:2]
     check_level_sizes(tuple(start_size), settings, truncated, probe)
     if memory_check:
         largest_probe = max([PROBE_SIDE, *(side for side in network.input_size if side)])
-        per_pixel = activation_elements_per_pixel(truncated, network.input_channels, tile, largest_probe)
+        per_pixel = activation_elements_per_pixel(  # an explicit TileSize must fit; MATLAB's default may not
+            truncated, network.input_channels, tile, largest_probe, fallback=None if tile_size else network.input_size
+        )
         check_memory(per_pixel, len(channels), network.input_channels, tuple(start_size), settings, dtype, device)
     image = default_initial_image(network, start_size, stream) if initial_image is None else initial_image
     truncated.to(device, dtype)
@@ -236,7 +258,10 @@ def run_deep_dream(
     batch = to_nchw(image, dtype, device).expand(len(channels), -1, -1, -1)
     channel_index = torch.tensor(channels, device=device, dtype=torch.long)
     with ieee_float32(device):
-        return deep_dream(batch, channel_index, truncated.gradient, settings, stream, on_iteration)
+        result = deep_dream(batch, channel_index, truncated.gradient, settings, stream, on_iteration)
+    sizes = level_sizes(*batch.shape[2:], settings.pyramid_levels, settings.pyramid_scale)
+    warn_degenerate(result.images, carried_start(batch[:1], sizes), channels, base)
+    return result
 
 
 @contextlib.contextmanager

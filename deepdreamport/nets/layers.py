@@ -32,7 +32,7 @@ import torch
 
 from ..errors import DeepDreamError
 from ..onnx.convert import convertible_tensors, to_torch
-from ..onnx.graph import extract_subgraph, input_dependent, node_name, static_shapes
+from ..onnx.graph import attribute, extract_subgraph, input_dependent, inserted_for, node_name, static_shapes
 from ..onnx.passes import RESIZED_MEAN_OP
 from .receptive_field import receptive_fields
 
@@ -61,6 +61,8 @@ LAYER_TYPES = {
     "Add": "Addition",
     "Sum": "Addition",
     "Mul": "Multiplication",
+    "Sub": "Subtraction",
+    "Div": "Division",
     "LRN": "Cross Channel Normalization",
     "Dropout": "Dropout",
     "Identity": "Identity",
@@ -138,9 +140,27 @@ def _run_sizes(model: onnx.ModelProto, input_name: str, size: list, tensors: lis
     return {**sizes, **{name: list(value.shape) for name, value in zip(wanted, values)}}
 
 
-def _matlab_size(shape: Optional[list[Optional[int]]]) -> tuple[Optional[int], ...]:
+def _channels_last_tensors(nodes: list[onnx.NodeProto], sizes: dict) -> set[str]:
+    """Tensors laid out N×H×W×C: after a ``Transpose(perm=[0,2,3,1])``, through nodes that keep their input's shape.
+
+    tf2onnx graphs compute their first layers (Keras ``Rescaling``, ``Normalization``)
+    channels-last, before the transpose to N×C×H×W; their sizes are shown as H×W×C too.
+    """
+    found: set[str] = set()
+    for node in nodes:
+        data = node.input[0] if node.input else ""
+        if node.op_type == "Transpose" and list(attribute(node, "perm", []) or []) == [0, 2, 3, 1]:
+            found.add(node.output[0])
+        elif data in found and node.op_type not in LAYOUT_OPS and sizes.get(node.output[0]) == sizes.get(data):
+            found.add(node.output[0])
+    return found
+
+
+def _matlab_size(shape: Optional[list[Optional[int]]], channels_last: bool = False) -> tuple[Optional[int], ...]:
     if shape is None:
         return ()
+    if len(shape) == 4 and channels_last:
+        return (shape[1], shape[2], shape[3])
     if len(shape) == 4:
         return (shape[2], shape[3], shape[1])
     if len(shape) == 2:
@@ -158,6 +178,105 @@ def _layer_type(node: onnx.NodeProto, sizes: dict, initializers: dict) -> str:
     return LAYER_TYPES.get(node.op_type, node.op_type)
 
 
+LAYOUT_OPS = {"Transpose", "Reshape", "Identity", "Squeeze", "Unsqueeze"}
+"""Operators that only lay values out: on the input they are the exporter's plumbing, not the user's layers."""
+
+
+def _relays_the_image(node: onnx.NodeProto, image: list[Optional[int]], sizes: dict) -> bool:
+    """A layout node whose output is the image again in another order (N×H×W×C ↔ N×C×H×W, a grey reshape).
+
+    ``image`` is the input's shape (1×C×H×W, ``None`` where dynamic). A ``Transpose`` of a
+    4-D image always is; a ``Reshape``, ``Identity``, ``Squeeze`` or ``Unsqueeze`` is when
+    its output is 4-D with the image's dimensions in some order (known sizes only).
+    """
+    if node.op_type not in LAYOUT_OPS or node.domain not in ("", "ai.onnx"):
+        return False
+    if node.op_type == "Transpose":
+        return len(image) == 4
+    shape = sizes.get(node.output[0])
+    if shape is None or None in shape or None in image or len(shape) != 4:
+        return False
+    return sorted(shape) == sorted(image)
+
+
+def _bias_of(node: onnx.NodeProto, producers: dict, readers: dict, initializers: dict) -> Optional[onnx.NodeProto]:
+    """The ``MatMul`` whose bias ``node`` adds (``Add(MatMul(x, W), b)``, the product read by ``node`` only), or ``None``."""
+    if node.op_type != "Add" or node.domain not in ("", "ai.onnx") or len(node.input) != 2:
+        return None
+    for product, bias in (node.input, reversed(node.input)):
+        source = producers.get(product)
+        if source is not None and source.op_type == "MatMul" and bias in initializers:
+            return source if len(readers.get(product, [])) == 1 else None
+    return None
+
+
+def _owners(
+    data_nodes: list[onnx.NodeProto], input_name: str, names: set[str], initializers: dict, sizes: dict
+) -> dict[int, str]:
+    """The layer each data node belongs to (by ``id``): its own, or the one it is plumbing for.
+
+    * a node a fix-up pass added (:func:`~deepdreamport.onnx.graph.inserted_for`) → the layer it was added for;
+    * the input normalisation (``Sub`` of a constant from the input) and layout nodes that hand the input on as
+      the same image in another layout (tf2onnx's input ``Transpose``, its ``Reshape`` for 1-channel images)
+      → the input layer;
+    * a ``Transpose`` read by exactly one node (tf2onnx's transposes around a ``Flatten`` or an operator that
+      needs another layout) → the layer of that node: MATLAB's layers never transpose activations;
+    * the bias ``Add`` of a ``MatMul`` read only by it (tf2onnx's Keras ``Dense``) → the ``MatMul``'s layer;
+    * MATLAB's ``<layer>_<Suffix>`` helpers → ``<layer>``; every other node is a layer of its own.
+    """
+    readers: dict[str, list[onnx.NodeProto]] = {}
+    producers: dict[str, onnx.NodeProto] = {}
+    for node in data_nodes:
+        for name in node.input:
+            readers.setdefault(name, []).append(node)
+        producers.update((output, node) for output in node.output)
+    image = sizes.get(input_name) or []
+    on_input = {input_name}
+    owners: dict[int, str] = {}
+    deferred: dict[int, onnx.NodeProto] = {}
+    marked: dict[int, str] = {}
+    for node in data_nodes:
+        name = node_name(node)
+        serves = inserted_for(node)
+        is_input_mean = (
+            node.op_type in ("Sub", RESIZED_MEAN_OP) and node.input[0] == input_name and (node.input[1] in initializers)
+        )
+        if (
+            serves == input_name
+            or is_input_mean
+            or (node.input[0] in on_input and _relays_the_image(node, image, sizes))
+        ):
+            owners[id(node)] = input_name
+            on_input.update(node.output)
+            continue
+        if serves is not None:
+            marked[id(node)] = serves
+            continue
+        followers = readers.get(node.output[0], [])
+        if node.op_type == "Transpose" and len(followers) == 1:
+            deferred[id(node)] = followers[0]
+            continue
+        product = _bias_of(node, producers, readers, initializers)
+        if product is not None and id(product) in owners:
+            owners[id(node)] = owners[id(product)]
+            continue
+        owner = _owner(name, names)
+        while owner is not None and owner != input_name and _owner(owner, names) is not None:
+            owner = _owner(owner, names)
+        owners[id(node)] = owner if owner is not None else name
+    by_name = {node_name(node): owners[id(node)] for node in data_nodes if id(node) in owners}
+    for node in data_nodes:  # deferred transposes: the owner of their reader (through chains of transposes)
+        reader, hops = deferred.get(id(node)), 0
+        while reader is not None and id(reader) in deferred and hops < len(data_nodes):
+            reader, hops = deferred[id(reader)], hops + 1
+        if reader is not None:
+            owners[id(node)] = owners.get(id(reader)) or by_name.get(marked.get(id(reader), ""), node_name(node))
+    for node in data_nodes:
+        if id(node) in marked:
+            owners[id(node)] = by_name.get(marked[id(node)], node_name(node))
+    return owners
+
+
 def build_layers(
     model: onnx.ModelProto, input_name: str, input_channels: int, input_size: tuple[Optional[int], Optional[int]]
 ) -> list[Layer]:
@@ -171,20 +290,16 @@ def build_layers(
         if index not in shape_only and any(name in dependent for name in node.input)
     ]
     names = {node_name(node) for node in data_nodes} | {input_name}
+    size = [1, input_channels, input_size[0], input_size[1]]
+    sizes = _sizes(model, input_name, size)
+    owners = _owners(data_nodes, input_name, names, initializers, sizes)
 
     groups: dict[str, list[onnx.NodeProto]] = {input_name: []}
     main: dict[str, onnx.NodeProto] = {}
     for node in data_nodes:
-        name = node_name(node)
-        is_input_mean = (
-            node.op_type in ("Sub", RESIZED_MEAN_OP) and node.input[0] == input_name and (node.input[1] in initializers)
-        )
-        owner = input_name if is_input_mean else _owner(name, names)
-        while owner is not None and owner != input_name and _owner(owner, names) is not None:
-            owner = _owner(owner, names)
-        if owner is None:
-            owner = name
-            main[name] = node
+        owner = owners[id(node)]
+        if owner == node_name(node) and inserted_for(node) is None:
+            main[owner] = node
         groups.setdefault(owner, []).append(node)
     # a prefix owner that is not itself a layer-producing node keeps its helpers as layers
     for owner in [o for o in groups if o != input_name and o not in main]:
@@ -192,8 +307,6 @@ def build_layers(
             groups.setdefault(node_name(node), []).append(node)
             main[node_name(node)] = node
 
-    size = [1, input_channels, input_size[0], input_size[1]]
-    sizes = _sizes(model, input_name, size)
     outputs = [nodes[-1].output[0] for nodes in groups.values() if nodes]
     unknown = [name for name in outputs if name not in sizes or None in sizes[name]]
     if unknown and None not in input_size:
@@ -209,6 +322,7 @@ def build_layers(
         value = fields.get(tensor)
         return None if value is None or max(value) >= _BIG else value
 
+    channels_last = _channels_last_tensors(data_nodes, sizes)
     layers = []
     for owner, nodes in groups.items():
         output = nodes[-1].output[0] if nodes else input_name
@@ -216,7 +330,7 @@ def build_layers(
             layer_type, output_size = "Image Input", (input_size[0], input_size[1], input_channels)
         else:
             layer_type = _layer_type(main[owner], sizes, initializers)
-            output_size = _matlab_size(sizes.get(output))
+            output_size = _matlab_size(sizes.get(output), output in channels_last)
         layers.append(
             Layer(
                 index=len(layers) + 1,

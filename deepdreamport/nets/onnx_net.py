@@ -100,7 +100,7 @@ class OnnxNetwork:
                 "nnet_cnn:deepDreamImage:InvalidLayer",
                 f"layer: expected a layer name or index; got {layer!r}.",
             )
-        for node in self.model.graph.node:
+        for node in reversed(self.model.graph.node):  # the last of a name: a pass's node that ends the layer
             if node.name == layer or (not node.name and layer in node.output):
                 outputs = [o for o in node.output if o]
                 if len(outputs) != 1:

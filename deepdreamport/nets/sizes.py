@@ -64,12 +64,12 @@ class SizeProbe:
         )
         try:
             with torch.no_grad():
-                self.module(probe)
+                output = self.module(probe)
         except torch.OutOfMemoryError:  # a RuntimeError too, but not about the size's shape
             raise
         except RuntimeError:  # torch reports every size mismatch (cat, matmul, view, conv) as RuntimeError
             return False
-        return True
+        return not (isinstance(output, torch.Tensor) and output.numel() == 0)  # an empty output is no output
 
     def side_works(self, axis: int, size: int) -> bool:
         """Whether side ``size`` works on ``axis`` (0 height, 1 width), the other side at the reference size."""
@@ -94,7 +94,14 @@ class SizeProbe:
             return height, width  # nothing better found: the check of the level sizes explains
         return rounded  # type: ignore[return-value]
 
-    def check(self, height: int, width: int, layer: str, what: str) -> None:
+    def check(
+        self,
+        height: int,
+        width: int,
+        layer: str,
+        what: str,
+        identifier: str = "deepdreamport:deepDreamImage:InvalidImageSize",
+    ) -> None:
         """Raise one clear error when the network cannot take an ``height×width`` input (``what`` says why that size)."""
         if self.accepts(height, width):
             return
@@ -105,7 +112,7 @@ class SizeProbe:
             return ", ".join(map(str, values)) if values else f"none within ±{SEARCH}"
 
         raise DeepDreamError(
-            "deepdreamport:deepDreamImage:InvalidImageSize",
+            identifier,
             f"{what} is {height}×{width}, a size the network up to layer {layer!r} cannot take. "
             f"Heights that work near it: {listed(heights)}; "
             f"widths: {listed(widths)} (searched with the other side at {self.reference[0]}×{self.reference[1]}).",

@@ -47,6 +47,21 @@ def set_ints(node: onnx.NodeProto, name: str, values: Iterable[int]) -> None:
     node.attribute.append(helper.make_attribute(name, [int(v) for v in values]))
 
 
+INSERTED_FOR = "inserted by deepdreamport for: "
+"""The ``doc_string`` a fix-up pass gives a node it adds, followed by the layer (node or input name) it serves."""
+
+
+def mark_inserted(node: onnx.NodeProto, serves: str) -> onnx.NodeProto:
+    """Mark ``node`` as added by a pass for the node or graph input named ``serves`` (the layer table folds it there)."""
+    node.doc_string = INSERTED_FOR + serves
+    return node
+
+
+def inserted_for(node: onnx.NodeProto) -> Optional[str]:
+    """The name of the node or input that a pass added ``node`` for, or ``None`` for the exporter's own nodes."""
+    return node.doc_string[len(INSERTED_FOR) :] if node.doc_string.startswith(INSERTED_FOR) else None
+
+
 def node_name(node: onnx.NodeProto) -> str:
     """A node's name, or its first output for unnamed nodes."""
     return node.name or node.output[0]

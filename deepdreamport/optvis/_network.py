@@ -20,17 +20,22 @@ import onnx
 import torch
 
 from ..core.objective import channel_objective_gradient
+from ..doors.degenerate import EXIT_STATUS as DEGENERATE_STATUS
+from ..doors.degenerate import degenerate_images
 from ..doors.files import montage, write_atomic
-from ..errors import DeepDreamError
+from ..errors import DeepDreamError, bounded
 from ..nets import OnnxNetwork
 from ..nets.base import preferred_memory_format
 from ..onnx.convert import check_supported, to_torch, unsupported_ops
 from ..onnx.graph import extract_subgraph
 
 __all__ = [
+    "DEGENERATE_STATUS",
     "DeepDreamError",
     "OnnxGraph",
+    "bounded",
     "channel_objective_gradient",
+    "degenerate_images",
     "load_onnx",
     "montage",
     "preferred_memory_format",

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ._network import DeepDreamError, montage, write_atomic
+from ._network import DEGENERATE_STATUS, DeepDreamError, bounded, degenerate_images, montage, write_atomic
 from .commands import add_render_parser as add_render_parser  # re-exported: the parser of run_render
 from .gradient_free import OPTIMIZERS, render_gradient_free
 from .network import OptvisNetwork
@@ -108,4 +108,12 @@ def _run(args: argparse.Namespace) -> int:
     print(
         f"wrote {written} ({len(units)} images of {args.size}x{args.size}, final loss {float(np.sum(result.losses[-1])):.4g})"
     )
+    degenerate = degenerate_images(torch.from_numpy(np.ascontiguousarray(result.images.transpose(0, 3, 1, 2))))
+    if degenerate:  # NaN or constant images (doors.degenerate): written, and said, as `deepdream dream` does
+        shown = "; ".join(f"{labels[d.index]}: {d.reason}" for d in degenerate[:3])
+        print(
+            bounded(f"deepdream render: warning: {len(degenerate)} of {len(units)} images are degenerate. {shown}"),
+            file=sys.stderr,
+        )
+        return DEGENERATE_STATUS
     return 0

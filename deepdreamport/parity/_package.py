@@ -9,6 +9,7 @@ from __future__ import annotations
 from .._version import __version__ as PACKAGE_VERSION
 from ..core.loop import DreamResult, DreamSettings, scale_linear
 from ..doors.commands import parse_channels
+from ..doors.degenerate import degenerate_warnings
 from ..doors.files import write_atomic
 from ..doors.run import resolve_device, run_deep_dream
 from ..errors import DeepDreamError
@@ -24,6 +25,7 @@ __all__ = [
     "DreamSettings",
     "VisualNetwork",
     "as_network",
+    "degenerate_warnings",
     "matlab_squeeze",
     "parse_channels",
     "resolve_device",

@@ -11,6 +11,15 @@ Tolerances (relative error = max |port - reference| / max |reference|):
   dream's iterations (see the README), so a float32 mismatch is reported with a
   diagnosis of whether it looks like that amplification;
 * rolls exactly; a recorded ``modelSha256`` must match the model file.
+
+A failing case is explained (:func:`diagnose`), most basic cause first: different
+tile rolls (another random stream: nothing else can be compared), a changed model
+file, an iteration log of another shape, an error localised in a few pixels, and
+only then, for float32 cases, float32 amplification. That explanation is given
+only when the failure has all three signs of rounding amplified by the iterations
+(:func:`amplification_signs`): the first iteration's strengths agree to float32
+rounding (onset), the strengths' difference grows over the later iterations
+(growth), and the image error is spread over the image (spread).
 """
 
 from __future__ import annotations
@@ -34,6 +43,15 @@ RECORDED_TOLERANCE = {"double": 1e-10, "single": 1e-5}
 # runs compute the same network: that strength depends on the initial image and
 # one forward pass only, before any iteration can amplify rounding.
 FLOAT32_FIRST_STRENGTH_ROUNDING = 1e-5
+STRENGTH_ROUNDING = 1e-7
+"""Relative float32 rounding of a strength (a sum over the layer's output); the six MATLAB cases agree to 5e-7."""
+GROWTH = 10
+"""Growth: a later strength difference at least this many times the first one (and the rounding)."""
+SPREAD_LEVEL = 0.1
+"""A pixel takes part in the error when its error is at least this share of the largest error."""
+SPREAD_MIN_SHARE = 0.01
+SPREAD_MIN_PIXELS = 16
+"""The error is spread when at least this share of the pixels, and this many, take part in it."""
 
 
 def relative_error(actual: np.ndarray, expected: np.ndarray) -> float:
@@ -79,6 +97,8 @@ class CaseResult:
     iraw_max_error_at: tuple[int, ...] = ()  # 1-based MATLAB index into Iraw
     strengths: tuple[tuple[float, float, float, float], ...] = ()  # (level, iteration, reference, port)
     diagnosis: str = ""
+    iraw_error_pixels: int = 0  # pixels (positions of all K images) with an error >= SPREAD_LEVEL × the largest
+    iraw_pixels: int = 0
 
     @property
     def numeric_passed(self) -> bool:
@@ -192,9 +212,78 @@ def _relative(a: float, b: float) -> float:
     return abs(a - b) / abs(b) if b != 0 else abs(a - b)
 
 
+def error_pixels(actual: np.ndarray, expected: np.ndarray) -> tuple[int, int]:
+    """(pixels whose error is at least :data:`SPREAD_LEVEL` × the largest error, all pixels) of two H×W×C×K arrays.
+
+    A pixel is one position of one image; its error is the largest over the colour
+    channels. Arrays of different shapes give ``(0, 0)``; no error at all, ``(0, pixels)``.
+
+    Example:
+        >>> reference = np.zeros((10, 10, 3, 2)); port = reference.copy(); port[4, 5, 1, 0] = 3e-5
+        >>> error_pixels(port, reference)
+        (1, 200)
+    """
+    actual, expected = np.asarray(actual, dtype=np.float64), np.asarray(expected, dtype=np.float64)
+    if actual.shape != expected.shape or not expected.size:
+        return 0, 0
+    while actual.ndim < 4:
+        actual, expected = actual[..., None], expected[..., None]
+    error = np.nan_to_num(np.abs(actual - expected), nan=np.inf).max(axis=2)  # H×W×K
+    largest = float(error.max())
+    if largest == 0:
+        return 0, error.size
+    return int(np.count_nonzero(error >= SPREAD_LEVEL * largest)), error.size
+
+
+@dataclasses.dataclass(frozen=True)
+class AmplificationSigns:
+    """The three signs of float32 rounding amplified by the iterations, measured on a failing case."""
+
+    first: float  # relative strength difference at the first iteration
+    later: float  # the largest relative strength difference of the later iterations (0 with one iteration)
+    error_pixels: int
+    pixels: int
+
+    @property
+    def onset(self) -> bool:
+        """The first strength (one forward pass on the same start image) agrees to float32 rounding."""
+        return self.first <= FLOAT32_FIRST_STRENGTH_ROUNDING
+
+    @property
+    def growth(self) -> bool:
+        """The strengths drift apart: a later difference is 10× the first one and 10× a strength's rounding."""
+        return self.later >= GROWTH * max(self.first, STRENGTH_ROUNDING)
+
+    @property
+    def spread(self) -> bool:
+        """The image error is spread: at least 1 % of the pixels (and 16) carry a tenth of the largest error."""
+        return self.error_pixels >= max(SPREAD_MIN_PIXELS, SPREAD_MIN_SHARE * self.pixels)
+
+    @property
+    def amplification(self) -> bool:
+        return self.onset and self.growth and self.spread
+
+
+def amplification_signs(result: CaseResult) -> AmplificationSigns:
+    """Onset, growth and spread of ``result``'s differences (its strengths must have the reference's shape)."""
+    differences = [_relative(port, reference) for _, _, reference, port in result.strengths]
+    first = differences[0] if differences else 0.0
+    later = max(differences[1:], default=0.0)
+    return AmplificationSigns(first, later, result.iraw_error_pixels, result.iraw_pixels)
+
+
 def diagnose(case: ParityCase, result: CaseResult) -> str:
-    """One or two sentences on what kind of failure ``result`` is."""
+    """What kind of failure ``result`` is, most basic cause first (see the module's description)."""
     notes = []
+    rolls_differ = not result.rolls_match and not result.error
+    if rolls_differ:
+        notes.append(
+            "the random tile rolls differ: the port drew another random stream (another seed, TileSize or "
+            "state of the stream before the run) or tiled other iterations, so the runs cannot be compared "
+            "number by number; this is not a rounding effect, and recording in float64 would not change it"
+            if len(case.rolls)
+            else "the random tile rolls differ: the port tiled iterations that the reference did not"
+        )
     if result.model_changed:
         notes.append(
             f"the model changed: {case.network} has sha256 {result.current_sha256[:16]}…, "
@@ -205,33 +294,46 @@ def diagnose(case: ParityCase, result: CaseResult) -> str:
                 else ""
             )
         )
-    if result.numeric_passed:
+    if result.numeric_passed or rolls_differ:
         return "; ".join(notes)
-    if not result.rolls_match:
-        notes.append("the random tile rolls differ: the tiling or the random stream changed, not a rounding effect")
     rows = result.strengths
     positions_agree = all(r[2] == r[2] and r[3] == r[3] for r in rows)  # no NaN padding
     if not positions_agree or not math.isfinite(result.strength_abs_error):
         notes.append("the iteration log differs in shape (pyramid levels or iterations changed)")
-    elif rows:
-        first = _relative(rows[0][3], rows[0][2])
-        last = _relative(rows[-1][3], rows[-1][2])
-        if case.precision != "single":
-            notes.append(
-                f"a float64 case: strengths differ by {first:.1e} (relative) at the first iteration and "
-                f"{last:.1e} at the last; float64 rounding stays far below the 1e-10 tolerance, so this is a real change"
-            )
-        elif first <= FLOAT32_FIRST_STRENGTH_ROUNDING:
-            notes.append(
-                f"consistent with float32 amplification: the first iteration's strength agrees to {first:.1e} "
-                f"(float32 rounding, <= {FLOAT32_FIRST_STRENGTH_ROUNDING:.0e}) and the difference grows to {last:.1e} "
-                "by the last iteration, as the README explains; record the case in float64 to check across machines"
-            )
-        else:
-            notes.append(
-                f"not float32 amplification: the strengths differ by {first:.1e} (relative) already at the first "
-                f"iteration, beyond float32 rounding ({FLOAT32_FIRST_STRENGTH_ROUNDING:.0e}): the network computes something else"
-            )
+        return "; ".join(notes)
+    signs = amplification_signs(result)
+    where = ",".join(map(str, result.iraw_max_error_at))
+    if result.iraw_relative_error > result.tolerance and not signs.spread:
+        notes.append(
+            f"the image error is localised: {signs.error_pixels} of {signs.pixels} pixels carry more than a tenth "
+            f"of the largest error ({result.iraw_max_abs_error:.1e} at Iraw({where})); rounding amplified by the "
+            "iterations spreads over the whole image, so this is not amplification but a difference at these "
+            "pixels only (an edited or damaged case file, or a computation that differs there, such as a tile border)"
+        )
+        return "; ".join(notes)
+    if case.precision != "single":
+        notes.append(
+            f"a float64 case: strengths differ by {signs.first:.1e} (relative) at the first iteration and up to "
+            f"{signs.later:.1e} later; float64 rounding stays far below the 1e-10 tolerance, so this is a real change"
+        )
+    elif signs.amplification:
+        notes.append(
+            f"consistent with float32 amplification: the first iteration's strength agrees to {signs.first:.1e} "
+            f"(float32 rounding, <= {FLOAT32_FIRST_STRENGTH_ROUNDING:.0e}), the difference grows to {signs.later:.1e} "
+            f"over the iterations and the image error is spread ({signs.error_pixels} of {signs.pixels} pixels carry "
+            "a tenth of the largest), as the README explains; record the case in float64 to check across machines"
+        )
+    elif not signs.onset:
+        notes.append(
+            f"not float32 amplification: the strengths differ by {signs.first:.1e} (relative) already at the first "
+            f"iteration, beyond float32 rounding ({FLOAT32_FIRST_STRENGTH_ROUNDING:.0e}): the network computes something else"
+        )
+    else:
+        notes.append(
+            f"not float32 amplification: the strengths do not drift apart over the iterations (first {signs.first:.1e}, "
+            f"later at most {signs.later:.1e}) although the images differ by {result.iraw_relative_error:.1e}: "
+            "the images changed after the run (a rescaled or re-saved case file) or in its last update only"
+        )
     return "; ".join(notes)
 
 
@@ -244,6 +346,7 @@ def compare(case: ParityCase, port: PortRun, current_sha256: str = "") -> CaseRe
     else:
         strength_error = math.inf
     max_abs, where = _max_error_location(port.iraw, case.iraw)
+    spread, pixels = error_pixels(_package.matlab_squeeze(port.iraw), _package.matlab_squeeze(case.iraw))
     recorded_sha = case.provenance.model_sha256
     result = CaseResult(
         case=case.name,
@@ -261,6 +364,8 @@ def compare(case: ParityCase, port: PortRun, current_sha256: str = "") -> CaseRe
         iraw_max_abs_error=max_abs,
         iraw_max_error_at=where,
         strengths=_strength_rows(log, expected_log),
+        iraw_error_pixels=spread,
+        iraw_pixels=pixels,
     )
     return dataclasses.replace(result, diagnosis=diagnose(case, result))
 
@@ -298,7 +403,8 @@ def describe_result(result: CaseResult) -> str:
     where = ",".join(map(str, result.iraw_max_error_at)) or "-"
     lines.append(
         f"  Iraw: relative error {result.iraw_relative_error:.3e} (tolerance {result.tolerance:.0e}), "
-        f"max abs error {result.iraw_max_abs_error:.3e} at Iraw({where})"
+        f"max abs error {result.iraw_max_abs_error:.3e} at Iraw({where}); "
+        f"{result.iraw_error_pixels} of {result.iraw_pixels} pixels carry a tenth of it or more"
     )
     lines.append(f"  Ilinear: relative error {result.ilinear_relative_error:.3e} (tolerance {result.tolerance:.0e})")
     lines.append(f"  rolls: {'identical' if result.rolls_match else 'DIFFERENT'}")

@@ -148,6 +148,20 @@ def provenance(spec: RecordSpec, model_sha256: str) -> Provenance:
 
 def record_case(spec: RecordSpec, out_dir: str | Path, overwrite: bool = False) -> ParityCase:
     """Run the port for ``spec`` and write ``OUT/<name>.mat``; returns the written case."""
+    case = recorded_case(spec, out_dir, overwrite)
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    save_case(case)
+    return case
+
+
+def recorded_case(spec: RecordSpec, out_dir: str | Path, overwrite: bool = False) -> ParityCase:
+    """Run the port for ``spec``: the case that :func:`record_case` writes to ``OUT/<name>.mat``, not written yet.
+
+    A case whose images are degenerate (NaN, constant, or the start image unchanged
+    because the gradient was zero: :mod:`deepdreamport.doors.degenerate`) is refused:
+    NaN never equals NaN, so such a case could never pass, and an unchanged image
+    checks nothing of the network.
+    """
     check_spec(spec)
     out_dir = Path(out_dir)
     target = out_dir / f"{spec.case_name()}.mat"
@@ -176,8 +190,14 @@ def record_case(spec: RecordSpec, out_dir: str | Path, overwrite: bool = False) 
         activation_log=empty.reshape(0, 3),
         rolls=empty.reshape(0, 2),
     )
-    port = run_port(case, spec.model, device)
-    case = dataclasses.replace(
+    with _package.degenerate_warnings() as degenerate:
+        port = run_port(case, spec.model, device)
+    if degenerate:
+        raise RecordError(
+            f"case {spec.case_name()!r}: {degenerate[0]} A parity case must make its units respond: "
+            "choose another start image (--image, --seed, --size), layer or channels; nothing was written"
+        )
+    return dataclasses.replace(
         case,
         iraw=port.iraw,
         ilinear=port.ilinear,
@@ -185,9 +205,6 @@ def record_case(spec: RecordSpec, out_dir: str | Path, overwrite: bool = False) 
         rolls=port.rolls,
         provenance=provenance(spec, file_sha256(spec.model)),
     )
-    out_dir.mkdir(parents=True, exist_ok=True)
-    save_case(case)
-    return case
 
 
 SPEC_KEYS = {f.name for f in dataclasses.fields(RecordSpec)}
@@ -257,9 +274,13 @@ def read_batch(path: str | Path) -> list[RecordSpec]:
 
 
 def record_batch(specs: Sequence[RecordSpec], out_dir: str | Path, overwrite: bool = False) -> list[ParityCase]:
-    """Record every spec (all are checked before any is run)."""
+    """Record every spec: all are checked, then all are run, then all are written (a refused case writes none)."""
     for spec in specs:
         target = Path(out_dir) / f"{spec.case_name()}.mat"
         if target.exists() and not overwrite:
             raise RecordError(f"--out: {str(target)!r} exists; pass --overwrite to replace it")
-    return [record_case(spec, out_dir, overwrite) for spec in specs]
+    cases = [recorded_case(spec, out_dir, overwrite) for spec in specs]
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    for case in cases:
+        save_case(case)
+    return cases

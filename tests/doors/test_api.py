@@ -350,8 +350,8 @@ IMAGE_ID = "nnet_cnn:deepDreamImage:InitialImageNotValidImage"
         (np.zeros((16, 16, 1)), ["InitialImage", "3"]),
         (np.zeros((16, 16, 4)), ["InitialImage", "3"]),
         (np.zeros((16, 16)), ["InitialImage", "3"]),
-        (np.zeros((7, 16, 3)), ["InitialImage", "8×8"]),
-        (np.zeros((16, 5, 3)), ["InitialImage", "8×8"]),
+        (np.zeros((5, 16, 3)), ["InitialImage", "at least 1×1", "5×16", "Heights that work near it: 6, 7, 8"]),
+        (np.zeros((16, 5, 3)), ["InitialImage", "at least 1×1", "widths: 6, 7, 8"]),
         (np.full((16, 16, 3), np.nan), ["InitialImage", "NaN"]),
         (np.full((16, 16, 3), -np.inf), ["InitialImage", "Inf"]),
         (np.zeros((16, 16, 3), dtype=complex), ["InitialImage", "complex"]),
@@ -363,6 +363,17 @@ IMAGE_ID = "nnet_cnn:deepDreamImage:InitialImageNotValidImage"
 def test_initial_image_errors(tiny, image, words):
     expect_error(IMAGE_ID, words, deepDreamImage, tiny, "relu2", 1, "InitialImage", image, "Verbose", False)
     expect_error(IMAGE_ID, words, deep_dream_image, tiny, "relu2", 0, initial_image=image)
+
+
+def test_initial_image_smaller_than_the_receptive_field_is_dreamt_as_in_r2019b(tiny):
+    """relu2's receptive field is 8×8, but 6×6 still gives it a 1×1 output: R2019b+ accepts it (2017 did not)."""
+    image = np.random.RandomState(0).rand(6, 7, 3) * 255
+    assert tiny.truncated("relu2").receptive_field == (8, 8)
+    matlab = deepDreamImage(
+        tiny, "relu2", 3, "InitialImage", image, "PyramidLevels", 1, "NumIterations", 1, "Verbose", 0
+    )
+    python = deep_dream_image(tiny, "relu2", 2, initial_image=image, pyramid_levels=1, num_iterations=1)
+    assert matlab.shape == (6, 7, 3, 1) and np.array_equal(matlab[..., 0], python[0])
 
 
 def test_gpu_without_a_gpu(tiny, monkeypatch):

@@ -7,11 +7,14 @@ their conversion is checked against onnxruntime in
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import onnx
 import pytest
 
 from deepdreamport import deep_dream_image
+from deepdreamport.doors.degenerate import DegenerateImagesWarning
 from deepdreamport.errors import DeepDreamError
 from deepdreamport.nets import OnnxNetwork
 
@@ -64,8 +67,56 @@ EXPECTED = {
         [("input", "Image Input", (16, 16, 3)), ("pool_1", "Max Pooling", (8, 8, 4)), ("relu_2", "ReLU", (8, 8, 4))],
         "relu_2",
     ),
+    # issue 18: the whole table; no row for tf2onnx's input Reshape, the pass's input Transpose, the Transpose
+    # before the flatten or the Dense layer's bias Add
+    "tf2onnx_grey_nhwc": (
+        [
+            ("input_1", "Image Input", (48, 48, 1)),
+            ("conv2d", "Convolution", (48, 48, 6)),
+            ("conv2d/Relu", "ReLU", (48, 48, 6)),
+            ("max_pooling2d", "Max Pooling", (24, 24, 6)),
+            ("conv2d_1", "Convolution", (12, 12, 8)),
+            ("conv2d_1/Relu", "ReLU", (12, 12, 8)),
+            ("flatten", "Reshape", (1, 1, 1152)),
+            ("dense/MatMul", "Fully Connected", (1, 1, 5)),
+            ("dense/Softmax", "Softmax", (1, 1, 5)),
+        ],
+        "conv2d_1/Relu",
+    ),
+    "matlab_r2018a_opset6": (
+        [
+            ("imageinput", "Image Input", (28, 28, 3)),
+            ("conv_1", "Convolution", (24, 24, 4)),
+            ("batchnorm_1", "Batch Normalization", (24, 24, 4)),
+            ("relu_1", "ReLU", (24, 24, 4)),
+            ("maxpool_1", "Max Pooling", (12, 12, 4)),
+            ("conv_2", "Convolution", (10, 10, 6)),
+            ("relu_2", "ReLU", (10, 10, 6)),
+            ("fc", "Fully Connected", (1, 1, 10)),
+            ("softmax", "Softmax", (1, 1, 10)),
+        ],
+        "conv_2",  # its ReLU units are dead for the default noise but one: the convolution responds
+    ),
+    "torch12_numeric_names": (  # unnamed nodes: each row is named by its output's number
+        [
+            ("input.1", "Image Input", (40, 56, 3)),
+            ("13", "Convolution", (40, 56, 6)),
+            ("14", "ReLU", (40, 56, 6)),
+            ("15", "Max Pooling", (20, 28, 6)),
+            ("16", "Convolution", (20, 28, 8)),
+            ("17", "ReLU", (20, 28, 8)),
+            ("18", "Max Pooling", (10, 14, 8)),
+            ("25", "Reshape", (1, 1, 1120)),
+            ("26", "Fully Connected", (1, 1, 5)),
+        ],
+        "17",
+    ),
 }
 SLOW = {"torch_dynamo_opset18"}
+WHOLE_TABLES = {"tf2onnx_grey_nhwc", "matlab_r2018a_opset6", "torch12_numeric_names"}
+"""Tables checked row by row, in order (no plumbing row may appear)."""
+RESPONDING = {"matlab_segnet_custom_unpool": [0, 2], "keras_nhwc": [0, 3]}
+"""Units that respond to the default start image (the others of these ReLU layers are dead there: a warning)."""
 
 
 def _params(names):
@@ -77,6 +128,9 @@ def test_layer_table(name, exported_network):
     rows, _ = EXPECTED[name]
     layers = OnnxNetwork.from_onnx(exported_network(name)).layers
     listed = [(layer.name, layer.type, layer.output_size) for layer in layers]
+    if name in WHOLE_TABLES:
+        assert listed == rows
+        return
     if any(row[0] is None for row in rows):
         assert [(row[1], row[2]) for row in rows] == [(t, size) for _, t, size in listed]
         return
@@ -91,9 +145,15 @@ def test_short_dream(name, exported_network):
     _, layer = EXPECTED[name]
     if isinstance(layer, int):  # a position in the layer table
         layer = OnnxNetwork.from_onnx(exported_network(name)).layers[layer].name
-    images = deep_dream_image(exported_network(name), layer, [0, 1], pyramid_levels=1, num_iterations=2, random_state=0)
-    assert images.shape[0] == 2 and images.shape[3] == 3 and np.isfinite(images).all()
-    assert images.min() == 0 and images.max() == 1  # OutputScaling 'linear': the dream changed the image
+    channels = RESPONDING.get(name, [0, 1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DegenerateImagesWarning)  # the dream changed every image
+        images = deep_dream_image(
+            exported_network(name), layer, channels, pyramid_levels=1, num_iterations=2, random_state=0
+        )
+    channels_in = OnnxNetwork.from_onnx(exported_network(name)).input_channels
+    assert images.shape[0] == 2 and images.shape[3] == channels_in and np.isfinite(images).all()
+    assert images.min() == 0 and abs(images.max() - 1) < 1e-6  # OutputScaling 'linear' (d*X - min*d rounds)
 
 
 def test_nhwc_network_takes_images_like_any_other(exported_network):
@@ -155,3 +215,47 @@ def test_declared_input_size_the_layer_cannot_take_is_one_clear_error(exported_n
         net.truncated("/Relu_2")
     assert info.value.identifier == "deepdreamport:deepDreamImage:LayerFailsAtInputSize"
     assert "'/Relu_2'" in str(info.value) and "30×30×3" in str(info.value)
+
+
+def test_keras_layers_show_their_own_layout_and_no_plumbing(exported_network):
+    """tf2onnx's transpose before the flatten belongs to the flatten; channels-last layers show H×W×C."""
+    layers = OnnxNetwork.from_onnx(exported_network("keras_nhwc_rescaling")).layers
+    table = {layer.name: layer for layer in layers}
+    assert "Transpose__6" not in table and "Transpose__12" not in table and "dense/BiasAdd" not in table
+    assert "Transpose__12" in table["flatten"].nodes and "dense/BiasAdd" in table["dense/MatMul"].nodes
+    assert table["rescaling/mul"].output_size == (24, 24, 3) and table["normalization/sub"].type == "Subtraction"
+    assert layers[0].nodes == ("input_1_channels_last",)  # the pass's transpose back to N×H×W×C: the input's
+
+
+def test_fully_connected_layer_of_a_non_square_network_dreams_at_its_input_size(exported_network):
+    """MATLAB's tile is max(H, W) = 56; a 40×56 fully connected layer never sees it (the image is never tiled)."""
+    images = deep_dream_image(exported_network("torch12_numeric_names"), "26", [0, 4], pyramid_levels=1,
+                              num_iterations=2, random_state=0)  # fmt: skip
+    assert images.shape == (2, 40, 56, 3) and np.isfinite(images).all()
+
+
+@pytest.mark.parametrize(
+    "name, layer",
+    [
+        ("paddle_detector_dynamic", "Conv@2"),
+        pytest.param("torch_dynamo_runtime_reshape", "node_relu_1", marks=pytest.mark.slow),
+    ],
+)
+def test_networks_of_dynamic_size_list_their_layers_and_dream_with_a_tile_size(name, layer, exported_network):
+    net = OnnxNetwork.from_onnx(exported_network(name))
+    assert net.input_size == (None, None) and net.layers[0].output_size == (None, None, 3)
+    assert layer in [row.name for row in net.layers]
+    with pytest.raises(DeepDreamError) as info:  # no size to take the tile from: one clear line
+        deep_dream_image(net, layer, [0], pyramid_levels=1, num_iterations=1)
+    assert info.value.identifier == "deepdreamport:deepDreamImage:UnknownTileSize" and "tile_size" in str(info.value)
+    images = deep_dream_image(net, layer, [0, 1], tile_size=32, pyramid_levels=1, num_iterations=2, random_state=0)
+    assert images.shape[0] == 2 and np.isfinite(images).all() and images.min() == 0 and abs(images.max() - 1) < 1e-6
+
+
+def test_paddle_detector_refuses_a_pyramid_level_it_cannot_take_in_one_line(exported_network):
+    """Its upsampling path adds a stride-4 feature, upsampled twice, to a stride-2 one: 9×9 does not fit."""
+    with pytest.raises(DeepDreamError) as info:
+        deep_dream_image(exported_network("paddle_detector_dynamic"), "Conv@2", [0], tile_size=32,
+                         pyramid_levels=2, num_iterations=1)  # fmt: skip
+    assert info.value.identifier == "deepdreamport:deepDreamImage:InvalidImageSize"
+    assert "pyramid level 2" in str(info.value) and "9×9" in str(info.value) and "\n" not in str(info.value)

@@ -94,3 +94,39 @@ def test_activations_rejects_bad_input():
         activations(net, np.zeros((8, 8, 1, 1)), "conv1")
     with pytest.raises(DeepDreamError):
         activations(net, np.zeros((8, 8, 3, 1)), 42)
+
+
+def test_nodes_a_pass_adds_are_not_layers(tmp_path):
+    """An asymmetric ``AveragePool`` (count_include_pad=0) becomes Pad + pool + Div: one row, the pool, dreamt as such."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    weight = np.random.RandomState(2).randn(4, 3, 3, 3).astype(np.float32)
+    graph = helper.make_graph(
+        [
+            helper.make_node("Conv", ["x", "w"], ["conv"], name="conv", pads=[1, 1, 1, 1]),
+            helper.make_node("AveragePool", ["conv"], ["pool"], name="pool", kernel_shape=[3, 3], pads=[0, 0, 1, 1]),
+            helper.make_node("Relu", ["pool"], ["relu"], name="relu"),
+        ],
+        "asymmetric_pool",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 12, 12])],
+        [helper.make_tensor_value_info("relu", TensorProto.FLOAT, None)],
+        initializer=[numpy_helper.from_array(weight, "w")],
+    )
+    path = tmp_path / "pool.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(path))
+    net = OnnxNetwork.from_onnx(path)
+    assert [(layer.name, layer.type) for layer in net.layers] == [
+        ("x", "Image Input"), ("conv", "Convolution"), ("pool", "Average Pooling"), ("relu", "ReLU"),
+    ]  # fmt: skip
+    assert len(net.layers[2].nodes) == 3 and net.layers[2].output_size == (11, 11, 4)
+    x = np.random.RandomState(3).randn(1, 3, 12, 12).astype(np.float32)
+    reference = onnx.load(str(path))
+    reference.graph.output.append(helper.make_tensor_value_info("pool", TensorProto.FLOAT, None))
+    session = ort.InferenceSession(reference.SerializeToString(), providers=["CPUExecutionProvider"])
+    import torch
+
+    with torch.no_grad():
+        out = net.truncated("pool").module(torch.from_numpy(x)).numpy()  # the average, not the pass's sum
+    ref = session.run(["pool"], {"x": x})[0]
+    assert out.shape == ref.shape and np.abs(out - ref).max() <= 1e-5 * np.abs(ref).max()

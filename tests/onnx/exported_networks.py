@@ -50,10 +50,25 @@ def matlab_zerocenter(path: Path, size: tuple[int, int] = (20, 24)) -> Path:
         "fc_W": rng.randn(5, 8 * (height // 2 - 2) * (width // 2 - 2)) * 0.05,
         "fc_B": rng.randn(5) * 0.1,
     }
+    return _matlab_series(path, "matlab_zerocenter", inits, size, opset=8, conv_1_pads=[1, 1, 1, 1])
+
+
+def _matlab_series(
+    path: Path, name: str, inits: dict, size: tuple[int, int], opset: int, conv_1_pads: list[int], legacy: bool = False
+) -> Path:
+    """The series network MATLAB's exporter writes, IR 3 (initializers listed as graph inputs).
+
+    ``imageinput_Sub`` → ``conv_1`` → ``batchnorm_1`` (``spatial=1``) → ``relu_1`` →
+    ``maxpool_1`` → ``conv_2`` → ``relu_2`` → ``fc`` (``fc_Flatten`` + ``Gemm``) → ``softmax``.
+    ``legacy``: the opset-6 attributes of R2018a (``broadcast=1`` on ``Sub`` and ``Gemm``,
+    ``is_test=1`` on the batch normalisation).
+    """
+    old = {"broadcast": 1} if legacy else {}
+    height, width = size
     nodes = [
-        helper.make_node("Sub", ["imageinput", "imageinput_Mean"], ["imageinput_Sub"], name="imageinput_Sub"),
+        helper.make_node("Sub", ["imageinput", "imageinput_Mean"], ["imageinput_Sub"], name="imageinput_Sub", **old),
         helper.make_node(
-            "Conv", ["imageinput_Sub", "conv_1_W", "conv_1_B"], ["conv_1"], name="conv_1", pads=[1, 1, 1, 1]
+            "Conv", ["imageinput_Sub", "conv_1_W", "conv_1_B"], ["conv_1"], name="conv_1", pads=conv_1_pads
         ),
         helper.make_node(
             "BatchNormalization",
@@ -62,25 +77,27 @@ def matlab_zerocenter(path: Path, size: tuple[int, int] = (20, 24)) -> Path:
             name="batchnorm_1",
             epsilon=1e-5,
             spatial=1,
+            **({"is_test": 1} if legacy else {}),
         ),
         helper.make_node("Relu", ["batchnorm_1"], ["relu_1"], name="relu_1"),
         helper.make_node("MaxPool", ["relu_1"], ["maxpool_1"], name="maxpool_1", kernel_shape=[2, 2], strides=[2, 2]),
         helper.make_node("Conv", ["maxpool_1", "conv_2_W", "conv_2_B"], ["conv_2"], name="conv_2"),
         helper.make_node("Relu", ["conv_2"], ["relu_2"], name="relu_2"),
         helper.make_node("Flatten", ["relu_2"], ["fc_Flatten"], name="fc_Flatten", axis=1),
-        helper.make_node("Gemm", ["fc_Flatten", "fc_W", "fc_B"], ["fc"], name="fc", transB=1),
+        helper.make_node("Gemm", ["fc_Flatten", "fc_W", "fc_B"], ["fc"], name="fc", transB=1, **old),
         helper.make_node("Softmax", ["fc"], ["softmax"], name="softmax", axis=1),
     ]
     tensors = [_initializer(k, v) for k, v in inits.items()]
+    classes = int(np.asarray(inits["fc_B"]).shape[0])
     graph = helper.make_graph(
         nodes,
-        "matlab_zerocenter",
+        name,
         [helper.make_tensor_value_info("imageinput", TensorProto.FLOAT, [1, 3, height, width])]
         + [helper.make_tensor_value_info(t.name, TensorProto.FLOAT, list(t.dims)) for t in tensors],
-        [helper.make_tensor_value_info("softmax", TensorProto.FLOAT, [1, 5])],
+        [helper.make_tensor_value_info("softmax", TensorProto.FLOAT, [1, classes])],
         initializer=tensors,
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 8)], producer_name="MATLAB")
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="MATLAB")
     model.ir_version = 3
     return _save(model, path)
 
@@ -138,8 +155,11 @@ def matlab_segnet_custom_unpool(path: Path, size: int = 16) -> Path:
     return _save(model, path)
 
 
-def keras_nhwc(path: Path, size: int = 24, rescaling: bool = False) -> Path:
+def keras_nhwc(path: Path, size: int = 24, rescaling: bool = False, channels: int = 3) -> Path:
     """A tf2onnx/Keras export: an N×H×W×C input (``input_1``, batch ``unk__6``) and ``Transpose(perm=[0,3,1,2])``.
+
+    ``channels=1`` (a grey network): tf2onnx's optimiser writes that transpose as a
+    ``Reshape`` to [-1, 1, H, W], which is the same for one channel.
 
     ``rescaling``: Keras ``Rescaling`` and ``Normalization`` layers first, in
     the channels-last layout (``Mul`` by 1/255, ``Sub`` of a per-channel mean of
@@ -150,7 +170,7 @@ def keras_nhwc(path: Path, size: int = 24, rescaling: bool = False) -> Path:
     rng = np.random.RandomState(92)
     flat = 8 * (size // 4) * (size // 4)
     inits = {
-        "conv2d/kernel": rng.randn(6, 3, 3, 3) * 0.3,
+        "conv2d/kernel": rng.randn(6, channels, 3, 3) * 0.3,
         "conv2d/bias": rng.randn(6) * 0.1,
         "conv2d_1/kernel": rng.randn(8, 6, 3, 3) * 0.2,
         "conv2d_1/bias": rng.randn(8) * 0.1,
@@ -159,8 +179,11 @@ def keras_nhwc(path: Path, size: int = 24, rescaling: bool = False) -> Path:
     }
     tensors = [_initializer(k, v) for k, v in inits.items()]
     tensors.append(numpy_helper.from_array(np.array([-1, flat], dtype=np.int64), "flatten/shape"))
+    tensors.append(numpy_helper.from_array(np.array([-1, 1, size, size], dtype=np.int64), "const_fold_opt__12"))
     nodes = [
-        helper.make_node("Transpose", ["input_1"], ["input_1_nchw"], name="Transpose__6", perm=[0, 3, 1, 2]),
+        helper.make_node("Transpose", ["input_1"], ["input_1_nchw"], name="Transpose__6", perm=[0, 3, 1, 2])
+        if channels != 1
+        else helper.make_node("Reshape", ["input_1", "const_fold_opt__12"], ["input_1_nchw"], name="Transpose__6"),
         helper.make_node(
             "Conv", ["input_1_nchw", "conv2d/kernel", "conv2d/bias"], ["conv2d"], name="conv2d", auto_pad="SAME_UPPER"
         ),
@@ -197,7 +220,7 @@ def keras_nhwc(path: Path, size: int = 24, rescaling: bool = False) -> Path:
     graph = helper.make_graph(
         nodes,
         "tf2onnx",
-        [helper.make_tensor_value_info("input_1", TensorProto.FLOAT, ["unk__6", size, size, 3])],
+        [helper.make_tensor_value_info("input_1", TensorProto.FLOAT, ["unk__6", size, size, channels])],
         [helper.make_tensor_value_info("dense/Softmax", TensorProto.FLOAT, ["unk__7", 5])],
         initializer=tensors,
     )
@@ -239,6 +262,204 @@ def torch_dynamo_opset18(path: Path, size: int = 16) -> Path:
         model, (torch.randn(1, 3, size, size),), str(path), dynamo=True, opset_version=18, input_names=["x"]
     )
     return path
+
+
+class RuntimeViewClassifier(torch.nn.Module):
+    """conv → ReLU → max pool → conv → ReLU → ``x.view(x.size(0), x.size(1), -1).mean(2)`` → fully connected.
+
+    With a dynamic batch and image size the dynamo exporter computes the ``view``'s target
+    from ``Shape`` at run time (``Reshape(allowzero=1)``), and the mean is an opset-18
+    ``ReduceMean`` (axes as an input).
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = torch.nn.Conv2d(3, 6, 3, padding=1)
+        self.conv2 = torch.nn.Conv2d(6, 8, 3, padding=1)
+        self.fc = torch.nn.Linear(8, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.nn.functional.max_pool2d(torch.relu(self.conv1(x)), 2)
+        x = torch.relu(self.conv2(x))
+        return self.fc(x.view(x.size(0), x.size(1), -1).mean(2))
+
+
+def torch_dynamo_runtime_reshape(path: Path, size: int = 16) -> Path:
+    """PyTorch 2.x ``torch.onnx.export(dynamo=True, opset 18)``, batch and image size dynamic, weights as external data.
+
+    The class of issue 18's PyTorch 2.9 export: ``Shape → Concat → Reshape(allowzero=1)``
+    (the batch entry computed at run time), weights in ``<name>.onnx.data`` next to the file.
+    """
+    torch.manual_seed(96)
+    batch, height, width = (torch.export.Dim(name, min=2, max=1024) for name in ("batch", "height", "width"))
+    torch.onnx.export(
+        RuntimeViewClassifier().eval(),
+        (torch.randn(2, 3, size, size),),
+        str(path),
+        dynamo=True,
+        opset_version=18,
+        input_names=["x"],
+        dynamic_shapes={"x": {0: batch, 2: height, 3: width}},
+        external_data=True,
+    )
+    return path
+
+
+def matlab_r2018a_opset6(path: Path, size: tuple[int, int] = (28, 28)) -> Path:
+    """MATLAB R2018a's ``exportONNXNetwork``: opset 6, IR 3, broadcasting by attribute, ``is_test`` batch norm.
+
+    ``imageinput_Sub`` (``Sub`` with ``broadcast=1``) of a per-channel mean, conv →
+    BatchNormalization (``is_test=1``, ``spatial=1``) → ReLU → max pool → conv → ReLU →
+    fully connected (Flatten + ``Gemm`` with ``broadcast=1``) → softmax; initializers
+    listed as graph inputs.
+    """
+    rng = np.random.RandomState(98)
+    height, width = size
+    inits = {
+        "imageinput_Mean": rng.rand(3, 1, 1) * 255,
+        "conv_1_W": rng.randn(4, 3, 5, 5) * 0.02,
+        "conv_1_B": rng.randn(4) * 0.1,
+        "batchnorm_1_scale": 1 + rng.rand(4),
+        "batchnorm_1_B": rng.randn(4),
+        "batchnorm_1_mean": rng.randn(4),
+        "batchnorm_1_var": 0.5 + rng.rand(4),
+        "conv_2_W": rng.randn(6, 4, 3, 3) * 0.2,
+        "conv_2_B": rng.randn(6) * 0.1,
+        "fc_W": rng.randn(10, 6 * (height // 2 - 4) * (width // 2 - 4)) * 0.05,
+        "fc_B": rng.randn(10) * 0.1,
+    }
+    return _matlab_series(path, "matlab_r2018a", inits, size, opset=6, conv_1_pads=[0, 0, 0, 0], legacy=True)
+
+
+def paddle_detector_dynamic(path: Path) -> Path:
+    """paddle2onnx of a small detector: input ``x`` of N×3×?×? (batch -1), weights in ``Constant`` nodes, opset 11.
+
+    conv (stride 2) + BN → ReLU → conv (stride 2) → ReLU → ``Resize`` (nearest, scales 2,
+    paddle's ``nearest_interp_v2``) → ``Add`` with the stride-2 feature (an FPN) → 1×1
+    head → ``Sigmoid``; node names as paddle2onnx writes them (``Conv@0``), tensors named
+    ``conv2d_1.tmp_0``. Height and width must be multiples of 4.
+    """
+    rng = np.random.RandomState(99)
+    weights = {
+        "conv1_weights": rng.randn(8, 3, 3, 3) * 0.2,
+        "conv1_bn_scale": 1 + rng.rand(8),
+        "conv1_bn_offset": rng.randn(8) * 0.1,
+        "conv1_bn_mean": rng.randn(8) * 0.1,
+        "conv1_bn_variance": 0.5 + rng.rand(8),
+        "conv2_weights": rng.randn(8, 8, 3, 3) * 0.2,
+        "conv2_bias": rng.randn(8) * 0.1,
+        "head_weights": rng.randn(6, 8, 1, 1) * 0.3,
+        "head_bias": rng.randn(6) * 0.1,
+        "Constant@0": np.array([], dtype=np.float32),
+        "Constant@1": np.array([1, 1, 2, 2], dtype=np.float32),
+    }
+    constants = [
+        helper.make_node("Constant", [], [name], value=numpy_helper.from_array(np.asarray(value, np.float32), name))
+        for name, value in weights.items()
+    ]
+    nodes = constants + [
+        helper.make_node(
+            "Conv", ["x", "conv1_weights"], ["conv2d_0.tmp_0"], name="Conv@0", pads=[1, 1, 1, 1], strides=[2, 2]
+        ),
+        helper.make_node(
+            "BatchNormalization",
+            ["conv2d_0.tmp_0", "conv1_bn_scale", "conv1_bn_offset", "conv1_bn_mean", "conv1_bn_variance"],
+            ["batch_norm_0.tmp_2"],
+            name="BatchNormalization@0",
+            epsilon=1e-5,
+            momentum=0.9,
+        ),
+        helper.make_node("Relu", ["batch_norm_0.tmp_2"], ["relu_0.tmp_0"], name="Relu@0"),
+        helper.make_node(
+            "Conv",
+            ["relu_0.tmp_0", "conv2_weights", "conv2_bias"],
+            ["conv2d_1.tmp_0"],
+            name="Conv@1",
+            pads=[1, 1, 1, 1],
+            strides=[2, 2],
+        ),
+        helper.make_node("Relu", ["conv2d_1.tmp_0"], ["relu_1.tmp_0"], name="Relu@1"),
+        helper.make_node(
+            "Resize",
+            ["relu_1.tmp_0", "Constant@0", "Constant@1"],
+            ["nearest_interp_v2_0.tmp_0"],
+            name="Resize@0",
+            mode="nearest",
+            coordinate_transformation_mode="asymmetric",
+            nearest_mode="floor",
+        ),
+        helper.make_node("Add", ["nearest_interp_v2_0.tmp_0", "relu_0.tmp_0"], ["tmp_0"], name="Add@0"),
+        helper.make_node("Conv", ["tmp_0", "head_weights", "head_bias"], ["conv2d_2.tmp_0"], name="Conv@2"),
+        helper.make_node("Sigmoid", ["conv2d_2.tmp_0"], ["sigmoid_0.tmp_0"], name="Sigmoid@0"),
+    ]
+    dims = [-1, 3, "?", "?"]
+    value = helper.make_tensor_value_info("x", TensorProto.FLOAT, None)
+    for dim in dims:
+        entry = value.type.tensor_type.shape.dim.add()
+        if isinstance(dim, int):
+            entry.dim_value = dim  # paddle2onnx writes -1 for a dynamic batch
+        else:
+            entry.dim_param = dim
+    graph = helper.make_graph(
+        nodes, "paddle", [value], [helper.make_tensor_value_info("sigmoid_0.tmp_0", TensorProto.FLOAT, None)]
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 11)], producer_name="PaddlePaddle")
+    model.ir_version = 7
+    onnx.save(model, str(path))  # the checker refuses paddle2onnx's dim_value -1, as onnx does for these files
+    return path
+
+
+def torch12_numeric_names(path: Path, size: tuple[int, int] = (40, 56)) -> Path:
+    """PyTorch 1.2's TorchScript exporter (opset 9, IR 4): unnamed nodes, numeric tensor names, a non-square input.
+
+    Every node is unnamed, so its name is its output's number (``"23"``); the input is
+    ``"input.1"``; ``x.view(x.size(0), -1)`` is exported as
+    ``Shape → Gather(0) → Unsqueeze → Concat(-1) → Reshape`` with ``Constant`` indices.
+    """
+    rng = np.random.RandomState(100)
+    height, width = size
+    flat = 8 * (height // 4) * (width // 4)
+    inits = {
+        "conv1.weight": rng.randn(6, 3, 3, 3) * 0.3,
+        "conv1.bias": rng.randn(6) * 0.1,
+        "conv2.weight": rng.randn(8, 6, 3, 3) * 0.2,
+        "conv2.bias": rng.randn(8) * 0.1,
+        "fc.weight": rng.randn(5, flat) * 0.02,
+        "fc.bias": rng.randn(5) * 0.1,
+    }
+
+    def constant(name, value):
+        return helper.make_node("Constant", [], [name], value=numpy_helper.from_array(np.asarray(value), name))
+
+    nodes = [
+        helper.make_node("Conv", ["input.1", "conv1.weight", "conv1.bias"], ["13"], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["13"], ["14"]),
+        helper.make_node("MaxPool", ["14"], ["15"], kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("Conv", ["15", "conv2.weight", "conv2.bias"], ["16"], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["16"], ["17"]),
+        helper.make_node("MaxPool", ["17"], ["18"], kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("Shape", ["18"], ["19"]),
+        constant("20", np.array(0, dtype=np.int64)),
+        helper.make_node("Gather", ["19", "20"], ["21"], axis=0),
+        helper.make_node("Unsqueeze", ["21"], ["22"], axes=[0]),
+        constant("23", np.array([-1], dtype=np.int64)),
+        helper.make_node("Concat", ["22", "23"], ["24"], axis=0),
+        helper.make_node("Reshape", ["18", "24"], ["25"]),
+        helper.make_node("Gemm", ["25", "fc.weight", "fc.bias"], ["26"], alpha=1.0, beta=1.0, transB=1),
+    ]
+    tensors = [_initializer(k, v) for k, v in inits.items()]
+    graph = helper.make_graph(
+        nodes,
+        "torch-jit-export",
+        [helper.make_tensor_value_info("input.1", TensorProto.FLOAT, [1, 3, height, width])]
+        + [helper.make_tensor_value_info(t.name, TensorProto.FLOAT, list(t.dims)) for t in tensors],
+        [helper.make_tensor_value_info("26", TensorProto.FLOAT, [1, 5])],
+        initializer=tensors,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 9)], producer_name="pytorch")
+    model.producer_version = "1.2"
+    model.ir_version = 4
+    return _save(model, path)
 
 
 class Focus(torch.nn.Module):
@@ -308,5 +529,10 @@ BUILDERS = {
     "yolo_focus_dynamic": lambda path: yolo_focus(path, dynamic=True),
     "yolo_focus_dynamo_opset18": lambda path: yolo_focus(path, dynamo=True),
     "matlab_segnet_custom_unpool": matlab_segnet_custom_unpool,
+    "torch_dynamo_runtime_reshape": torch_dynamo_runtime_reshape,
+    "tf2onnx_grey_nhwc": lambda path: keras_nhwc(path, size=48, channels=1),
+    "matlab_r2018a_opset6": matlab_r2018a_opset6,
+    "paddle_detector_dynamic": paddle_detector_dynamic,
+    "torch12_numeric_names": torch12_numeric_names,
 }
 """Every exported-network class, by the name its file gets (``<name>.onnx``)."""

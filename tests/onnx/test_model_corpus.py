@@ -9,7 +9,9 @@ import onnx
 import onnxruntime as ort
 import pytest
 import torch
+from onnx import version_converter
 
+from deepdreamport.errors import DeepDreamError
 from deepdreamport.nets import OnnxNetwork
 from deepdreamport.onnx.convert import prepare, to_torch
 from deepdreamport.onnx.graph import attribute, default_opset, extract_subgraph
@@ -28,17 +30,32 @@ CORPUS = {
     **{p.stem: p for p in sorted(PARITY_MODELS.glob("*.onnx"))},
 }
 # dynamic spatial size: test at the size the model was trained for
-SIZES = {"paddle_cls": (48, 192), "yolo_focus_dynamic": (32, 40)}
+SIZES = {
+    "paddle_cls": (48, 192),
+    "yolo_focus_dynamic": (32, 40),
+    "paddle_detector_dynamic": (32, 48),
+    "torch_dynamo_runtime_reshape": (20, 28),
+}
 PIXEL_INPUT = (
     "mnist",
     "efficientnet",
     "matlab_zerocenter",
     "keras_nhwc_rescaling",
+    "matlab_r2018a",
 )  # networks that expect 0-255 pixels
 
 
 def relative_error(out: np.ndarray, ref: np.ndarray) -> float:
     return float(np.abs(out - ref).max() / max(np.abs(ref).max(), 1e-30))
+
+
+def onnxruntime_runnable(model: onnx.ModelProto) -> onnx.ModelProto:
+    """``model`` as onnxruntime runs it: below opset 7 (MATLAB R2018a's opset 6), onnx's own conversion to opset 7.
+
+    onnxruntime has no kernels for opset-6 ``Sub``/``Add`` (broadcasting by attribute);
+    the conversion to 7 only turns those attributes into numpy-style broadcasting.
+    """
+    return version_converter.convert_version(model, 7) if default_opset(model) < 7 else model
 
 
 def compare(
@@ -76,7 +93,7 @@ def compare(
     rng = np.random.RandomState(seed)
     x = rng.rand(*shape) * 255 if any(k in path.name for k in PIXEL_INPUT) else rng.randn(*shape)
     x = x.astype(np.float32)
-    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(onnxruntime_runnable(model).SerializeToString(), providers=["CPUExecutionProvider"])
     refs = session.run(names, {value.name: x.transpose(0, 2, 3, 1) if channels_last else x})
     module = to_torch(prepared).to(memory_format=memory_format)
     with torch.no_grad():
@@ -162,6 +179,7 @@ def test_efficientnet_lite0_is_trained_with_pixel_input(efficientnet_path):
 SLOW_EXPORTS = {
     "torch_dynamo_opset18",
     "yolo_focus_dynamo_opset18",
+    "torch_dynamo_runtime_reshape",
 }  # the dynamo exporter takes about 20 s the first time
 COMPARED_EXPORTS = sorted(set(BUILDERS) - {"matlab_segnet_custom_unpool"})  # onnxruntime lacks com.mathworks ops
 
@@ -214,3 +232,29 @@ def test_corpus_network_lists_its_layers(name):
     assert convolutions and all(layer.output_size[-1] for layer in convolutions)  # channels are always known
     if None not in layers[0].output_size:  # a fixed input size gives every convolution's size
         assert all(None not in layer.output_size for layer in convolutions)
+
+
+@pytest.mark.slow
+def test_dynamo_runtime_reshape_is_folded_with_a_free_batch(exported_network, tmp_path):
+    """Issue 18's dynamo class: ``Shape → Concat → Reshape(allowzero=1)``, opset-18 ``ReduceMean``, external data."""
+    path = exported_network("torch_dynamo_runtime_reshape")
+    assert path.with_name(path.name + ".data").is_file()  # the weights are external data
+    model = onnx.load(str(path))
+    assert default_opset(model) == 18 and any(n.op_type == "Shape" for n in model.graph.node)
+    view = next(n for n in model.graph.node if n.op_type == "Reshape")
+    assert attribute(view, "allowzero", 0) == 1 and view.input[1] not in {i.name for i in model.graph.initializer}
+    prepared = prepare(read_onnx(path))
+    view = next(n for n in prepared.graph.node if n.op_type == "Reshape")
+    target = {i.name: onnx.numpy_helper.to_array(i) for i in prepared.graph.initializer}[view.input[1]]
+    assert target.tolist() == [0, 8, -1] and not any(n.op_type == "Shape" for n in prepared.graph.node)
+    module, session = to_torch(prepared), ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    for shape in ((1, 3, 16, 16), (3, 3, 20, 28)):  # the batch and the image size stay free
+        x = np.random.RandomState(4).randn(*shape).astype(np.float32)
+        with torch.no_grad():
+            out = module(torch.from_numpy(x)).numpy()
+        assert relative_error(out, session.run(None, {"x": x})[0]) <= TOLERANCE
+    alone = tmp_path / path.name  # the same file without its data file: one clear error
+    alone.write_bytes(path.read_bytes())
+    with pytest.raises(DeepDreamError) as info:
+        read_onnx(alone)
+    assert info.value.identifier == "deepdreamport:onnx:MissingExternalData" and ".data" in str(info.value)

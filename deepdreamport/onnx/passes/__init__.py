@@ -8,6 +8,8 @@ graph it does not apply to unchanged (it works on a copy). :func:`apply_fixups`
 runs them in order:
 
 ``upgrade_opset``              opset < 13 → 13 (``onnx.version_converter``)
+``downgrade_opset``            opset > 17 → 17 when onnx2torch lacks a converter
+                               at the model's opset (dynamo's opset-18 reductions)
 ``initializers_not_inputs``    initializers listed as graph inputs (IR < 4)
                                → removed from the inputs; IR version ≥ 7
 ``constants_to_initializers``  ``Constant`` nodes → initializers (Paddle style)
@@ -19,8 +21,12 @@ runs them in order:
 ``channels_first_input``       an N×H×W×C image input (tf2onnx/Keras) → an
                                N×C×H×W input (its ``Transpose(perm=[0,3,1,2])``
                                removed, or a transpose back put in front)
+``static_reshape_targets``     a ``Reshape`` target computed from ``Shape``
+                               (``view(x.size(0), -1)``) → a constant, the batch
+                               entry kept free (``-1`` or ``0``)
 ``reshape_allowzero``         ``Reshape(allowzero=1)`` to a constant shape
-                               without a 0 (dynamo exports) → ``allowzero=0``
+                               without a 0, or to a shape computed at run time
+                               (dynamo exports) → ``allowzero=0``
 ``explicit_auto_pad``          ``auto_pad=SAME_UPPER/SAME_LOWER/VALID`` →
                                explicit ``pads``
 ``free_batch_dimension``       the graph input's batch 1 → symbolic ``N``;
@@ -48,6 +54,7 @@ import onnx
 
 from .channels_first_input import channels_first_input
 from .constants_to_initializers import constants_to_initializers
+from .downgrade_opset import MAX_OPSET, downgrade_opset
 from .dropout_to_identity import dropout_to_identity
 from .explicit_auto_pad import explicit_auto_pad, same_padding
 from .explicit_pool_pads import explicit_pool_pads
@@ -57,15 +64,18 @@ from .free_batch_dimension import free_batch_dimension
 from .initializers_not_inputs import initializers_not_inputs
 from .reshape_allowzero import reshape_allowzero
 from .resize_input_mean import CUSTOM_DOMAIN, RESIZED_MEAN_OP, resize_input_mean
+from .static_reshape_targets import static_reshape_targets
 from .upgrade_opset import MIN_OPSET, upgrade_opset
 
 PASSES = (
     upgrade_opset,
+    downgrade_opset,
     initializers_not_inputs,
     constants_to_initializers,
     fold_constants,
     dropout_to_identity,
     channels_first_input,
+    static_reshape_targets,
     reshape_allowzero,
     explicit_auto_pad,
     free_batch_dimension,
@@ -84,6 +94,7 @@ def apply_fixups(model: onnx.ModelProto) -> onnx.ModelProto:
 
 __all__ = [
     "CUSTOM_DOMAIN",
+    "MAX_OPSET",
     "MIN_OPSET",
     "PASSES",
     "RESIZED_MEAN_OP",

@@ -11,6 +11,7 @@ from ..graph import (
     attribute,
     copy_model,
     graph_inputs,
+    mark_inserted,
     static_dims,
     unique_name,
 )
@@ -78,7 +79,9 @@ def channels_first_input(model: onnx.ModelProto) -> onnx.ModelProto:
             dims.extend(reordered)
     renamed: dict[str, str] = {name: unique_name(model, name + "_channels_last") for name in inserted}
     front = [
-        helper.make_node("Transpose", [name], [renamed[name]], name=renamed[name], perm=TO_CHANNELS_LAST)
+        mark_inserted(
+            helper.make_node("Transpose", [name], [renamed[name]], name=renamed[name], perm=TO_CHANNELS_LAST), name
+        )
         for name in sorted(inserted)
     ]
     nodes = []

@@ -9,6 +9,7 @@ from onnx import helper, numpy_helper
 from ..graph import (
     attribute,
     copy_model,
+    mark_inserted,
     remove_attribute,
     set_ints,
     unique_name,
@@ -46,7 +47,11 @@ def explicit_pool_pads(model: onnx.ModelProto) -> onnx.ModelProto:
         pads_name = unique_name(model, base + "_explicit_pads")
         model.graph.initializer.append(numpy_helper.from_array(np.asarray(onnx_pads, dtype=np.int64), pads_name))
         padded = unique_name(model, base + "_padded")
-        nodes.append(helper.make_node("Pad", [node.input[0], pads_name], [padded], name=padded, mode="constant"))
+        nodes.append(
+            mark_inserted(
+                helper.make_node("Pad", [node.input[0], pads_name], [padded], name=padded, mode="constant"), base
+            )
+        )
         pool = onnx.NodeProto()
         pool.CopyFrom(node)
         set_ints(pool, "pads", [0] * len(pads))
@@ -78,7 +83,9 @@ def explicit_pool_pads(model: onnx.ModelProto) -> onnx.ModelProto:
         count.output[0] = names["count"]
         count.name = names["count"]
         nodes.append(count)
-        nodes.append(helper.make_node("Div", [pooled, names["count"]], [node.output[0]], name=node.name))
+        nodes.append(
+            mark_inserted(helper.make_node("Div", [pooled, names["count"]], [node.output[0]], name=node.name), base)
+        )
     del model.graph.node[:]
     model.graph.node.extend(nodes)
     del model.graph.value_info[:]

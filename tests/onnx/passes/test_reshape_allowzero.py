@@ -40,3 +40,16 @@ def test_allowzero_kept_with_a_zero_and_refused_at_load_naming_the_node():
 def test_graph_without_allowzero_is_returned_unchanged():
     model = make([helper.make_node("Reshape", ["x", "s"], ["y"])], {"s": np.asarray([1, 98], dtype=np.int64)})
     assert fx.reshape_allowzero(model) is model
+
+
+def test_allowzero_dropped_when_the_shape_is_computed_at_run_time():
+    """A run-time target holds no 0 whenever allowzero=1 succeeds on an image's tensors: both meanings agree."""
+    nodes = [
+        helper.make_node("Shape", ["x"], ["s"]),
+        helper.make_node("Reshape", ["x", "s"], ["r"], allowzero=1),
+        helper.make_node("Relu", ["r"], ["y"]),
+    ]
+    model = make(nodes, opset=18, ir=10)
+    assert attribute(fx.reshape_allowzero(model).graph.node[1], "allowzero", 0) == 0
+    out, ref = run_both(model, X)
+    assert out.shape == ref.shape == X.shape and np.abs(out - ref).max() == 0
