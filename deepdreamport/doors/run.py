@@ -36,12 +36,13 @@ StrengthReader = Callable[[int, int, float], None]
 """A callback that reads the strength as a number: ``(level, iteration, strength)``."""
 
 
-def resolve_device(environment: Union[str, torch.device]) -> torch.device:
+def resolve_device(environment: Union[str, torch.device], argument: str = "ExecutionEnvironment") -> torch.device:
     """MATLAB's ``ExecutionEnvironment``: ``'auto'`` (GPU if any), ``'gpu'``, ``'cpu'``, or a torch device.
 
     A device that cannot run the network is refused here, before any work:
     a CUDA device without a GPU (or with an index beyond the GPUs present), the
     ``meta`` device (tensors without values) and device types this machine lacks.
+    Messages name ``argument`` (the command line: ``--device``).
     """
     requested = repr(str(environment))
     if not isinstance(environment, torch.device):
@@ -55,7 +56,7 @@ def resolve_device(environment: Union[str, torch.device]) -> torch.device:
         except (RuntimeError, TypeError, ValueError):
             raise DeepDreamError(
                 "deepdreamport:BadDevice",
-                f"ExecutionEnvironment: expected 'auto', 'gpu', 'cpu' or a torch device such as 'cuda:0'; "
+                f"{argument}: expected 'auto', 'gpu', 'cpu' or a torch device such as 'cuda:0'; "
                 f"got {describe(environment)}.",
             ) from None
     device = environment
@@ -66,28 +67,26 @@ def resolve_device(environment: Union[str, torch.device]) -> torch.device:
         if count == 0:
             raise DeepDreamError(
                 "parallel:gpu:device:DriverRedirect",
-                f"ExecutionEnvironment: {requested} was requested but no CUDA GPU is available; use 'auto' or 'cpu'.",
+                f"{argument}: {requested} was requested but no CUDA GPU is available; use 'auto' or 'cpu'.",
             )
         if device.index is not None and device.index >= count:
             raise DeepDreamError(
                 "parallel:gpu:device:DriverRedirect",
-                f"ExecutionEnvironment: {requested} was requested but this machine has {count} GPU(s) "
+                f"{argument}: {requested} was requested but this machine has {count} GPU(s) "
                 f"(cuda:0..cuda:{count - 1}).",
             )
         return device
     if device.type == "meta":
         raise DeepDreamError(
             "deepdreamport:BadDevice",
-            "ExecutionEnvironment: the 'meta' device holds no values, so it cannot run a deep dream; "
-            "use 'auto', 'cpu' or 'gpu'.",
+            f"{argument}: the 'meta' device holds no values, so it cannot run the network; use 'auto', 'cpu' or 'gpu'.",
         )
     backend = getattr(torch, device.type, None)
     available = getattr(backend, "is_available", None)
     if not callable(available) or not available():
         raise DeepDreamError(
             "deepdreamport:BadDevice",
-            f"ExecutionEnvironment: the device {str(device)!r} is not available on this machine; "
-            "use 'auto', 'cpu' or 'gpu'.",
+            f"{argument}: the device {str(device)!r} is not available on this machine; use 'auto', 'cpu' or 'gpu'.",
         )
     return device
 

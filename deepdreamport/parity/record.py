@@ -34,10 +34,9 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 import torch
-from PIL import Image
 
 from . import _package
-from .cases import PORT_RECORDER, ParityCase, Provenance, file_sha256, save_case
+from .cases import PORT_RECORDER, ParityCase, Provenance, case_writer, file_sha256
 from .judge import load_network, run_port
 
 PRECISIONS = ("single", "double")
@@ -68,15 +67,17 @@ class RecordSpec:
     def case_name(self) -> str:
         if self.name:
             return self.name
-        layer = "".join(ch if ch.isalnum() else "_" for ch in self.layer).strip("_")
+        layer = "".join(ch if ch.isalnum() else "_" for ch in str(self.layer)).strip("_")
         return f"{self.model.stem}_{layer}_{self.precision}"
 
 
 def check_spec(spec: RecordSpec, where: str = "") -> None:
     """Reject bad values with one line naming the argument."""
     prefix = f"{where}: " if where else ""
-    if not spec.model.is_file():
-        raise RecordError(f"{prefix}MODEL: ONNX file {str(spec.model)!r} does not exist")
+    try:
+        _package.check_onnx_path(spec.model, f"{prefix}MODEL")
+    except _package.DeepDreamError as exc:
+        raise RecordError(str(exc)) from None
     if spec.image is not None and not spec.image.is_file():
         raise RecordError(f"{prefix}--image: {str(spec.image)!r} does not exist")
     if spec.precision not in PRECISIONS:
@@ -93,7 +94,7 @@ def check_spec(spec: RecordSpec, where: str = "") -> None:
 
 def _read_image(path: Path, channels: int) -> np.ndarray:
     try:
-        with Image.open(path) as image:
+        with _package.open_image(path) as image:
             array = np.asarray(image.convert("L" if channels == 1 else "RGB"), dtype=np.float64)
     except (OSError, ValueError) as exc:
         raise RecordError(f"--image: cannot read {str(path)!r} as an image ({exc})") from None
@@ -147,17 +148,20 @@ def provenance(spec: RecordSpec, model_sha256: str) -> Provenance:
 
 
 def record_case(spec: RecordSpec, out_dir: str | Path, overwrite: bool = False) -> ParityCase:
-    """Run the port for ``spec`` and write ``OUT/<name>.mat``; returns the written case."""
-    check_spec(spec)
-    out_dir = Path(out_dir)
-    target = out_dir / f"{spec.case_name()}.mat"
-    inputs = {spec.model.resolve()} | ({spec.image.resolve()} if spec.image else set())
-    if target.resolve() in inputs:
-        raise RecordError(f"--out: {str(target)!r} is an input of the recording; choose another folder or --name")
-    if target.exists() and not overwrite:
-        raise RecordError(f"--out: {str(target)!r} exists; pass --overwrite to replace it")
-    network = load_network(spec.model)
-    device = str(_package.resolve_device(spec.device))
+    """Run the port for ``spec`` and write ``OUT/<name>.mat``; returns the written case (see :func:`record_batch`)."""
+    return record_batch([spec], out_dir, overwrite)[0]
+
+
+def resolve_spec(spec: RecordSpec, network) -> RecordSpec:
+    """``spec`` with its layer as the layer's name: a row number (``3``, ``#3``, or an int from TOML) becomes
+    the name of that row of ``deepdream layers``, by the command line's layer rule (an exact name wins)."""
+    names = [row.name for row in network.layers]
+    text = spec.layer if isinstance(spec.layer, str) else f"#{spec.layer}"
+    layer = _package.resolve_layer_name(network, _package.layer_from_text(text, names, "--layer"), base=1)
+    return dataclasses.replace(spec, layer=layer)
+
+
+def _recorded(spec: RecordSpec, target: Path, network, device: str) -> ParityCase:
     empty = np.zeros((0,))
     case = ParityCase(
         path=target,
@@ -177,7 +181,7 @@ def record_case(spec: RecordSpec, out_dir: str | Path, overwrite: bool = False) 
         rolls=empty.reshape(0, 2),
     )
     port = run_port(case, spec.model, device)
-    case = dataclasses.replace(
+    return dataclasses.replace(
         case,
         iraw=port.iraw,
         ilinear=port.ilinear,
@@ -185,9 +189,6 @@ def record_case(spec: RecordSpec, out_dir: str | Path, overwrite: bool = False) 
         rolls=port.rolls,
         provenance=provenance(spec, file_sha256(spec.model)),
     )
-    out_dir.mkdir(parents=True, exist_ok=True)
-    save_case(case)
-    return case
 
 
 SPEC_KEYS = {f.name for f in dataclasses.fields(RecordSpec)}
@@ -257,9 +258,36 @@ def read_batch(path: str | Path) -> list[RecordSpec]:
 
 
 def record_batch(specs: Sequence[RecordSpec], out_dir: str | Path, overwrite: bool = False) -> list[ParityCase]:
-    """Record every spec (all are checked before any is run)."""
+    """Record every spec into ``out_dir`` (made if missing; its parent must exist); returns the written cases.
+
+    Everything is checked before any case runs: each spec, the device, the
+    layers (names or rows), and every output (:mod:`deepdreamport.doors.outputs`:
+    not an input, not an existing case without ``overwrite``, no two cases on one
+    file; each case's temporary file is created at the start). A case is renamed
+    into place as soon as it is done; an error or interrupt discards the others.
+    """
     for spec in specs:
-        target = Path(out_dir) / f"{spec.case_name()}.mat"
-        if target.exists() and not overwrite:
-            raise RecordError(f"--out: {str(target)!r} exists; pass --overwrite to replace it")
-    return [record_case(spec, out_dir, overwrite) for spec in specs]
+        check_spec(spec)
+    devices = {spec.device: str(_package.resolve_device(spec.device, "--device")) for spec in specs}
+    networks = [load_network(spec.model) for spec in specs]
+    specs = [resolve_spec(spec, network) for spec, network in zip(specs, networks)]
+    inputs: dict[str, Path] = {}
+    for spec in specs:
+        inputs[f"MODEL {spec.model.name}"] = spec.model
+        if spec.image is not None:
+            inputs[f"--image {spec.image.name}"] = spec.image
+    with _package.output_folder("--out", out_dir, inputs) as folder:
+        outputs = {
+            ("--out" if len(specs) == 1 else f"--out, case {k}"): folder / f"{spec.case_name()}.mat"
+            for k, spec in enumerate(specs, 1)
+        }
+        for option, target in outputs.items():
+            if target.exists() and not overwrite:
+                raise RecordError(f"{option}: {str(target)!r} exists; pass --overwrite to replace it")
+        with _package.reserved_outputs(outputs, inputs, {option: (".mat",) for option in outputs}) as reserved:
+            cases = []
+            for spec, network, option in zip(specs, networks, outputs):
+                case = _recorded(spec, outputs[option], network, devices[spec.device])
+                reserved[option].commit(case_writer(case))
+                cases.append(case)
+    return cases
