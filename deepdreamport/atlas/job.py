@@ -111,14 +111,14 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def check_out_folder(out: Path, model: Any = None) -> None:
-    """``out`` must be a writable folder, or not exist yet under a writable folder, and not the model.
+def check_out_folder(out: Any, model: Any = None) -> None:
+    """``out`` must be named, be a writable folder or not exist yet under a writable folder, and not be the model.
 
     Checked without leaving a trace, by the output check every command shares
-    (:func:`deepdreamport.doors.outputs.check_output_folder`).
+    (:func:`deepdreamport.doors.outputs.check_output_folder`); an empty name is refused, not read as ``.``.
     """
     try:
-        check_output_folder("--out", out, {"MODEL": model})
+        out = check_output_folder("--out", out, {"MODEL": model})
     except DeepDreamError as exc:
         raise AtlasInputError(str(exc)) from None
     if out.exists() and database_path(out).exists() and not os.access(database_path(out), os.W_OK):
@@ -176,8 +176,8 @@ def plan_atlas(
     recipe_params = chosen_recipe.parameters(params)
     shard_spec = parse_shard(shard)
     channel_list = parse_channel_spec(channels)
-    out = Path(out).expanduser().resolve()
     check_out_folder(out, model)
+    out = Path(out).expanduser().resolve()
     try:
         model_path = check_onnx_path(Path(model).expanduser(), "MODEL").resolve()
     except DeepDreamError as exc:

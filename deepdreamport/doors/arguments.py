@@ -16,6 +16,7 @@ Standard library only: parsing and ``--help`` must not import torch (see
 from __future__ import annotations
 
 import argparse
+import difflib
 import math
 import re
 from typing import Callable, NoReturn, Optional, Sequence, Union
@@ -23,6 +24,7 @@ from typing import Callable, NoReturn, Optional, Sequence, Union
 SEED_LIMIT = 2**32
 """MATLAB's ``rng(seed)`` takes seeds 0..2^32-1."""
 _ARGUMENT_PREFIX = re.compile(r"^argument ([^:]+): ")
+_UNRECOGNIZED = "unrecognized arguments: "
 
 
 class CommandParser(argparse.ArgumentParser):
@@ -34,7 +36,29 @@ class CommandParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         line = " ".join(_ARGUMENT_PREFIX.sub(r"\1: ", message).split())
+        if line.startswith(_UNRECOGNIZED):
+            line += self._suggestions(line[len(_UNRECOGNIZED) :].split())
         self.exit(2, f"{self.prog}: error: {line} (see `{self.prog} --help`)\n")
+
+    def _option_strings(self) -> set[str]:
+        """Every option of this parser and of its sub-commands' parsers."""
+        names: set[str] = set()
+        for action in self._actions:
+            names.update(action.option_strings)
+            if isinstance(action, argparse._SubParsersAction):
+                for parser in action.choices.values():
+                    names.update(parser._option_strings() if isinstance(parser, CommandParser) else ())
+        return names
+
+    def _suggestions(self, tokens: Sequence[str]) -> str:
+        known = sorted(self._option_strings())
+        hints = []
+        for token in tokens:
+            if token.startswith("-"):
+                close = difflib.get_close_matches(token.split("=")[0], known, n=1, cutoff=0.6)
+                if close:
+                    hints.append(f"{token.split('=')[0]}: did you mean {close[0]}?")
+        return "; " + "; ".join(hints) if hints else ""
 
     def parse_or_status(self, argv: Optional[Sequence[str]] = None) -> Union[argparse.Namespace, int]:
         """The parsed arguments, or the exit status when parsing ends the command (``--help``: 0, an error: 2)."""

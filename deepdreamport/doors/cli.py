@@ -24,6 +24,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..core.loop import DreamSettings
+from ..input_files import check_input_file
 from ..matlab.layout import khwc_to_hwck
 from ..matlab.options import channel_list
 from ..nets.load import format_layer_table, load_network
@@ -54,6 +55,8 @@ def dream_to_files(args: argparse.Namespace, model: Path) -> int:
     """
     channels = channel_list(parse_channels(args.channels), base=1)
     device = resolve_device(args.device, "--device")
+    if args.image is not None:
+        check_input_file(args.image, "--image", "image")
     outputs = {"--out": args.out, "--mat": args.mat, "--npy": args.npy}
     with reserved_outputs(outputs, {"model": str(model), "--image": args.image}, OUTPUT_EXTENSIONS) as reserved:
         network = load_network(str(model))

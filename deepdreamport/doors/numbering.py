@@ -51,7 +51,7 @@ def layer_from_text(text: str, names: Sequence[str], option: str) -> Union[str, 
         >>> layer_from_text("2", ["data", "conv", "2"], "--layer")  # "2" names row 3, row 2 is "conv"
         Traceback (most recent call last):
         ...
-        deepdreamport.errors.DeepDreamError: --layer: '2' is both the name of row 3 and row 2 ('conv'); write #3 for the layer named '2' or #2 for row 2 ('conv')
+        deepdreamport.errors.DeepDreamError: --layer: '2' is ambiguous: the layer named '2' (row 3) or row 2 (layer 'conv'); write #3 for the first or #2 for the second
     """
     text = str(text)
     row = _row_number(text)
@@ -60,9 +60,9 @@ def layer_from_text(text: str, names: Sequence[str], option: str) -> Union[str, 
         if row is not None and 1 <= row <= len(names) and row != named_row:
             raise DeepDreamError(
                 AMBIGUOUS_LAYER,
-                f"{option}: {text!r} is both the name of row {named_row} and row {row} ({names[row - 1]!r}); "
-                f"write {ROW_MARK}{named_row} for the layer named {text!r} or {ROW_MARK}{row} for row {row} "
-                f"({names[row - 1]!r})",
+                f"{option}: {text!r} is ambiguous: the layer named {text!r} (row {named_row}) or row {row} "
+                f"(layer {names[row - 1]!r}); write {ROW_MARK}{named_row} for the first or {ROW_MARK}{row} for "
+                "the second",
             )
         return text
     if row is not None:

@@ -188,7 +188,7 @@ def check_output_folder(
     would be written to accepts a file (a real write, because permission bits do
     not tell: root, read-only mounts).
     """
-    text = str(path)
+    text = "" if path is None else str(path)
     if not text.strip():
         raise DeepDreamError(OUTPUT_ERROR, f"{option}: the folder name is empty")
     folder = Path(text).expanduser()

@@ -8,7 +8,6 @@ failure is one :class:`~deepdreamport.errors.DeepDreamError` naming the file.
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Iterator, Union
 
@@ -16,32 +15,15 @@ import onnx
 from onnx.external_data_helper import load_external_data_for_model, uses_external_data
 
 from ..errors import DeepDreamError
+from ..input_files import check_input_file
 
 OnnxSource = Union[str, os.PathLike, bytes, onnx.ModelProto]
-_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 def check_onnx_path(path: Union[str, os.PathLike], argument: str = "net") -> Path:
-    """The path of an ONNX file to read, refused in one line naming ``argument`` if it cannot be one.
-
-    A URL (nothing is downloaded), a folder, a missing path and anything that
-    is not a regular file (a device, a pipe) are each named as what they are.
-    """
-    text = os.fspath(path)
-    text = text.decode(errors="replace") if isinstance(text, bytes) else text
-    if _URL.match(text):
-        raise DeepDreamError(
-            "deepdreamport:onnx:URL",
-            f"{argument}: {text!r} is a URL; nothing is downloaded: download the ONNX file and give its path.",
-        )
-    file = Path(text)
-    if file.is_dir():
-        raise DeepDreamError("deepdreamport:onnx:FileNotFound", f"{argument}: {text!r} is a folder, not an ONNX file.")
-    if not file.exists():
-        raise DeepDreamError("deepdreamport:onnx:FileNotFound", f"{argument}: ONNX file {text!r} does not exist.")
-    if not file.is_file():
-        raise DeepDreamError("deepdreamport:onnx:FileNotFound", f"{argument}: {text!r} is not a regular file.")
-    return file
+    """The path of an ONNX file to read, refused in one line naming ``argument`` if it cannot be one
+    (a URL: nothing is downloaded; a folder; a missing path; not a regular file)."""
+    return check_input_file(path, argument, "ONNX file", "deepdreamport:onnx:FileNotFound")
 
 
 def _checked(model: onnx.ModelProto, what: str) -> onnx.ModelProto:

@@ -15,6 +15,7 @@ from ..doors.numbering import layer_from_text
 from ..doors.outputs import check_output_folder, output_folder, reserved_outputs, write_atomic
 from ..doors.run import resolve_device, resolve_layer_name, run_deep_dream
 from ..errors import DeepDreamError
+from ..input_files import check_input_file
 from ..matlab.layout import matlab_squeeze, to_hwck
 from ..matlab.rng import twister
 from ..nets import VisualNetwork
@@ -29,6 +30,7 @@ __all__ = [
     "DreamSettings",
     "VisualNetwork",
     "as_network",
+    "check_input_file",
     "check_onnx_path",
     "check_output_folder",
     "layer_from_text",

@@ -76,10 +76,10 @@ def check_spec(spec: RecordSpec, where: str = "") -> None:
     prefix = f"{where}: " if where else ""
     try:
         _package.check_onnx_path(spec.model, f"{prefix}MODEL")
+        if spec.image is not None:
+            _package.check_input_file(spec.image, f"{prefix}--image", "image")
     except _package.DeepDreamError as exc:
         raise RecordError(str(exc)) from None
-    if spec.image is not None and not spec.image.is_file():
-        raise RecordError(f"{prefix}--image: {str(spec.image)!r} does not exist")
     if spec.precision not in PRECISIONS:
         raise RecordError(f"{prefix}--precision: expected 'single' or 'double'; got {spec.precision!r}")
     if spec.iterations < 1 or spec.levels < 1:
@@ -232,7 +232,10 @@ def spec_from_table(table: dict[str, Any], base: Path, where: str) -> RecordSpec
 
 def read_batch(path: str | Path) -> list[RecordSpec]:
     """The cases of a TOML batch file (``[defaults]`` merged into each ``[[case]]``)."""
-    path = Path(path)
+    try:
+        path = _package.check_input_file(path, "--batch", "TOML file")
+    except _package.DeepDreamError as exc:
+        raise RecordError(str(exc)) from None
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
