@@ -20,6 +20,11 @@ _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 NOT_FOUND = "deepdreamport:FileNotFound"
 
 
+def is_url(text: object) -> bool:
+    """Whether ``text`` is a URL (``scheme://...``)."""
+    return isinstance(text, str) and bool(_URL.match(text))
+
+
 def check_input_file(
     path: Union[str, os.PathLike], argument: str, what: str = "file", identifier: str = NOT_FOUND
 ) -> Path:
@@ -29,6 +34,8 @@ def check_input_file(
     """
     text = os.fspath(path)
     text = text.decode(errors="replace") if isinstance(text, bytes) else text
+    if not text.strip():
+        raise DeepDreamError(identifier, f"{argument}: the file name is empty ({what} expected).")
     if _URL.match(text):
         raise DeepDreamError(
             identifier, f"{argument}: {text!r} is a URL; nothing is downloaded: download the {what} and give its path."

@@ -54,6 +54,8 @@ def layer_from_text(text: str, names: Sequence[str], option: str) -> Union[str, 
         deepdreamport.errors.DeepDreamError: --layer: '2' is ambiguous: the layer named '2' (row 3) or row 2 (layer 'conv'); write #3 for the first or #2 for the second
     """
     text = str(text)
+    if not text.strip():
+        raise DeepDreamError("nnet_cnn:deepDreamImage:InvalidLayer", f"{option}: the layer name is empty")
     row = _row_number(text)
     if text in names:
         named_row = names.index(text) + 1

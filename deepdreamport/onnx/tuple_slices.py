@@ -1,13 +1,13 @@
 """After conversion: ``Slice`` modules that index with a tuple, as torch asks.
 
-No MATLAB counterpart. onnx2torch's ``Slice`` modules (``OnnxSliceV9`` for
-opset < 10, ``OnnxSlice`` after) index the tensor with a *list* of ``slice``
-objects; torch 2.14 still reads such a list as a tuple but warns on every call
+No MATLAB counterpart. onnx2torch's ``Slice`` module (``OnnxSlice``; older
+opsets are upgraded before conversion, :mod:`.passes`) indexes the tensor with a
+*list* of ``slice`` objects; torch 2.14 still reads such a list as a tuple but warns on every call
 ("Using a non-tuple sequence for multidimensional indexing is deprecated"),
 once per ``Slice`` of a YOLO ``Focus`` each time the network runs. A torch that
 drops the reading would fail there.
 
-:func:`tuple_slices` replaces each of those modules in the converted
+:func:`tuple_slices` replaces each such module in the converted
 ``torch.fx.GraphModule`` by a subclass whose forward makes the same slices
 (onnx2torch's own ``_get_slices``: flips for negative steps, slices of the
 leading and trailing axes) and indexes with ``tuple(...)``: the same values,
@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Optional
 
 import torch
-from onnx2torch.node_converters.slice import OnnxSlice, OnnxSliceV9, _get_slices
+from onnx2torch.node_converters.slice import OnnxSlice, _get_slices
 
 
 def _index(x: torch.Tensor, flip_dims: list, pos_axes_slices: list, neg_axes_slices: list) -> torch.Tensor:
@@ -31,17 +31,6 @@ def _index(x: torch.Tensor, flip_dims: list, pos_axes_slices: list, neg_axes_sli
     if neg_axes_slices:
         x = x[tuple(neg_axes_slices)]
     return x
-
-
-class TupleSliceV9(OnnxSliceV9):
-    """``OnnxSliceV9`` (slices from attributes, opset 9) indexing with tuples.
-
-    (onnx2torch's own forward reads ``self.flip_dims`` while ``__init__`` stores
-    ``self._flip_dims``, so it fails on every call; this one reads what is stored.)
-    """
-
-    def forward(self, input_tensor: torch.Tensor) -> torch.Tensor:
-        return _index(input_tensor, self._flip_dims, self._pos_axes_slices, self._neg_axes_slices)
 
 
 class TupleSlice(OnnxSlice):
@@ -60,20 +49,9 @@ class TupleSlice(OnnxSlice):
         return _index(input_tensor, *_get_slices(starts, ends, axes, steps))
 
 
-def _tuple_slice(module: torch.nn.Module) -> Optional[torch.nn.Module]:
-    if type(module) is OnnxSliceV9:
-        replacement = TupleSliceV9.__new__(TupleSliceV9)
-        replacement.__dict__.update(module.__dict__)
-        return replacement
-    if type(module) is OnnxSlice:
-        return TupleSlice()
-    return None
-
-
 def tuple_slices(module: torch.fx.GraphModule) -> torch.fx.GraphModule:
-    """Replace, in place, every onnx2torch ``Slice`` module by its tuple-indexing subclass; return ``module``."""
+    """Replace, in place, every onnx2torch ``OnnxSlice`` module by :class:`TupleSlice`; return ``module``."""
     for name, child in list(module.named_modules()):
-        replacement = _tuple_slice(child) if name else None
-        if replacement is not None:
-            module.add_submodule(name, replacement)
+        if name and type(child) is OnnxSlice:
+            module.add_submodule(name, TupleSlice())
     return module

@@ -15,7 +15,7 @@ from ..doors.numbering import layer_from_text
 from ..doors.outputs import check_output_folder, output_folder, reserved_outputs, write_atomic
 from ..doors.run import resolve_device, resolve_layer_name, run_deep_dream
 from ..errors import DeepDreamError
-from ..input_files import check_input_file
+from ..input_files import check_input_file, is_url
 from ..matlab.layout import matlab_squeeze, to_hwck
 from ..matlab.rng import twister
 from ..nets import VisualNetwork
@@ -33,6 +33,7 @@ __all__ = [
     "check_input_file",
     "check_onnx_path",
     "check_output_folder",
+    "is_url",
     "layer_from_text",
     "matlab_squeeze",
     "open_image",

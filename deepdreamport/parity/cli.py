@@ -82,6 +82,9 @@ def _record(args: argparse.Namespace, rest: list[str]) -> int:
         for dest in ("layer", "channels"):
             if getattr(args, dest) is None:
                 raise UsageError(f"{RECORD_OPTIONS[dest][0]}: required to record")
+        _package.check_onnx_path(rest[0], "MODEL")  # the text itself: a URL is named before it becomes a Path
+        if args.image is not None:
+            _package.check_input_file(args.image, "--image", "image")
         spec = RecordSpec(
             model=Path(rest[0]),
             layer=args.layer,

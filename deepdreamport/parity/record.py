@@ -216,6 +216,9 @@ def spec_from_table(table: dict[str, Any], base: Path, where: str) -> RecordSpec
     if missing:
         raise RecordError(f"{where}: missing {missing}")
     values = dict(table)
+    for key in ("model", "image"):  # relative to the TOML file; a URL is named before it becomes a path
+        if _package.is_url(values.get(key)):
+            raise RecordError(f"{where}: {key}: {values[key]!r} is a URL; nothing is downloaded: give a file's path")
     values["model"] = base / values["model"]
     if values.get("image") is not None:
         values["image"] = base / values["image"]
