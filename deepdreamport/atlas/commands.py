@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from ..doors.arguments import port, positive_int, scale_above_one, seed
 
+MEMORY_ADVICE = "a smaller --batch, fewer --workers, a smaller --size (lucid) or fewer --levels (matlab)"
+"""What to change when an atlas runs out of memory (the command's own options)."""
 BUILT_IN_RECIPES = ("lucid", "matlab")
 """The recipes :mod:`.recipes` registers (the ones a command line can name), for ``--help``."""
 
@@ -61,7 +63,7 @@ def add_parsers(subparsers) -> None:
     atlas.add_argument("--new", action="store_true", help="replace an atlas of another model, recipe or seed in DIR")
     atlas.add_argument("--no-gallery", action="store_true", help="do not (re)build the HTML gallery")
     atlas.add_argument("--quiet", action="store_true", help="no progress bar")
-    atlas.set_defaults(handler=f"{__package__}.cli:run_atlas_command")
+    atlas.set_defaults(handler=f"{__package__}.cli:run_atlas_command", memory_advice=MEMORY_ADVICE)
 
     serve_parser = subparsers.add_parser(
         "serve",

@@ -179,12 +179,13 @@ def reserved_outputs(
 
 
 def check_output_folder(
-    option: str, path: str | os.PathLike, inputs: Mapping[str, Optional[str | os.PathLike]]
+    option: str, path: str | os.PathLike, inputs: Mapping[str, Optional[str | os.PathLike]], parents: bool = False
 ) -> Path:
     """A folder that will receive files: checked before any work, nothing written; returns it resolved.
 
     It must be named, must not be a file, must not be an input (file or folder),
-    and must exist or be creatable: its parent exists, and the folder that
+    and must exist or be creatable: its parent exists (with ``parents``, its
+    nearest existing ancestor is a folder: ``mkdir -p``), and the folder that
     would be written to accepts a file (a real write, because permission bits do
     not tell: root, read-only mounts).
     """
@@ -196,6 +197,10 @@ def check_output_folder(
         raise DeepDreamError(OUTPUT_ERROR, f"{option}: {text!r} is a file, not a folder")
     _check_not_input(option, text, inputs)
     existing = folder if folder.exists() else folder.parent
+    while parents and not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        raise DeepDreamError(OUTPUT_ERROR, f"{option}: {str(existing)!r} in {text!r} is a file, not a folder")
     if not existing.is_dir():
         raise DeepDreamError(
             OUTPUT_ERROR, f"{option}: the folder {str(existing)!r} that would hold {text!r} does not exist"
@@ -213,16 +218,23 @@ def check_output_folder(
 
 @contextlib.contextmanager
 def output_folder(
-    option: str, path: str | os.PathLike, inputs: Mapping[str, Optional[str | os.PathLike]]
+    option: str, path: str | os.PathLike, inputs: Mapping[str, Optional[str | os.PathLike]], parents: bool = False
 ) -> Iterator[Path]:
-    """Check (:func:`check_output_folder`) and make the folder; if the block fails and it is still empty, remove it."""
-    folder = check_output_folder(option, path, inputs)
-    made = not folder.exists()
-    folder.mkdir(exist_ok=True)
+    """Check (:func:`check_output_folder`) and make the folder (and, with ``parents``, the folders above it).
+
+    If the block fails, the folders it made are removed again while they are empty
+    (what a run finished stays).
+    """
+    folder = check_output_folder(option, path, inputs, parents)
+    made = [folder, *folder.parents]
+    made = made[: next(i for i, f in enumerate(made) if f.exists())]  # the missing ones, deepest first
+    folder.mkdir(parents=parents, exist_ok=True)
     try:
         yield folder
     except BaseException:
-        if made:
-            with contextlib.suppress(OSError):
-                folder.rmdir()  # only if empty: what the run finished stays
+        for created in made:
+            try:
+                created.rmdir()  # only if empty
+            except OSError:
+                break
         raise

@@ -43,7 +43,7 @@ def add_parity_parser(subparsers) -> argparse.ArgumentParser:
     )
     record.add_argument("--channels", help="1-based channels, MATLAB style: 1:3, 1,5,9")
     record.add_argument(
-        "--out", metavar="DIR", help="folder for the case files (created if missing; its parent must exist)"
+        "--out", metavar="DIR", help="folder for the case files (created, with missing parents, if missing)"
     )
     record.add_argument("--batch", metavar="FILE", help="TOML list of cases ([defaults] and [[case]] tables)")
     record.add_argument(

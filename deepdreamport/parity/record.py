@@ -264,7 +264,7 @@ def read_batch(path: str | Path) -> list[RecordSpec]:
 
 
 def record_batch(specs: Sequence[RecordSpec], out_dir: str | Path, overwrite: bool = False) -> list[ParityCase]:
-    """Record every spec into ``out_dir`` (made if missing; its parent must exist); returns the written cases.
+    """Record every spec into ``out_dir`` (made with its parents if missing); returns the written cases.
 
     Everything is checked before any case runs: each spec, the device, the
     layers (names or rows), and every output (:mod:`deepdreamport.doors.outputs`:
@@ -282,7 +282,7 @@ def record_batch(specs: Sequence[RecordSpec], out_dir: str | Path, overwrite: bo
         inputs[f"MODEL {spec.model.name}"] = spec.model
         if spec.image is not None:
             inputs[f"--image {spec.image.name}"] = spec.image
-    with _package.output_folder("--out", out_dir, inputs) as folder:
+    with _package.output_folder("--out", out_dir, inputs, parents=True) as folder:
         outputs = {
             ("--out" if len(specs) == 1 else f"--out, case {k}"): folder / f"{spec.case_name()}.mat"
             for k, spec in enumerate(specs, 1)

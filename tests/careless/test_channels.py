@@ -58,3 +58,12 @@ def test_help_says_channels_count_from_1(capsys):
         assert main([command, "--help"]) == 0
         text = " ".join(capsys.readouterr().out.split())
         assert "1-based" in text or "count from 1" in text, command
+
+
+def test_the_atlas_prints_1_based_render_commands():
+    """The gallery's "reproduce this unit" line for the lucid recipe: channel 3 of the atlas is conv2:3 to render."""
+    from deepdreamport.atlas.recipes import get_recipe
+
+    recipe = get_recipe("lucid")
+    line = recipe.command_line("m.onnx", "conv2", 3, recipe.parameters({}), 0)
+    assert "--objective conv2:3" in line and "unit_3.png" in line

@@ -117,10 +117,10 @@ REFUSALS = {
         ["--out", "is a file, not a folder"],
     ),
     "parity record --out the model": ("parity", lambda t, m: _record(m, "--out", m), ["--out", "is a file"]),
-    "parity record --out under a missing folder": (
+    "parity record --out under a file": (
         "parity",
-        lambda t, m: _record(m, "--out", t / "no" / "cases"),
-        ["--out", "does not exist"],
+        lambda t, m: _record(m, "--out", t / "existing.txt" / "cases"),
+        ["--out", "existing.txt", "is a file, not a folder"],
     ),
     "parity record --out empty": ("parity", lambda t, m: _record(m, "--out", ""), ["--out", "empty"]),
     "atlas --out the model": ("atlas", lambda t, m: ["atlas", m, "--out", m], ["--out", "is a file, not a folder"]),
@@ -161,10 +161,10 @@ def test_render_writes_jpeg_for_jpg_and_through_temporary_files(tmp_path, capsys
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.jpg", "r.npy"]  # no .part left
 
 
-def test_record_makes_its_folder_and_removes_it_when_the_run_is_refused(tmp_path, tiny_copy, capsys):
-    out = tmp_path / "cases"
+def test_record_makes_its_folders_and_removes_them_when_the_run_is_refused(tmp_path, tiny_copy, capsys):
+    out = tmp_path / "parity" / "cases"
     code, _, err = run(capsys, *_record(tiny_copy, "--out", out, "--size", "2x2"))  # smaller than relu2's field
-    assert code == 2 and "InitialImage" in err and not out.exists(), err
+    assert code == 2 and "InitialImage" in err and not (tmp_path / "parity").exists(), err
     code, stdout, err = run(capsys, *_record(tiny_copy, "--out", out))
     assert code == 0, err
     assert sorted(p.name for p in out.iterdir()) == ["tinynet_relu2_double.mat"]
