@@ -16,13 +16,11 @@ import sys
 
 import torch
 
-from .guard_accuracy import _status_mib
+from .guard_accuracy import accuracy_row, peak_growth_mib
 
 
 def measure(model: str, unit: str, size: int, k: int, param: str, optimizer: str) -> dict:
     """One case in this process: the guard's estimate and the measured growth of the peak RSS (MiB)."""
-    from pathlib import Path
-
     from deepdreamport.optvis.gradient_free import render_gradient_free
     from deepdreamport.optvis.guard import check_render_memory, forward_per_pixel, gradient_per_pixel
     from deepdreamport.optvis.network import OptvisNetwork
@@ -43,22 +41,15 @@ def measure(model: str, unit: str, size: int, k: int, param: str, optimizer: str
         per_pixel = gradient_per_pixel(network, [(layer, int(channel))], size, options)
         images = k
     estimate = check_render_memory(per_pixel, images, size, torch.float32, torch.device("cpu"), "", limit=2**62)
-    Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
-    before = _status_mib("VmRSS")
     if gradient_free:
-        render_gradient_free(network, objective, optimizer=optimizer, size=size, generations=2, population=population)
+        growth = peak_growth_mib(
+            lambda: render_gradient_free(
+                network, objective, optimizer=optimizer, size=size, generations=2, population=population
+            )
+        )
     else:
-        render(network, objective, size=size, steps=2, param=param)
-    growth = _status_mib("VmHWM") - before
-    return {
-        "size": size,
-        "k": k,
-        "param": param,
-        "optimizer": optimizer,
-        "estimate_mib": round(estimate.peak_bytes / 2**20, 1),
-        "measured_growth_mib": round(growth, 1),
-        "ratio": round(estimate.peak_bytes / 2**20 / growth, 2) if growth > 0 else None,
-    }
+        growth = peak_growth_mib(lambda: render(network, objective, size=size, steps=2, param=param))
+    return accuracy_row(estimate.peak_bytes, growth, size=size, k=k, param=param, optimizer=optimizer)
 
 
 def main(argv=None) -> int:
