@@ -37,7 +37,7 @@ from .guard import check_memory
 from .numbering import layer_from_text
 from .outputs import output_folder, reserved_outputs
 from .python import dream_images
-from .run import resolve_device, resolve_layer_name
+from .run import check_pyramid_growth, resolve_device, resolve_layer_name
 
 OUTPUT_EXTENSIONS = {"--out": MONTAGE_EXTENSIONS, "--mat": (".mat",), "--npy": (".npy",)}
 
@@ -124,7 +124,9 @@ def _check_image_memory(args: argparse.Namespace, network, images: int, device) 
     settings = DreamSettings(
         args.iterations, args.levels, args.scale, network.tile_size(args.tile_size), args.max_batch
     )
-    check_memory(0.0, images, network.input_channels, image_size(args.image), settings, torch.float32, device)
+    size = image_size(args.image)
+    check_pyramid_growth(size, args.levels, args.scale)
+    check_memory(0.0, images, network.input_channels, size, settings, torch.float32, device)
 
 
 def run_dream(args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ runner only translate their arguments.
 from __future__ import annotations
 
 import contextlib
+import math
 from dataclasses import replace
 from numbers import Integral
 from typing import Callable, Iterator, Optional, Sequence, Union
@@ -149,6 +150,29 @@ def size_probe(network: DreamNetwork, truncated: VisualNetwork, tile_size: Optio
     return truncated.size_probe(network.input_channels, reference)  # type: ignore[arg-type]
 
 
+LARGEST_SIDE = 2**31
+"""No pyramid level may be this many pixels on a side (nothing could hold it; the sizes would overflow first)."""
+
+
+def check_pyramid_growth(image_size: tuple[int, int], levels: int, scale: float) -> None:
+    """Refuse pyramids whose last level no memory could hold, before their sizes are computed.
+
+    ``floor`` compounding of ``side · scale^(levels-1)`` overflows floating point
+    for absurd values (``PyramidScale`` 1e308, ``PyramidLevels`` 10^8); the
+    memory guard refuses large but representable ones with its estimate.
+    """
+    side = max(image_size)
+    if side < 1 or levels < 2:
+        return
+    digits = math.log10(side) + (levels - 1) * math.log10(scale)
+    if digits >= math.log10(LARGEST_SIDE):
+        raise DeepDreamError(
+            "deepdreamport:deepDreamImage:PyramidTooLarge",
+            f"PyramidLevels, PyramidScale: the last of {levels} pyramid levels would be about 10^{digits:.0f} "
+            f"pixels on a side ({side} · {scale:g}^{levels - 1}); use fewer levels or a smaller scale.",
+        )
+
+
 def check_level_sizes(
     image_size: tuple[int, int], settings: DreamSettings, truncated: VisualNetwork, probe: SizeProbe
 ) -> None:
@@ -223,6 +247,7 @@ def run_deep_dream(
     settings = replace(settings, tile_size=tile)  # every other setting (host_state, ...) passes through
     probe = size_probe(network, truncated, tile_size)
     start_size = default_initial_size(truncated, probe) if initial_image is None else initial_image.shape[:2]
+    check_pyramid_growth(tuple(start_size), settings.pyramid_levels, settings.pyramid_scale)
     check_level_sizes(tuple(start_size), settings, truncated, probe)
     if memory_check:
         largest_probe = max([PROBE_SIDE, *(side for side in network.input_size if side)])

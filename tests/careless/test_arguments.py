@@ -132,3 +132,14 @@ def test_the_converters(convert, good, bad):
     for text in bad:
         with pytest.raises(argparse.ArgumentTypeError, match="expected"):
             convert(text)
+
+
+@pytest.mark.parametrize("extra", [["--scale", "1e308"], ["--levels", "100000000"]], ids=["scale 1e308", "levels 1e8"])
+def test_a_pyramid_no_memory_could_hold_is_refused_not_overflowed(extra, capsys, tmp_path):
+    """Well-formed but absurd numbers: the level sizes would overflow (an internal error before)."""
+    code, _, err = run(capsys, *DREAM[:-1], tmp_path / "x.png", "--iterations", "1", *extra)
+    assert_refused(code, err, "dream", "PyramidLevels, PyramidScale: the last of", "pixels on a side")
+    from deepdreamport import DeepDreamError, deep_dream_image
+
+    with pytest.raises(DeepDreamError, match="pixels on a side"):
+        deep_dream_image(str(TINYNET), "relu2", 0, num_iterations=1, pyramid_scale=1e308)
