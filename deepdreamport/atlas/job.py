@@ -179,7 +179,7 @@ def plan_atlas(
     check_out_folder(out, model)
     out = Path(out).expanduser().resolve()
     try:
-        model_path = check_onnx_path(os.path.expanduser(model), "MODEL").resolve()
+        model_path = check_onnx_path(os.path.expanduser(model if model is not None else ""), "MODEL").resolve()
     except DeepDreamError as exc:
         raise AtlasInputError(str(exc)) from None
     try:
