@@ -42,18 +42,28 @@ def measure(model: str, layer: str, size: int, k: int, max_batch: int, levels: i
     settings = DreamSettings(1, levels, 1.4, tile, max_batch)
     estimate = estimate_memory(k, network.input_channels, (size, size), settings, 4, per_pixel, torch.device("cpu"))
     image = np.random.RandomState(2).rand(size, size, network.input_channels) * 255
+    growth = peak_growth_mib(
+        lambda: deep_dream_image(network, layer, channels, initial_image=image, pyramid_levels=levels, **common)
+    )
+    return accuracy_row(estimate.peak_bytes, growth, size=size, k=k, max_batch=max_batch, levels=levels)
+
+
+def peak_growth_mib(run) -> float:
+    """The growth of the peak resident memory (VmHWM over VmRSS before) while ``run()`` runs, in MiB."""
     Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
     before = _status_mib("VmRSS")
-    deep_dream_image(network, layer, channels, initial_image=image, pyramid_levels=levels, **common)
-    growth = _status_mib("VmHWM") - before
+    run()
+    return _status_mib("VmHWM") - before
+
+
+def accuracy_row(estimate_bytes: int, growth_mib: float, **case) -> dict:
+    """One line of the accuracy table: the case, the estimate, the measured growth and their ratio."""
+    estimate_mib = estimate_bytes / 2**20
     return {
-        "size": size,
-        "k": k,
-        "max_batch": max_batch,
-        "levels": levels,
-        "estimate_mib": round(estimate.peak_bytes / 2**20, 1),
-        "measured_growth_mib": round(growth, 1),
-        "ratio": round(estimate.peak_bytes / 2**20 / growth, 2) if growth > 0 else None,
+        **case,
+        "estimate_mib": round(estimate_mib, 1),
+        "measured_growth_mib": round(growth_mib, 1),
+        "ratio": round(estimate_mib / growth_mib, 2) if growth_mib > 0 else None,
     }
 
 

@@ -16,7 +16,6 @@ only the dream path (not the atlas, jinja2, optvis, parity or onnxruntime).
 
 from __future__ import annotations
 
-import argparse
 import atexit
 import gc
 import sys
@@ -24,14 +23,14 @@ from typing import Optional, Sequence
 
 from .atlas import commands as atlas_commands
 from .doors import commands as dream_commands
+from .doors.arguments import CommandParser
 from .optvis import commands as render_commands
 from .parity import commands as parity_commands
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="deepdream", description="MATLAB's deepDreamImage on ONNX networks, in PyTorch."
-    )
+def build_parser() -> CommandParser:
+    """The ``deepdream`` parser; its sub-commands' parsers are :class:`CommandParser` too (one-line errors)."""
+    parser = CommandParser(prog="deepdream", description="MATLAB's deepDreamImage on ONNX networks, in PyTorch.")
     parser.add_argument("--debug", action="store_true", help="on an error, also print the Python traceback")
     commands = parser.add_subparsers(dest="command", required=True)
     parity_commands.add_parity_parser(commands)
@@ -44,8 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """``deepdream ARGS``; returns the exit status.
 
-    Bad input: one line on stderr, exit 2; a bug: one line saying so, exit 1;
-    ``--debug`` adds the traceback to either.
+    Bad input (arguments included): one line on stderr, exit 2; a bug: one line saying
+    so, exit 1; ``--debug`` adds the traceback to either; interrupted (Ctrl-C, SIGTERM,
+    SIGHUP): 128 + the signal, after the same clean-up.
     """
     # At exit the interpreter runs a full garbage collection over every object that torch,
     # torchvision and sympy made at import: 0.5-1 s on 2 cores. gc.freeze (a public API) at exit
@@ -53,8 +53,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     # alive at exit anyway, and every output is renamed into place before the command returns.
     atexit.unregister(gc.freeze)  # once, however often main runs in one process (tests)
     atexit.register(gc.freeze)
-    args = build_parser().parse_args(argv)
-    return dream_commands.run_command(args)
+    args = build_parser().parse_or_status(argv)
+    return args if isinstance(args, int) else dream_commands.run_command(args)
 
 
 if __name__ == "__main__":  # pragma: no cover

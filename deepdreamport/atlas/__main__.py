@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from typing import Optional, Sequence
 
+from ..doors.arguments import CommandParser
 from ..doors.commands import run_command
 from .commands import add_parsers
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="deepdream", description="Whole-network atlas commands.")
+    parser = CommandParser(prog="deepdream", description="Whole-network atlas commands.")
     add_parsers(parser.add_subparsers(dest="command", required=True))
-    return run_command(parser.parse_args(argv))
+    args = parser.parse_or_status(argv)
+    return args if isinstance(args, int) else run_command(args)
 
 
 if __name__ == "__main__":

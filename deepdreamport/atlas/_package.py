@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from .._version import __version__ as PACKAGE_VERSION
 from ..doors.commands import parse_channels
-from ..doors.files import write_atomic
+from ..doors.numbering import layer_from_text
+from ..doors.outputs import check_output_folder, write_atomic
 from ..doors.python import deep_dream_image
 from ..errors import DeepDreamError
 from ..nets import OnnxNetwork
+from ..onnx.read import check_onnx_path
 
 
 def load_network(model_path: str) -> OnnxNetwork:
@@ -38,8 +40,11 @@ def input_size(network: OnnxNetwork) -> int:
 __all__ = [
     "DeepDreamError",
     "PACKAGE_VERSION",
+    "check_onnx_path",
+    "check_output_folder",
     "deep_dream_image",
     "input_size",
+    "layer_from_text",
     "layer_module",
     "layer_rows",
     "load_network",

@@ -6,20 +6,12 @@ Standard library only, and the handlers are named, not imported, so that parsing
 
 from __future__ import annotations
 
-import argparse
+from ..doors.arguments import port, positive_int, scale_above_one, seed
 
+MEMORY_ADVICE = "a smaller --batch, fewer --workers, a smaller --size (lucid) or fewer --levels (matlab)"
+"""What to change when an atlas runs out of memory (the command's own options)."""
 BUILT_IN_RECIPES = ("lucid", "matlab")
 """The recipes :mod:`.recipes` registers (the ones a command line can name), for ``--help``."""
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text!r}")
-    return value
 
 
 def add_parsers(subparsers) -> None:
@@ -37,36 +29,41 @@ def add_parsers(subparsers) -> None:
     atlas.add_argument(
         "--verify", metavar="DIR", help="check the images of the atlas in DIR and render damaged ones again"
     )
-    atlas.add_argument("--layers", default="all", help="comma-separated layer names, or all (default)")
+    atlas.add_argument(
+        "--layers",
+        default="all",
+        help="comma-separated layer names or row numbers of `deepdream layers` (1-based; #12 is always row 12), "
+        "or all (default)",
+    )
     atlas.add_argument(
         "--channels", default="all", help="1-based channels, MATLAB style (1:8, 1,3,5), or all (default)"
     )
     atlas.add_argument(
         "--recipe", default="matlab", help=f"how units are visualised: {', '.join(BUILT_IN_RECIPES)} (default matlab)"
     )
-    atlas.add_argument("--levels", type=int, help="recipe parameter: pyramid levels (matlab default 3)")
-    atlas.add_argument("--iterations", type=int, help="recipe parameter: iterations per level (matlab default 10)")
-    atlas.add_argument("--scale", type=float, help="recipe parameter: pyramid scale (matlab default 1.4)")
-    atlas.add_argument("--steps", type=int, help="recipe parameter: optimisation steps (lucid default 256)")
-    atlas.add_argument("--size", type=int, help="recipe parameter: image side in pixels (lucid default 128)")
+    atlas.add_argument("--levels", type=positive_int, help="recipe parameter: pyramid levels (matlab default 3)")
+    atlas.add_argument(
+        "--iterations", type=positive_int, help="recipe parameter: iterations per level (matlab default 10)"
+    )
+    atlas.add_argument("--scale", type=scale_above_one, help="recipe parameter: pyramid scale (matlab default 1.4)")
+    atlas.add_argument("--steps", type=positive_int, help="recipe parameter: optimisation steps (lucid default 256)")
+    atlas.add_argument("--size", type=positive_int, help="recipe parameter: image side in pixels (lucid default 128)")
     atlas.add_argument("--param", help="recipe parameter: image parametrisation, fft/pixel/laplacian/cppn/maco (lucid)")
-    atlas.add_argument("--seed", type=int, default=0, help="random seed of every unit's render (default 0)")
+    atlas.add_argument("--seed", type=seed, default=0, help="random seed of every unit's render (default 0)")
     atlas.add_argument(
         "--engine", choices=("local", "ray"), default="local", help="local process pool (default) or Ray"
     )
     atlas.add_argument("--ray-address", help="join the Ray cluster at HOST:PORT (default: a local Ray instance)")
-    atlas.add_argument("--workers", type=_positive_int, help="worker count (default: one per GPU, else 2)")
-    atlas.add_argument(
-        "--batch", type=_positive_int, default=8, help="units of one layer rendered together (default 8)"
-    )
+    atlas.add_argument("--workers", type=positive_int, help="worker count (default: one per GPU, else 2)")
+    atlas.add_argument("--batch", type=positive_int, default=8, help="units of one layer rendered together (default 8)")
     atlas.add_argument("--shard", metavar="I/N", help="render only shard I of N (1-based)")
     atlas.add_argument(
-        "--max-attempts", type=_positive_int, default=3, help="tries per unit before it stays failed (default 3)"
+        "--max-attempts", type=positive_int, default=3, help="tries per unit before it stays failed (default 3)"
     )
     atlas.add_argument("--new", action="store_true", help="replace an atlas of another model, recipe or seed in DIR")
     atlas.add_argument("--no-gallery", action="store_true", help="do not (re)build the HTML gallery")
     atlas.add_argument("--quiet", action="store_true", help="no progress bar")
-    atlas.set_defaults(handler=f"{__package__}.cli:run_atlas_command")
+    atlas.set_defaults(handler=f"{__package__}.cli:run_atlas_command", memory_advice=MEMORY_ADVICE)
 
     serve_parser = subparsers.add_parser(
         "serve",
@@ -74,5 +71,5 @@ def add_parsers(subparsers) -> None:
         description="Serve DIR (an atlas folder) with Python's http.server on 127.0.0.1 and print the URL.",
     )
     serve_parser.add_argument("dir", metavar="DIR", help="atlas folder")
-    serve_parser.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
+    serve_parser.add_argument("--port", type=port, default=8000, help="port (default 8000; 0 picks a free one)")
     serve_parser.set_defaults(handler=f"{__package__}.cli:run_serve_command")

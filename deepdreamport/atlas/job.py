@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -21,7 +20,17 @@ from typing import Any, Mapping, Optional
 
 from tqdm.auto import tqdm
 
-from ._package import PACKAGE_VERSION, input_size, layer_rows, load_network, parse_channels, write_atomic
+from ._package import (
+    PACKAGE_VERSION,
+    DeepDreamError,
+    check_onnx_path,
+    check_output_folder,
+    input_size,
+    layer_rows,
+    load_network,
+    parse_channels,
+    write_atomic,
+)
 from .engines import WorkerSpec
 from .engines.local import LocalEngine
 from .errors import AtlasInputError
@@ -102,19 +111,16 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def check_out_folder(out: Path) -> None:
-    """``out`` must be a writable folder, or not exist yet under a writable folder; checked without leaving a trace."""
-    if out.exists() and not out.is_dir():
-        raise AtlasInputError(f"--out: {str(out)!r} is a file, not a folder")
-    folder = out if out.exists() else out.parent
-    if not folder.is_dir():
-        raise AtlasInputError(f"--out: the folder {str(folder)!r} that would hold {str(out)!r} does not exist")
-    try:  # a real write, because permission bits do not tell (root, read-only mounts)
-        descriptor, probe = tempfile.mkstemp(dir=folder, prefix=".atlas-write-check-")
-        os.close(descriptor)
-        os.unlink(probe)
-    except OSError as exc:
-        raise AtlasInputError(f"--out: {str(folder)!r} is not writable ({exc.strerror})") from None
+def check_out_folder(out: Any, model: Any = None) -> None:
+    """``out`` must be named, be a writable folder or not exist yet under a writable folder, and not be the model.
+
+    Checked without leaving a trace, by the output check every command shares
+    (:func:`deepdreamport.doors.outputs.check_output_folder`); an empty name is refused, not read as ``.``.
+    """
+    try:
+        out = check_output_folder("--out", out, {"MODEL": model})
+    except DeepDreamError as exc:
+        raise AtlasInputError(str(exc)) from None
     if out.exists() and database_path(out).exists() and not os.access(database_path(out), os.W_OK):
         raise AtlasInputError(f"--out: the database {str(database_path(out))!r} is read-only")
 
@@ -170,11 +176,12 @@ def plan_atlas(
     recipe_params = chosen_recipe.parameters(params)
     shard_spec = parse_shard(shard)
     channel_list = parse_channel_spec(channels)
+    check_out_folder(out, model)
     out = Path(out).expanduser().resolve()
-    check_out_folder(out)
-    model_path = Path(model).expanduser().resolve()
-    if not model_path.is_file():
-        raise AtlasInputError(f"MODEL: ONNX file {str(model)!r} does not exist")
+    try:
+        model_path = check_onnx_path(os.path.expanduser(model if model is not None else ""), "MODEL").resolve()
+    except DeepDreamError as exc:
+        raise AtlasInputError(str(exc)) from None
     try:
         network = load_network(str(model_path))
     except Exception as exc:  # any loader failure is a bad MODEL argument

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
+from ._package import DeepDreamError, layer_from_text
 from .errors import AtlasInputError
 
 # Layers with nothing to visualise: the network's input.
@@ -49,6 +50,19 @@ def _layer_names(spec: Optional[str]) -> Optional[list[str]]:
     return names
 
 
+def _row_name(text: str, layer_rows: Sequence) -> str:
+    """A ``--layers`` entry by the command line's layer rule: an exact name, else a row (``12``, ``#12``)."""
+    try:
+        layer = layer_from_text(text, [row.name for row in layer_rows], "--layers")
+    except DeepDreamError as exc:
+        raise SelectionError(str(exc)) from None
+    if isinstance(layer, str):
+        return layer
+    if not 1 <= layer <= len(layer_rows):
+        raise SelectionError(f"--layers: row {layer} is out of range; the layer table has rows 1..{len(layer_rows)}")
+    return layer_rows[layer - 1].name
+
+
 def select_units(
     layer_rows: Sequence,
     layers: Optional[str] = "all",
@@ -66,11 +80,12 @@ def select_units(
     if wanted is None:
         chosen = [row for row in layer_rows if row.type not in _NOT_VISUALISABLE]
     else:
+        wanted = [_row_name(text, layer_rows) for text in wanted]
         unknown = [name for name in wanted if name not in by_name]
         if unknown:
             raise SelectionError(
                 f"--layers: unknown layer{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
-                "see `deepdream layers MODEL` for the names"
+                "see `deepdream layers MODEL` for the names and rows"
             )
         chosen = [by_name[name] for name in dict.fromkeys(wanted)]
         inputs = [row.name for row in chosen if row.type in _NOT_VISUALISABLE]

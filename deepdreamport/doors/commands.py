@@ -22,12 +22,18 @@ from typing import Optional
 
 from .._lazy import load
 from ..errors import DeepDreamError, bounded
+from .arguments import positive_int, scale_above_one, seed
+from .signals import interrupt_name, interrupt_status, terminate_as_interrupt
 
 DEMO_MODEL_NAME = "efficientnet_lite0.onnx"
 """The bundled default model's file name (``models/`` of the working folder or checkout, see ``files.default_model``)."""
 DEMO_LAYER = "_blocks/10/Add"
 DEMO_CHANNELS = "1:4"
 DEMO_OUT = "out/demo.png"
+DREAM_MEMORY_ADVICE = (
+    "a smaller --max-batch, fewer --levels, a smaller --scale, a smaller image or fewer --channels, or --host-state"
+)
+"""What to change when ``dream``/``demo`` run out of memory (each command names its own options)."""
 MAX_CHANNELS = 1_000_000
 """Most channels (images) one command may ask for; more is refused before anything is expanded."""
 HANDLERS = {
@@ -79,11 +85,6 @@ def parse_channels(spec: str) -> list[int]:
     return [channel for r in ranges for channel in r]
 
 
-def parse_layer(text: str):
-    """``--layer``: a row number of ``deepdream layers`` (1-based, as the README says) or a layer name."""
-    return int(text) if text.strip().isdigit() else text
-
-
 def _add_dream_options(
     command: argparse.ArgumentParser,
     *,
@@ -97,8 +98,8 @@ def _add_dream_options(
         "--layer",
         required=layer is None,
         default=layer,
-        help="layer name, or its row number in `deepdream layers MODEL` (1-based)"
-        + (f"; default {layer}" if layer else ""),
+        help="layer name, or its row number in `deepdream layers MODEL` (1-based; #12 is always row 12, "
+        "a name that is also a number is that layer)" + (f"; default {layer}" if layer else ""),
     )
     command.add_argument(
         "--channels",
@@ -111,13 +112,13 @@ def _add_dream_options(
         help="initial image, read as MATLAB's imread (PNG/JPEG/TIFF: 8-bit 0-255, 16-bit 0-65535) or an H x W x C "
         ".npy array; its channels must be the network's; default: noise of the layer's receptive-field size",
     )
-    command.add_argument("--levels", type=int, default=levels, help=f"PyramidLevels (default {levels})")
-    command.add_argument("--scale", type=float, default=1.4, help="PyramidScale, > 1 (default 1.4)")
+    command.add_argument("--levels", type=positive_int, default=levels, help=f"PyramidLevels (default {levels})")
+    command.add_argument("--scale", type=scale_above_one, default=1.4, help="PyramidScale, > 1 (default 1.4)")
     command.add_argument(
-        "--iterations", type=int, default=iterations, help=f"NumIterations per level (default {iterations})"
+        "--iterations", type=positive_int, default=iterations, help=f"NumIterations per level (default {iterations})"
     )
     command.add_argument(
-        "--seed", type=int, default=0, help="rng(seed, 'twister') before the run (default 0, MATLAB's start-up state)"
+        "--seed", type=seed, default=0, help="rng(seed, 'twister') before the run (default 0, MATLAB's start-up state)"
     )
     command.add_argument("--device", default="auto", help="auto (GPU if any), cpu, gpu or a torch device (cuda:1)")
     command.add_argument(
@@ -126,8 +127,8 @@ def _add_dream_options(
         default="linear",
         help="OutputScaling of the saved arrays (default linear)",
     )
-    command.add_argument("--tile-size", type=int, help="TileSize for networks with a dynamic input size")
-    command.add_argument("--max-batch", type=int, help="at most this many tiles x channels per network pass")
+    command.add_argument("--tile-size", type=positive_int, help="TileSize for networks with a dynamic input size")
+    command.add_argument("--max-batch", type=positive_int, help="at most this many tiles x channels per network pass")
     command.add_argument(
         "--host-state", action="store_true", help="keep the images in host memory, one group on the device at a time"
     )
@@ -164,7 +165,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     )
     dream.add_argument("model", metavar="MODEL.onnx", help="ONNX network")
     _add_dream_options(dream, layer=None, channels=None, levels=3, iterations=10, out=None)
-    dream.set_defaults(handler=HANDLERS["dream"])
+    dream.set_defaults(handler=HANDLERS["dream"], memory_advice=DREAM_MEMORY_ADVICE)
 
     layers = commands.add_parser(
         "layers",
@@ -182,7 +183,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     )
     demo.add_argument("--model", help="an ONNX network to use instead of the bundled default")
     _add_dream_options(demo, layer=DEMO_LAYER, channels=DEMO_CHANNELS, levels=2, iterations=5, out=DEMO_OUT)
-    demo.set_defaults(handler=HANDLERS["demo"])
+    demo.set_defaults(handler=HANDLERS["demo"], memory_advice=DREAM_MEMORY_ADVICE)
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -190,30 +191,38 @@ def run_command(args: argparse.Namespace) -> int:
 
     ``args.handler`` is the function or its ``"module:function"`` name (imported here,
     inside the error handling); ``args.debug`` (the top-level ``--debug``) adds the
-    traceback to either.
+    traceback to either. Ctrl-C, SIGTERM and SIGHUP stop the command through the
+    same clean-up (:mod:`.signals`: temporary files removed, claims handed back) and
+    exit with 128 + the signal: 130, 143, 129. Running out of memory is exit 2 with
+    the command's own advice (``args.memory_advice``, set by its parser).
     """
-    try:
-        handler = load(args.handler) if isinstance(args.handler, str) else args.handler
-        return handler(args)
-    except (CommandError, DeepDreamError, OSError) as exc:
-        _report(args, f"error: {_reason(exc)}")
-        return 2
-    except KeyboardInterrupt:
-        print(f"deepdream {args.command}: interrupted", file=sys.stderr)
-        return 130
-    except (MemoryError, RuntimeError) as exc:
-        if not _out_of_memory(exc):
+    with terminate_as_interrupt() as received:
+        try:
+            handler = load(args.handler) if isinstance(args.handler, str) else args.handler
+            return received.status(handler(args))
+        except (CommandError, DeepDreamError, OSError) as exc:
+            _report(args, f"error: {_reason(exc)}")
+            return 2
+        except KeyboardInterrupt as interrupt:
+            print(
+                f"deepdream {args.command}: interrupted ({interrupt_name(interrupt)}); nothing was left half-written",
+                file=sys.stderr,
+            )
+            return interrupt_status(interrupt)
+        except (MemoryError, RuntimeError) as exc:
+            if not _out_of_memory(exc):
+                _report(args, _bug(args, exc))
+                return 1
+            advice = getattr(args, "memory_advice", None) or "smaller inputs"
+            _report(
+                args,
+                f"error: out of memory ({_reason(exc)}); use {advice} (the memory guard was off or its estimate "
+                "too low)",
+            )
+            return 2
+        except Exception as exc:  # anything else is a bug of this package, not the user's input
             _report(args, _bug(args, exc))
             return 1
-        _report(
-            args,
-            f"error: out of memory ({_reason(exc)}); use a smaller --max-batch, fewer --levels, a smaller "
-            "--scale, a smaller image or fewer channels (the memory guard was off or its estimate too low)",
-        )
-        return 2
-    except Exception as exc:  # anything else is a bug of this package, not the user's input
-        _report(args, _bug(args, exc))
-        return 1
 
 
 def _bug(args: argparse.Namespace, exc: BaseException) -> str:

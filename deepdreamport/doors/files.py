@@ -1,17 +1,16 @@
-"""Files of the front doors: the default model, input images, atomic writes, montages.
+"""Files the front doors read, and the montage they write: the default model, input images, montages.
 
 Mirrors MATLAB's ``imread`` (for ``--image``) and ``imtile`` / ``montage`` (for
-the labelled PNG of the K images). Every output is written atomically: a
-temporary file in the same folder, then ``os.replace``, so a failed run never
-leaves a partial file.
+the labelled PNG of the K images). How outputs are checked and written
+(atomically) is :mod:`.outputs`.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
+import contextlib
+import warnings
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -32,118 +31,13 @@ def default_model() -> Path:
     return next((path for path in candidates if path.is_file()), candidates[-1])
 
 
-OUTPUT_ERROR = "deepdreamport:cli:BadOutput"
+MONTAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
+"""The montage's formats: PNG, or JPEG for ``.jpg``/``.jpeg``."""
 
 
-class PendingOutput:
-    """An output file reserved before the computation: its temporary sibling exists from the start.
-
-    Creating the temporary file first proves that the folder exists and is
-    writable before any work; :meth:`commit` writes it and renames it into
-    place (``os.replace``), :meth:`discard` removes it. A failed run therefore
-    leaves neither a partial file nor a stray temporary one.
-    """
-
-    def __init__(self, option: str, path: str | os.PathLike):
-        self.option = option
-        self.path = Path(path)
-        folder = self.path.parent if str(self.path.parent) else Path(".")
-        if not folder.is_dir():
-            raise DeepDreamError(OUTPUT_ERROR, f"{option}: the folder of {str(path)!r} does not exist")
-        if self.path.is_dir():
-            raise DeepDreamError(OUTPUT_ERROR, f"{option}: {str(path)!r} is a folder; give a file name")
-        try:
-            descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=f".{self.path.name}.", suffix=".part")
-        except OSError as exc:
-            raise DeepDreamError(
-                OUTPUT_ERROR, f"{option}: cannot write into the folder of {str(path)!r} ({exc.strerror or exc})"
-            ) from None
-        os.close(descriptor)
-        self.temporary = Path(temporary)
-
-    def commit(self, write: Callable[[object], None]) -> None:
-        """Write through ``write(file)`` into the temporary file, then rename it onto :attr:`path`."""
-        try:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(self.temporary, 0o666 & ~umask)
-            with open(self.temporary, "wb") as handle:
-                write(handle)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(self.temporary, self.path)
-        except BaseException:
-            self.discard()
-            raise
-
-    def discard(self) -> None:
-        """Remove the temporary file (if it is still there)."""
-        try:
-            os.unlink(self.temporary)
-        except FileNotFoundError:
-            pass
-
-
-def write_atomic(path: str | os.PathLike, write: Callable[[object], None]) -> Path:
-    """Write ``path`` through ``write(file)`` into a temporary sibling, then rename it into place."""
-    pending = PendingOutput("output", path)
-    pending.commit(write)
-    return pending.path
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        if a.exists() and b.exists():
-            return os.path.samefile(a, b)
-    except OSError:
-        pass
-    return os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b))
-
-
-def check_output_paths(
-    outputs: dict[str, Optional[str]], inputs: dict[str, Optional[str]], extensions: dict[str, tuple[str, ...]]
-) -> None:
-    """Refuse, before any work, output paths that would lose or eat a file.
-
-    ``outputs``: option → path (``None``: not asked for); ``inputs``: name →
-    path of every file read; ``extensions``: option → the extensions of the
-    formats it writes (compared case-insensitively). An output must not be
-    empty, must end in one of its extensions, and must be neither an input
-    file nor another output.
-    """
-    given = {option: str(path) for option, path in outputs.items() if path is not None}
-    for option, path in given.items():
-        if not path.strip():
-            raise DeepDreamError(OUTPUT_ERROR, f"{option}: the file name is empty")
-        suffix = Path(path).suffix.lower()
-        if suffix not in extensions[option]:
-            raise DeepDreamError(
-                OUTPUT_ERROR,
-                f"{option}: {path!r} must end in {' or '.join(extensions[option])} (the format written); "
-                f"got {suffix or 'no extension'!r}",
-            )
-        for name, source in inputs.items():
-            if source is not None and _same_file(Path(path), Path(source)):
-                raise DeepDreamError(OUTPUT_ERROR, f"{option}: {path!r} is the {name}; it would be overwritten")
-    options = list(given)
-    for i, first in enumerate(options):
-        for second in options[i + 1 :]:
-            if _same_file(Path(given[first]), Path(given[second])):
-                raise DeepDreamError(OUTPUT_ERROR, f"{first} and {second} name the same file {given[first]!r}")
-
-
-def reserve_outputs(outputs: dict[str, Optional[str]]) -> dict[str, PendingOutput]:
-    """A :class:`PendingOutput` per given output; all or none (on a failure the reserved ones are discarded)."""
-    reserved: dict[str, PendingOutput] = {}
-    try:
-        for option, path in outputs.items():
-            if path is not None:
-                reserved[option] = PendingOutput(option, path)
-    except BaseException:
-        for pending in reserved.values():
-            pending.discard()
-        raise
-    return reserved
+def montage_format(path) -> str:
+    """Pillow's format name for a montage file: ``"JPEG"`` for ``.jpg``/``.jpeg``, else ``"PNG"``."""
+    return "JPEG" if Path(path).suffix.lower() in (".jpg", ".jpeg") else "PNG"
 
 
 def montage(images, labels: Sequence[str], min_tile: int = 128):
@@ -211,6 +105,38 @@ def _stored_bits_lost(image) -> bool:
     return False
 
 
+@contextlib.contextmanager
+def open_image(path) -> Iterator[Image.Image]:
+    """``Image.open`` without Pillow's decompression-bomb warning and limit.
+
+    The memory guard (:mod:`.guard`, and :func:`image_size` before decoding)
+    decides whether a large image fits; Pillow's own warning lines would only
+    come before its one-line refusal, and its limit (about 179 million pixels)
+    would refuse images that fit.
+    """
+    limit = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                yield image
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
+
+
+def image_size(path: str) -> tuple[int, int]:
+    """The H×W of an image file, read from its header (nothing decoded); a ``.npy`` array's first two sides."""
+    try:
+        if str(path).lower().endswith(".npy"):
+            shape = np.load(path, mmap_mode="r", allow_pickle=False).shape
+            return (int(shape[0]), int(shape[1])) if len(shape) >= 2 else (0, 0)
+        with open_image(path) as image:
+            return int(image.height), int(image.width)
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise DeepDreamError(IMAGE_ERROR, f"--image: cannot read {str(path)!r} as an image ({exc})") from None
+
+
 def read_image(path: str, channels: int) -> np.ndarray:
     """MATLAB's ``imread``: an H×W×C array of the file's own values and type, checked against the network.
 
@@ -230,7 +156,7 @@ def read_image(path: str, channels: int) -> np.ndarray:
             raise DeepDreamError(IMAGE_ERROR, f"--image: cannot read {path!r} as a .npy array ({exc})") from None
     else:
         try:
-            with Image.open(path) as image:
+            with open_image(path) as image:
                 if _stored_bits_lost(image):
                     raise DeepDreamError(
                         IMAGE_ERROR,

@@ -31,7 +31,7 @@ import math
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Iterable, Optional
 
 import torch
 
@@ -90,19 +90,9 @@ def _elements_per_pixel(truncated: VisualNetwork, channels: int, size: tuple[int
     parameter = next(module.parameters(), None)
     dtype = parameter.dtype if parameter is not None else torch.float32
     device = parameter.device if parameter is not None else torch.device("cpu")
-    owned = {t.untyped_storage().data_ptr() for t in (*module.parameters(), *module.buffers())}
-    saved: dict[int, int] = {}
-
-    def pack(tensor: torch.Tensor) -> torch.Tensor:
-        storage = tensor.untyped_storage()
-        if storage.data_ptr() not in owned and tensor.device.type != "meta":
-            saved[storage.data_ptr()] = storage.nbytes() // max(1, tensor.element_size())
-        return tensor
-
     probe = torch.zeros(1, channels, height, width, dtype=dtype, device=device, requires_grad=True)
     try:
-        with torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
-            output = module(probe)
+        elements = saved_elements(lambda: module(probe), (*module.parameters(), *module.buffers()))
     except RuntimeError as exc:  # a size the network cannot take: name it instead of torch's traceback
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DeepDreamError(
@@ -110,9 +100,31 @@ def _elements_per_pixel(truncated: VisualNetwork, channels: int, size: tuple[int
             f"TileSize: layer {truncated.layer!r} cannot run on a {height}×{width} tile ({reason}); "
             "give the tile size the network was made for (TileSize / tile_size / --tile-size).",
         ) from None
-    elements = sum(saved.values()) + output.numel()
-    del output
     return elements / (height * width)
+
+
+def saved_elements(run: Callable[[], object], owned: Iterable[torch.Tensor] = ()) -> int:
+    """Elements autograd saves for the backward pass while ``run()`` runs, plus its output's elements.
+
+    Counted with :func:`torch.autograd.graph.saved_tensors_hooks` (a public hook),
+    each storage once, the storages of ``owned`` (parameters, buffers) excluded.
+    ``run`` returns a tensor, a dict or a sequence of tensors (its output), or ``None``.
+    """
+    excluded = {t.untyped_storage().data_ptr() for t in owned}
+    saved: dict[int, int] = {}
+
+    def pack(tensor: torch.Tensor) -> torch.Tensor:
+        storage = tensor.untyped_storage()
+        if storage.data_ptr() not in excluded and tensor.device.type != "meta":
+            saved[storage.data_ptr()] = storage.nbytes() // max(1, tensor.element_size())
+        return tensor
+
+    with torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        output = run()
+    outputs = output.values() if isinstance(output, dict) else output if isinstance(output, (list, tuple)) else [output]
+    elements = sum(saved.values()) + sum(t.numel() for t in outputs if isinstance(t, torch.Tensor))
+    del output, outputs
+    return elements
 
 
 @dataclass(frozen=True)
@@ -189,7 +201,8 @@ def available_bytes(device: torch.device) -> Optional[int]:
     return None
 
 
-def _gib(value: int) -> str:
+def readable_bytes(value: int) -> str:
+    """``412 MiB`` / ``2.3 GiB``."""
     return f"{value / 2**30:.1f} GiB" if value >= 2**30 else f"{value / 2**20:.0f} MiB"
 
 
@@ -223,8 +236,8 @@ def check_memory(
         advice.append("fewer channels per call")
     raise DeepDreamError(
         OUT_OF_MEMORY,
-        f"this run needs about {_gib(estimate.peak_bytes)} of memory on {device} (at pyramid level {estimate.level}, "
-        f"{images} image(s) of {height}×{width}×{channels}) but {_gib(limit)} is available; use "
+        f"this run needs about {readable_bytes(estimate.peak_bytes)} of memory on {device} (at pyramid level {estimate.level}, "
+        f"{images} image(s) of {height}×{width}×{channels}) but {readable_bytes(limit)} is available; use "
         + ", ".join(advice)
         + "; or turn this check off (memory_check=False, 'CheckMemory' false, --no-memory-check).",
     )

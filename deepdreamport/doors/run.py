@@ -14,6 +14,7 @@ runner only translate their arguments.
 from __future__ import annotations
 
 import contextlib
+import math
 from dataclasses import replace
 from numbers import Integral
 from typing import Callable, Iterator, Optional, Sequence, Union
@@ -37,12 +38,13 @@ StrengthReader = Callable[[int, int, float], None]
 """A callback that reads the strength as a number: ``(level, iteration, strength)``."""
 
 
-def resolve_device(environment: Union[str, torch.device]) -> torch.device:
+def resolve_device(environment: Union[str, torch.device], argument: str = "ExecutionEnvironment") -> torch.device:
     """MATLAB's ``ExecutionEnvironment``: ``'auto'`` (GPU if any), ``'gpu'``, ``'cpu'``, or a torch device.
 
     A device that cannot run the network is refused here, before any work:
     a CUDA device without a GPU (or with an index beyond the GPUs present), the
     ``meta`` device (tensors without values) and device types this machine lacks.
+    Messages name ``argument`` (the command line: ``--device``).
     """
     requested = repr(str(environment))
     if not isinstance(environment, torch.device):
@@ -56,7 +58,7 @@ def resolve_device(environment: Union[str, torch.device]) -> torch.device:
         except (RuntimeError, TypeError, ValueError):
             raise DeepDreamError(
                 "deepdreamport:BadDevice",
-                f"ExecutionEnvironment: expected 'auto', 'gpu', 'cpu' or a torch device such as 'cuda:0'; "
+                f"{argument}: expected 'auto', 'gpu', 'cpu' or a torch device such as 'cuda:0'; "
                 f"got {describe(environment)}.",
             ) from None
     device = environment
@@ -67,28 +69,26 @@ def resolve_device(environment: Union[str, torch.device]) -> torch.device:
         if count == 0:
             raise DeepDreamError(
                 "parallel:gpu:device:DriverRedirect",
-                f"ExecutionEnvironment: {requested} was requested but no CUDA GPU is available; use 'auto' or 'cpu'.",
+                f"{argument}: {requested} was requested but no CUDA GPU is available; use 'auto' or 'cpu'.",
             )
         if device.index is not None and device.index >= count:
             raise DeepDreamError(
                 "parallel:gpu:device:DriverRedirect",
-                f"ExecutionEnvironment: {requested} was requested but this machine has {count} GPU(s) "
+                f"{argument}: {requested} was requested but this machine has {count} GPU(s) "
                 f"(cuda:0..cuda:{count - 1}).",
             )
         return device
     if device.type == "meta":
         raise DeepDreamError(
             "deepdreamport:BadDevice",
-            "ExecutionEnvironment: the 'meta' device holds no values, so it cannot run a deep dream; "
-            "use 'auto', 'cpu' or 'gpu'.",
+            f"{argument}: the 'meta' device holds no values, so it cannot run the network; use 'auto', 'cpu' or 'gpu'.",
         )
     backend = getattr(torch, device.type, None)
     available = getattr(backend, "is_available", None)
     if not callable(available) or not available():
         raise DeepDreamError(
             "deepdreamport:BadDevice",
-            f"ExecutionEnvironment: the device {str(device)!r} is not available on this machine; "
-            "use 'auto', 'cpu' or 'gpu'.",
+            f"{argument}: the device {str(device)!r} is not available on this machine; use 'auto', 'cpu' or 'gpu'.",
         )
     return device
 
@@ -163,6 +163,29 @@ def size_probe(network: DreamNetwork, truncated: VisualNetwork, tile_size: Optio
     """Which sizes ``truncated`` takes; the network input size (else the tile) is expected to work."""
     reference = network.input_size if None not in network.input_size else (network.tile_size(tile_size),) * 2
     return truncated.size_probe(network.input_channels, reference)  # type: ignore[arg-type]
+
+
+LARGEST_SIDE = 2**31
+"""No pyramid level may be this many pixels on a side (nothing could hold it; the sizes would overflow first)."""
+
+
+def check_pyramid_growth(image_size: tuple[int, int], levels: int, scale: float) -> None:
+    """Refuse pyramids whose last level no memory could hold, before their sizes are computed.
+
+    ``floor`` compounding of ``side · scale^(levels-1)`` overflows floating point
+    for absurd values (``PyramidScale`` 1e308, ``PyramidLevels`` 10^8); the
+    memory guard refuses large but representable ones with its estimate.
+    """
+    side = max(image_size)
+    if side < 1 or levels < 2:
+        return
+    digits = math.log10(side) + (levels - 1) * math.log10(scale)
+    if digits >= math.log10(LARGEST_SIDE):
+        raise DeepDreamError(
+            "deepdreamport:deepDreamImage:PyramidTooLarge",
+            f"PyramidLevels, PyramidScale: the last of {levels} pyramid levels would be about 10^{digits:.0f} "
+            f"pixels on a side ({side} · {scale:g}^{levels - 1}); use fewer levels or a smaller scale.",
+        )
 
 
 def check_level_sizes(
@@ -244,6 +267,7 @@ def run_deep_dream(
     if initial_image is not None:
         check_initial_image_size(initial_image.shape[:2], truncated, probe)
     start_size = default_initial_size(truncated, probe) if initial_image is None else initial_image.shape[:2]
+    check_pyramid_growth(tuple(start_size), settings.pyramid_levels, settings.pyramid_scale)
     check_level_sizes(tuple(start_size), settings, truncated, probe)
     if memory_check:
         largest_probe = max([PROBE_SIDE, *(side for side in network.input_size if side)])

@@ -27,6 +27,7 @@ from . import converters
 from .graph import attribute, node_name
 from .passes import apply_fixups
 from .static_pads import static_pads
+from .tuple_slices import tuple_slices
 
 converters.register()
 
@@ -109,7 +110,8 @@ def to_torch(model: onnx.ModelProto) -> torch.fx.GraphModule:
     """Convert a prepared ONNX model with onnx2torch, in inference mode, without grads.
 
     ``Pad`` nodes with constant pads become static pad modules (:mod:`.static_pads`:
-    no data-dependent reads, so ``torch.compile`` sees one graph). A converter that refuses a node (an attribute value it does not handle)
+    no data-dependent reads, so ``torch.compile`` sees one graph); ``Slice`` modules
+    index with tuples (:mod:`.tuple_slices`: no deprecation warning on every call). A converter that refuses a node (an attribute value it does not handle)
     becomes a ``DeepDreamError`` naming the node, its operator and its
     attributes (:func:`conversion_error`).
     """
@@ -117,7 +119,7 @@ def to_torch(model: onnx.ModelProto) -> torch.fx.GraphModule:
         module = onnx2torch.convert(model)
     except Exception as exc:  # onnx2torch raises NotImplementedError, ValueError, KeyError, ...
         raise conversion_error(model, exc) from None
-    module = static_pads(module)
+    module = tuple_slices(static_pads(module))
     module.eval()
     module.requires_grad_(False)
     return module

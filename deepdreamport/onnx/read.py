@@ -15,8 +15,15 @@ import onnx
 from onnx.external_data_helper import load_external_data_for_model, uses_external_data
 
 from ..errors import DeepDreamError
+from ..input_files import check_input_file
 
 OnnxSource = Union[str, os.PathLike, bytes, onnx.ModelProto]
+
+
+def check_onnx_path(path: Union[str, os.PathLike], argument: str = "net") -> Path:
+    """The path of an ONNX file to read, refused in one line naming ``argument`` if it cannot be one
+    (a URL: nothing is downloaded; a folder; a missing path; not a regular file)."""
+    return check_input_file(path, argument, "ONNX file", "deepdreamport:onnx:FileNotFound")
 
 
 def _checked(model: onnx.ModelProto, what: str) -> onnx.ModelProto:
@@ -87,9 +94,7 @@ def read_onnx(source: OnnxSource) -> onnx.ModelProto:
     if isinstance(source, (bytes, bytearray)):
         return _parse(bytes(source), "the bytes given")
     if isinstance(source, (str, os.PathLike)):
-        path = Path(source)
-        if not path.is_file():
-            raise DeepDreamError("deepdreamport:onnx:FileNotFound", f"net: ONNX file {str(path)!r} does not exist.")
+        path = check_onnx_path(source)
         what = repr(str(path))
         model = _parse(path.read_bytes(), what)
         _load_external_data(model, path.parent, what)

@@ -5,7 +5,8 @@ the layer table (``deepdream layers`` names), converting (sub)graphs with
 several outputs to torch, the MATLAB input layer's mean, the deepDreamImage
 objective, the error type, the layout rule the deep-dream side runs networks
 in (:func:`~deepdreamport.nets.base.preferred_memory_format`), and the doors'
-labelled montage and atomic writer.
+labelled montage, output checks and atomic writer, device check, memory
+limit, and the command line's layer and channel numbering.
 A graph with operators onnx2torch cannot convert still loads: it can then only
 run in onnxruntime (the gradient-free path).
 """
@@ -22,12 +23,17 @@ import torch
 from ..core.objective import channel_objective_gradient
 from ..doors.degenerate import EXIT_STATUS as DEGENERATE_STATUS
 from ..doors.degenerate import degenerate_images
-from ..doors.files import montage, write_atomic
+from ..doors.files import MONTAGE_EXTENSIONS, montage, montage_format
+from ..doors.guard import OUT_OF_MEMORY, available_bytes, readable_bytes, saved_elements
+from ..doors.numbering import channel_index, layer_name_from_text
+from ..doors.outputs import reserved_outputs, write_atomic
+from ..doors.run import resolve_device
 from ..errors import DeepDreamError, bounded
 from ..nets import OnnxNetwork
 from ..nets.base import preferred_memory_format
 from ..onnx.convert import check_supported, to_torch, unsupported_ops
 from ..onnx.graph import extract_subgraph
+from ..onnx.read import check_onnx_path
 
 __all__ = [
     "DEGENERATE_STATUS",
@@ -36,9 +42,20 @@ __all__ = [
     "bounded",
     "channel_objective_gradient",
     "degenerate_images",
+    "MONTAGE_EXTENSIONS",
+    "OUT_OF_MEMORY",
+    "available_bytes",
+    "channel_index",
+    "check_onnx_path",
+    "layer_name_from_text",
     "load_onnx",
     "montage",
+    "montage_format",
     "preferred_memory_format",
+    "readable_bytes",
+    "reserved_outputs",
+    "resolve_device",
+    "saved_elements",
     "write_atomic",
 ]
 

@@ -8,6 +8,11 @@ from __future__ import annotations
 
 import argparse
 
+from ..doors.arguments import integer_at_least, number_pair, positive_float, positive_int, seed
+
+MEMORY_ADVICE = "a smaller --size, fewer units in --objective, a smaller --population (cmaes, ga) or --dtype float32"
+"""What to change when a render does not fit in memory (the guard's refusal and an out-of-memory error)."""
+
 
 def add_render_parser(subparsers) -> argparse.ArgumentParser:
     """Add ``render`` to ``subparsers`` (from ``ArgumentParser.add_subparsers``); returns the new parser."""
@@ -16,14 +21,16 @@ def add_render_parser(subparsers) -> argparse.ArgumentParser:
         help="feature visualisation (lucent-style) of channels of an ONNX network",
         description="Optimise an image per unit (one per batch element) so the unit's channel is maximal, "
         "lucent-style: FFT or pixel parametrisation, decorrelated colour, random transforms, Adam. "
-        "Writes a labelled montage PNG (and optionally the images as .npy), atomically.",
+        "Writes a labelled montage PNG (and optionally the images as .npy), atomically. Channels and layer rows "
+        "count from 1 on the command line.",
     )
     render.add_argument("model", metavar="MODEL.onnx", help="ONNX network")
     render.add_argument(
         "--objective",
         required=True,
         metavar="LAYER:CHANNEL[,...]",
-        help="units to visualise, 0-based channels, layer names as `deepdream layers` shows them",
+        help="units to visualise, one image each; channels count from 1 (as in dream, atlas and MATLAB; the "
+        "Python API counts from 0); LAYER is a name of `deepdream layers`, a row number or #row",
     )
     render.add_argument(
         "--param",
@@ -33,9 +40,9 @@ def add_render_parser(subparsers) -> argparse.ArgumentParser:
     )
     render.add_argument("--redirected-relu", action="store_true", help="Lucid's redirected ReLU gradient (dead units)")
     render.add_argument("--no-decorrelate", action="store_true", help="optimise colours directly (RGB networks)")
-    render.add_argument("--size", type=int, default=128, help="image side in pixels (default 128)")
+    render.add_argument("--size", type=positive_int, default=128, help="image side in pixels (default 128)")
     render.add_argument(
-        "--steps", type=int, default=512, help="optimisation steps (default 512); generations for cmaes/ga"
+        "--steps", type=positive_int, default=512, help="optimisation steps (default 512); generations for cmaes/ga"
     )
     render.add_argument(
         "--transforms",
@@ -47,21 +54,32 @@ def add_render_parser(subparsers) -> argparse.ArgumentParser:
         default="adam",
         help="a torch.optim optimiser (adam, lbfgs, sgd, ...) or cmaes / ga (gradient-free; default adam)",
     )
-    render.add_argument("--lr", type=float, help="learning rate (default 0.05; L-BFGS 1)")
-    render.add_argument("--population", type=int, default=16, help="population size for cmaes / ga (default 16)")
+    render.add_argument("--lr", type=positive_float, help="learning rate (default 0.05; L-BFGS 1)")
+    render.add_argument(
+        "--population", type=integer_at_least(2), default=16, help="population size for cmaes / ga (default 16)"
+    )
     render.add_argument(
         "--input-range",
+        type=number_pair,
         metavar="LOW,HIGH",
-        help="network units of a 0-1 image (default: from the input layer's mean, else 0,255)",
+        help="network units of a 0-1 image, LOW < HIGH (default: from the input layer's mean, else 0,255)",
     )
-    render.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
+    render.add_argument("--seed", type=seed, default=0, help="seed of every random draw (default 0)")
     render.add_argument("--lucent", action="store_true", help="draw transforms like lucent (NumPy's global stream)")
     render.add_argument(
         "--dtype", choices=("float32", "float64"), default="float32", help="precision (default float32)"
     )
-    render.add_argument("--device", default="cpu", help="torch device (cpu, cuda, ...)")
-    render.add_argument("--out", required=True, help="montage PNG to write")
+    render.add_argument(
+        "--device", default="cpu", help="cpu (default), auto (GPU if any), gpu or a torch device (cuda:1)"
+    )
+    render.add_argument(
+        "--no-memory-check",
+        dest="memory_check",
+        action="store_false",
+        help="run even when the estimated memory exceeds what is available (the guard refuses it otherwise)",
+    )
+    render.add_argument("--out", required=True, help="montage to write, .png (or .jpg for JPEG)")
     render.add_argument("--npy", help="also write the images (K×H×W×C, 0-1) as .npy")
     render.add_argument("--quiet", action="store_true", help="no progress bar")
-    render.set_defaults(handler=f"{__package__}.cli:run_render")
+    render.set_defaults(handler=f"{__package__}.cli:run_render", memory_advice=MEMORY_ADVICE)
     return render

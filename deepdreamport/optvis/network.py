@@ -209,6 +209,8 @@ class OptvisNetwork:
     def channels_of(self, layer: str) -> int:
         """Channel count of ``layer`` (probed once with a small image)."""
         key = self.resolve(layer)
+        if key == "input":  # the image itself (lucent's "input" layer), not an activation
+            return self.input_channels
         if key not in self._channels:
             size = [s or 64 for s in (self.input_size or (None, None))]
             probe = torch.full((1, self.input_channels, *size), 0.5)

@@ -41,7 +41,7 @@ import torch
 from tqdm.auto import tqdm
 
 from . import objectives as objectives_module
-from ._network import DeepDreamError
+from ._network import DeepDreamError, resolve_device
 from .network import OptvisNetwork, as_network, check_memory_format
 from .param.color import to_valid_rgb
 from .param.cppn import cppn
@@ -324,6 +324,7 @@ def prepare(
     if dtype not in (torch.float32, torch.float64):
         raise _bad("dtype", f"expected torch.float32 or torch.float64; got {dtype!r}.")
     check_memory_format(memory_format)
+    device = resolve_device(device, "device")  # before any work: a device this machine lacks is one clear error
     network = as_network(net, input_range=input_range, preprocess=preprocess)
     objective_f, implied_batch = build_objective(network, objective)
     if batch is not None and implied_batch is not None and batch != implied_batch:

@@ -162,10 +162,15 @@ def case_fields(case: ParityCase) -> dict[str, Any]:
     return fields
 
 
+def case_writer(case: ParityCase):
+    """``write(file)``: the case as a MATLAB v5 ``.mat`` (for an atomic writer)."""
+    fields = case_fields(case)
+    return lambda handle: scipy.io.savemat(handle, fields, do_compression=True)
+
+
 def save_case(case: ParityCase) -> Path:
     """Write ``case`` to ``case.path`` (MATLAB v5 ``.mat``, atomically)."""
-    fields = case_fields(case)
-    return write_atomic(case.path, lambda handle: scipy.io.savemat(handle, fields, do_compression=True))
+    return write_atomic(case.path, case_writer(case))
 
 
 def find_cases(paths: list[str | Path]) -> list[Path]:

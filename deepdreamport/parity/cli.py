@@ -26,7 +26,7 @@ from .cases import find_cases, load_case
 from .commands import RECORD_WORD
 from .commands import add_parity_parser as add_parity_parser  # re-exported: the parser of run_parity
 from .judge import CaseResult, Judgement, broken_case_result, describe_result, judge_case
-from .junit import write_junit_xml
+from .junit import junit_xml
 from .record import RecordError, RecordSpec, channels_from, read_batch, record_batch, record_case
 from .report import write_failure_report
 
@@ -53,17 +53,6 @@ class UsageError(ValueError):
     """Bad command-line input: one line, exit status 2."""
 
 
-def _size(text: Optional[str]) -> Optional[tuple[int, int]]:
-    if text is None:
-        return None
-    parts = text.lower().replace(",", "x").split("x")
-    try:
-        height, width = (int(p) for p in parts)
-    except ValueError:
-        raise UsageError(f"--size: expected HxW such as 64x64; got {text!r}") from None
-    return height, width
-
-
 def _recording_value(args: argparse.Namespace, dest: str):
     value = getattr(args, dest)
     return RECORD_OPTIONS[dest][1] if value is None else value
@@ -81,6 +70,8 @@ def _record(args: argparse.Namespace, rest: list[str]) -> int:
             for dest, (flag, _) in RECORD_OPTIONS.items()
             if dest not in ("out", "batch", "overwrite") and getattr(args, dest) is not None
         ]
+        if args.device is not None:
+            given.append("--device")
         if given:
             raise UsageError(f"{given[0]}: with --batch, options go into the TOML file")
         specs = read_batch(args.batch)
@@ -91,33 +82,28 @@ def _record(args: argparse.Namespace, rest: list[str]) -> int:
         for dest in ("layer", "channels"):
             if getattr(args, dest) is None:
                 raise UsageError(f"{RECORD_OPTIONS[dest][0]}: required to record")
+        _package.check_onnx_path(rest[0], "MODEL")  # the text itself: a URL is named before it becomes a Path
+        if args.image is not None:
+            _package.check_input_file(args.image, "--image", "image")
         spec = RecordSpec(
             model=Path(rest[0]),
             layer=args.layer,
             channels=channels_from(args.channels, "--channels"),
             name=args.name or "",
             image=Path(args.image) if args.image else None,
-            size=_size(args.size),
+            size=args.size,
             iterations=_recording_value(args, "iterations"),
             levels=_recording_value(args, "levels"),
             scale=_recording_value(args, "scale"),
             seed=_recording_value(args, "seed"),
             precision=_recording_value(args, "precision"),
             tile_size=args.tile_size,
-            device=args.device,
+            device=args.device or "cpu",
         )
         cases = [record_case(spec, out, overwrite=bool(args.overwrite))]
     for case in cases:
         print(f"wrote {case.path} ({case.precision}, {case.network} sha256 {case.provenance.model_sha256[:12]}…)")
     return 0
-
-
-def _check_output_path(option: str, path: str, inputs: set[Path]) -> None:
-    target = Path(path).resolve()
-    if not target.parent.is_dir():
-        raise UsageError(f"{option}: the folder of {path!r} does not exist")
-    if target in inputs:
-        raise UsageError(f"{option}: {path!r} is an input; choose another file")
 
 
 def _print_row(result: CaseResult) -> None:
@@ -131,7 +117,8 @@ def _print_row(result: CaseResult) -> None:
     )
 
 
-def _check(args: argparse.Namespace) -> int:
+def _check_inputs(args: argparse.Namespace) -> tuple[list[Path], dict[str, Path]]:
+    """The case files, and every input (case files, their folders, the models folder and its files) by name."""
     misplaced = [flag for dest, (flag, _) in RECORD_OPTIONS.items() if getattr(args, dest) is not None]
     if misplaced:
         raise UsageError(f"{misplaced[0]}: only for `deepdream parity record`")
@@ -145,42 +132,52 @@ def _check(args: argparse.Namespace) -> int:
         raise UsageError(f"PATH: {exc}") from None
     if not paths:
         raise UsageError("PATH: no case files (*.mat) found")
-    inputs = {p.resolve() for p in paths} | {p.resolve() for p in Path(args.models).iterdir()}
-    if args.junit_xml:
-        _check_output_path("--junit-xml", args.junit_xml, inputs)
-    if args.report and Path(args.report).resolve() in inputs:
-        raise UsageError(f"--report: {args.report!r} is an input")
-    started = datetime.datetime.now(datetime.timezone.utc)
-    if not args.json:
-        print(
-            f"{'case':40s} {'prec':6s} {'Iraw rel':>10s} {'Ilinear rel':>11s} {'strength':>9s} {'rolls':>5s}  verdict"
-        )
-    judgements: list[Judgement] = []
-    durations: list[float] = []
-    for path in paths:
-        start = time.perf_counter()
-        try:
-            judgement = judge_case(load_case(path), args.models, device=args.device)
-        except Exception as exc:  # a broken case is a failed case, reported and not fatal
-            judgement = Judgement(broken_case_result(path.stem, exc))
-        durations.append(time.perf_counter() - start)
-        judgements.append(judgement)
-        if args.json:
-            print(json.dumps(judgement.result.as_dict()))
-        else:
-            _print_row(judgement.result)
-    results = [j.result for j in judgements]
-    failures = [j for j in judgements if not j.result.passed]
-    if failures and not args.json:
-        print()
-        for judgement in failures:
-            print(describe_result(judgement.result))
-    if args.junit_xml:
-        write_junit_xml(args.junit_xml, results, durations, started)
-    if args.report and failures:
-        Path(args.report).mkdir(parents=True, exist_ok=True)
-        for judgement in failures:
-            write_failure_report(judgement, args.report)
+    inputs = {f"case file {p.name}": p for p in paths}
+    inputs.update({f"case path {p}": Path(p) for p in args.paths})
+    inputs["--models folder"] = Path(args.models)
+    inputs.update({f"model {p.name}": p for p in Path(args.models).iterdir()})
+    return paths, inputs
+
+
+def _check(args: argparse.Namespace) -> int:
+    device = str(_package.resolve_device(args.device or "cpu", "--device"))
+    paths, inputs = _check_inputs(args)
+    if args.report is not None:
+        report = _package.check_output_folder("--report", args.report, inputs)
+    outputs = {"--junit-xml": args.junit_xml}
+    with _package.reserved_outputs(outputs, inputs, {"--junit-xml": (".xml",)}) as reserved:
+        started = datetime.datetime.now(datetime.timezone.utc)
+        if not args.json:
+            print(
+                f"{'case':40s} {'prec':6s} {'Iraw rel':>10s} {'Ilinear rel':>11s} {'strength':>9s} {'rolls':>5s}  verdict"
+            )
+        judgements: list[Judgement] = []
+        durations: list[float] = []
+        for path in paths:
+            start = time.perf_counter()
+            try:
+                judgement = judge_case(load_case(path), args.models, device=device)
+            except Exception as exc:  # a broken case is a failed case, reported and not fatal
+                judgement = Judgement(broken_case_result(path.stem, exc))
+            durations.append(time.perf_counter() - start)
+            judgements.append(judgement)
+            if args.json:
+                print(json.dumps(judgement.result.as_dict()))
+            else:
+                _print_row(judgement.result)
+        results = [j.result for j in judgements]
+        failures = [j for j in judgements if not j.result.passed]
+        if failures and not args.json:
+            print()
+            for judgement in failures:
+                print(describe_result(judgement.result))
+        if "--junit-xml" in reserved:
+            document = junit_xml(results, durations, started)
+            reserved["--junit-xml"].commit(lambda handle: handle.write(document))
+        if args.report is not None and failures:
+            report.mkdir(exist_ok=True)
+            for judgement in failures:
+                write_failure_report(judgement, report)
     return 0 if not failures else 1
 
 
@@ -192,16 +189,14 @@ def run_parity(args: argparse.Namespace) -> int:
                 raise UsageError("--models/--json/--junit-xml/--report: only for checking, not for `record`")
             return _record(args, args.paths[1:])
         return _check(args)
-    except (UsageError, RecordError, _package.DeepDreamError, OSError) as exc:
-        message = " ".join(str(exc).split())
-        print(f"deepdream parity: error: {message}", file=sys.stderr)
-        return 2
+    except (UsageError, RecordError) as exc:
+        raise _package.DeepDreamError("deepdreamport:parity:BadArgument", str(exc)) from None
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """``python -m deepdreamport.parity ...`` (the arguments of ``deepdream parity``)."""
-    parser = argparse.ArgumentParser(prog="deepdream", description="deepdream parity (stand-alone entry)")
+    """``python -m deepdreamport.parity ...`` (the arguments of ``deepdream parity``), run as ``deepdream`` runs it."""
+    parser = _package.CommandParser(prog="deepdream", description="deepdream parity (stand-alone entry)")
     subparsers = parser.add_subparsers(dest="command", required=True)
     add_parity_parser(subparsers)
-    args = parser.parse_args(["parity", *(sys.argv[1:] if argv is None else argv)])
-    return run_parity(args)
+    args = parser.parse_or_status(["parity", *(sys.argv[1:] if argv is None else argv)])
+    return args if isinstance(args, int) else _package.run_command(args)

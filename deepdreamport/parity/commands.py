@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import argparse
 
+from ..doors.arguments import image_size, positive_int, scale_above_one, seed
+
 RECORD_WORD = "record"
+MEMORY_ADVICE = "fewer cases at once, or a case with a smaller image, fewer channels or fewer levels"
+"""What to change when a parity run does not fit in memory."""
 
 
 def add_parity_parser(subparsers) -> argparse.ArgumentParser:
@@ -27,28 +31,34 @@ def add_parity_parser(subparsers) -> argparse.ArgumentParser:
     )
     check = parity.add_argument_group("checking")
     check.add_argument("--models", help="folder holding the cases' ONNX networks (required to check)")
-    check.add_argument("--device", default="cpu", help="torch device (cpu, cuda); default cpu")
+    check.add_argument("--device", help="torch device to check or record on (cpu, auto, gpu, cuda:1); default cpu")
     check.add_argument("--json", action="store_true", help="one JSON object per case")
-    check.add_argument("--junit-xml", metavar="FILE", help="also write the verdicts as JUnit XML")
+    check.add_argument("--junit-xml", metavar="FILE.xml", help="also write the verdicts as JUnit XML")
     check.add_argument(
         "--report", metavar="DIR", help="write reference/port/difference PNGs and numbers for each failing case"
     )
     record = parity.add_argument_group("recording (deepdream parity record ...)")
-    record.add_argument("--layer", help="layer name (see `deepdream layers MODEL`)")
+    record.add_argument(
+        "--layer", help="layer name, or its row number in `deepdream layers MODEL` (1-based; #12 is always row 12)"
+    )
     record.add_argument("--channels", help="1-based channels, MATLAB style: 1:3, 1,5,9")
-    record.add_argument("--out", metavar="DIR", help="folder for the case files (created if missing)")
+    record.add_argument(
+        "--out", metavar="DIR", help="folder for the case files (created, with missing parents, if missing)"
+    )
     record.add_argument("--batch", metavar="FILE", help="TOML list of cases ([defaults] and [[case]] tables)")
     record.add_argument(
         "--image", help="initial image (PNG/JPEG, pixels 0-255); default randn after rng(seed) plus the input mean"
     )
-    record.add_argument("--size", help="HxW of the random initial image (default: the network's input size)")
-    record.add_argument("--iterations", type=int, help="NumIterations per level (default 10)")
-    record.add_argument("--levels", type=int, help="PyramidLevels (default 3)")
-    record.add_argument("--scale", type=float, help="PyramidScale (default 1.4)")
-    record.add_argument("--seed", type=int, help="rng(seed, 'twister') (default 0)")
+    record.add_argument(
+        "--size", type=image_size, help="HxW of the random initial image (default: the network's input size)"
+    )
+    record.add_argument("--iterations", type=positive_int, help="NumIterations per level (default 10)")
+    record.add_argument("--levels", type=positive_int, help="PyramidLevels (default 3)")
+    record.add_argument("--scale", type=scale_above_one, help="PyramidScale, > 1 (default 1.4)")
+    record.add_argument("--seed", type=seed, help="rng(seed, 'twister') (default 0)")
     record.add_argument("--precision", choices=("single", "double"), help="single or double (default double)")
-    record.add_argument("--tile-size", type=int, help="TileSize for networks with a dynamic input size")
+    record.add_argument("--tile-size", type=positive_int, help="TileSize for networks with a dynamic input size")
     record.add_argument("--name", help="case name (default MODEL_LAYER_PRECISION)")
     record.add_argument("--overwrite", action="store_true", default=None, help="replace existing case files")
-    parity.set_defaults(handler=f"{__package__}.cli:run_parity")
+    parity.set_defaults(handler=f"{__package__}.cli:run_parity", memory_advice=MEMORY_ADVICE)
     return parity

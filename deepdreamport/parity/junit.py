@@ -62,11 +62,17 @@ def junit_tree(results: Sequence[CaseResult], durations: Sequence[float], starte
     return suites
 
 
+def junit_xml(results: Sequence[CaseResult], durations: Sequence[float], started: datetime.datetime) -> bytes:
+    """The JUnit XML document (UTF-8)."""
+    text = '<?xml version="1.0" encoding="utf-8"?>' + ET.tostring(
+        junit_tree(results, durations, started), encoding="unicode"
+    )
+    return text.encode("utf-8")
+
+
 def write_junit_xml(
     path: str | Path, results: Sequence[CaseResult], durations: Sequence[float], started: datetime.datetime
 ) -> Path:
     """Write the JUnit XML file atomically."""
-    text = '<?xml version="1.0" encoding="utf-8"?>' + ET.tostring(
-        junit_tree(results, durations, started), encoding="unicode"
-    )
-    return write_atomic(path, lambda handle: handle.write(text.encode("utf-8")))
+    document = junit_xml(results, durations, started)
+    return write_atomic(path, lambda handle: handle.write(document))

@@ -108,5 +108,14 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         raise pytest.UsageError(f"--deepdream-cases: {exc}") from None
     if not paths:
         raise pytest.UsageError(f"--deepdream-cases: no case files (*.mat) in {requested}")
+    from . import _package
+
+    try:  # before any case runs, as the command line checks them
+        _package.resolve_device(config.getoption("deepdream_device"), "--deepdream-device")
+        report = config.getoption("deepdream_report")
+        if report is not None:
+            _package.check_output_folder("--deepdream-report", report, {"--deepdream-models": models})
+    except _package.DeepDreamError as exc:
+        raise pytest.UsageError(str(exc)) from None
     for path in paths:
         items.extend(ParityCaseFile.from_parent(session, path=path.resolve()).collect())

@@ -34,10 +34,9 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 import torch
-from PIL import Image
 
 from . import _package
-from .cases import PORT_RECORDER, ParityCase, Provenance, file_sha256, save_case
+from .cases import PORT_RECORDER, ParityCase, Provenance, case_writer, file_sha256
 from .judge import load_network, run_port
 
 PRECISIONS = ("single", "double")
@@ -68,17 +67,19 @@ class RecordSpec:
     def case_name(self) -> str:
         if self.name:
             return self.name
-        layer = "".join(ch if ch.isalnum() else "_" for ch in self.layer).strip("_")
+        layer = "".join(ch if ch.isalnum() else "_" for ch in str(self.layer)).strip("_")
         return f"{self.model.stem}_{layer}_{self.precision}"
 
 
 def check_spec(spec: RecordSpec, where: str = "") -> None:
     """Reject bad values with one line naming the argument."""
     prefix = f"{where}: " if where else ""
-    if not spec.model.is_file():
-        raise RecordError(f"{prefix}MODEL: ONNX file {str(spec.model)!r} does not exist")
-    if spec.image is not None and not spec.image.is_file():
-        raise RecordError(f"{prefix}--image: {str(spec.image)!r} does not exist")
+    try:
+        _package.check_onnx_path(spec.model, f"{prefix}MODEL")
+        if spec.image is not None:
+            _package.check_input_file(spec.image, f"{prefix}--image", "image")
+    except _package.DeepDreamError as exc:
+        raise RecordError(str(exc)) from None
     if spec.precision not in PRECISIONS:
         raise RecordError(f"{prefix}--precision: expected 'single' or 'double'; got {spec.precision!r}")
     if spec.iterations < 1 or spec.levels < 1:
@@ -93,7 +94,7 @@ def check_spec(spec: RecordSpec, where: str = "") -> None:
 
 def _read_image(path: Path, channels: int) -> np.ndarray:
     try:
-        with Image.open(path) as image:
+        with _package.open_image(path) as image:
             array = np.asarray(image.convert("L" if channels == 1 else "RGB"), dtype=np.float64)
     except (OSError, ValueError) as exc:
         raise RecordError(f"--image: cannot read {str(path)!r} as an image ({exc})") from None
@@ -147,31 +148,20 @@ def provenance(spec: RecordSpec, model_sha256: str) -> Provenance:
 
 
 def record_case(spec: RecordSpec, out_dir: str | Path, overwrite: bool = False) -> ParityCase:
-    """Run the port for ``spec`` and write ``OUT/<name>.mat``; returns the written case."""
-    case = recorded_case(spec, out_dir, overwrite)
-    Path(out_dir).mkdir(parents=True, exist_ok=True)
-    save_case(case)
-    return case
+    """Run the port for ``spec`` and write ``OUT/<name>.mat``; returns the written case (see :func:`record_batch`)."""
+    return record_batch([spec], out_dir, overwrite)[0]
 
 
-def recorded_case(spec: RecordSpec, out_dir: str | Path, overwrite: bool = False) -> ParityCase:
-    """Run the port for ``spec``: the case that :func:`record_case` writes to ``OUT/<name>.mat``, not written yet.
+def resolve_spec(spec: RecordSpec, network) -> RecordSpec:
+    """``spec`` with its layer as the layer's name: a row number (``3``, ``#3``, or an int from TOML) becomes
+    the name of that row of ``deepdream layers``, by the command line's layer rule (an exact name wins)."""
+    names = [row.name for row in network.layers]
+    text = spec.layer if isinstance(spec.layer, str) else f"#{spec.layer}"
+    layer = _package.resolve_layer_name(network, _package.layer_from_text(text, names, "--layer"), base=1)
+    return dataclasses.replace(spec, layer=layer)
 
-    A case whose images are degenerate (NaN, constant, or the start image unchanged
-    because the gradient was zero: :mod:`deepdreamport.doors.degenerate`) is refused:
-    NaN never equals NaN, so such a case could never pass, and an unchanged image
-    checks nothing of the network.
-    """
-    check_spec(spec)
-    out_dir = Path(out_dir)
-    target = out_dir / f"{spec.case_name()}.mat"
-    inputs = {spec.model.resolve()} | ({spec.image.resolve()} if spec.image else set())
-    if target.resolve() in inputs:
-        raise RecordError(f"--out: {str(target)!r} is an input of the recording; choose another folder or --name")
-    if target.exists() and not overwrite:
-        raise RecordError(f"--out: {str(target)!r} exists; pass --overwrite to replace it")
-    network = load_network(spec.model)
-    device = str(_package.resolve_device(spec.device))
+
+def _recorded(spec: RecordSpec, target: Path, network, device: str) -> ParityCase:
     empty = np.zeros((0,))
     case = ParityCase(
         path=target,
@@ -232,6 +222,9 @@ def spec_from_table(table: dict[str, Any], base: Path, where: str) -> RecordSpec
     if missing:
         raise RecordError(f"{where}: missing {missing}")
     values = dict(table)
+    for key in ("model", "image"):  # relative to the TOML file; a URL is named before it becomes a path
+        if _package.is_url(values.get(key)):
+            raise RecordError(f"{where}: {key}: {values[key]!r} is a URL; nothing is downloaded: give a file's path")
     values["model"] = base / values["model"]
     if values.get("image") is not None:
         values["image"] = base / values["image"]
@@ -248,7 +241,10 @@ def spec_from_table(table: dict[str, Any], base: Path, where: str) -> RecordSpec
 
 def read_batch(path: str | Path) -> list[RecordSpec]:
     """The cases of a TOML batch file (``[defaults]`` merged into each ``[[case]]``)."""
-    path = Path(path)
+    try:
+        path = _package.check_input_file(path, "--batch", "TOML file")
+    except _package.DeepDreamError as exc:
+        raise RecordError(str(exc)) from None
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
@@ -274,13 +270,38 @@ def read_batch(path: str | Path) -> list[RecordSpec]:
 
 
 def record_batch(specs: Sequence[RecordSpec], out_dir: str | Path, overwrite: bool = False) -> list[ParityCase]:
-    """Record every spec: all are checked, then all are run, then all are written (a refused case writes none)."""
+    """Record every spec into ``out_dir`` (made with its parents if missing); returns the written cases.
+
+    Everything is checked before any case runs: each spec, the device, the
+    layers (names or rows), and every output (:mod:`deepdreamport.doors.outputs`:
+    not an input, not an existing case without ``overwrite``, no two cases on one
+    file; each case's temporary file is created at the start). Every case runs
+    before any is renamed into place, so a refused case (degenerate images), an
+    error or an interrupt writes none.
+    """
     for spec in specs:
-        target = Path(out_dir) / f"{spec.case_name()}.mat"
-        if target.exists() and not overwrite:
-            raise RecordError(f"--out: {str(target)!r} exists; pass --overwrite to replace it")
-    cases = [recorded_case(spec, out_dir, overwrite) for spec in specs]
-    Path(out_dir).mkdir(parents=True, exist_ok=True)
-    for case in cases:
-        save_case(case)
+        check_spec(spec)
+    devices = {spec.device: str(_package.resolve_device(spec.device, "--device")) for spec in specs}
+    networks = [load_network(spec.model) for spec in specs]
+    specs = [resolve_spec(spec, network) for spec, network in zip(specs, networks)]
+    inputs: dict[str, Path] = {}
+    for spec in specs:
+        inputs[f"MODEL {spec.model.name}"] = spec.model
+        if spec.image is not None:
+            inputs[f"--image {spec.image.name}"] = spec.image
+    with _package.output_folder("--out", out_dir, inputs, parents=True) as folder:
+        outputs = {
+            ("--out" if len(specs) == 1 else f"--out, case {k}"): folder / f"{spec.case_name()}.mat"
+            for k, spec in enumerate(specs, 1)
+        }
+        for option, target in outputs.items():
+            if target.exists() and not overwrite:
+                raise RecordError(f"{option}: {str(target)!r} exists; pass --overwrite to replace it")
+        with _package.reserved_outputs(outputs, inputs, {option: (".mat",) for option in outputs}) as reserved:
+            cases = [
+                _recorded(spec, outputs[option], network, devices[spec.device])
+                for spec, network, option in zip(specs, networks, outputs)
+            ]
+            for option, case in zip(outputs, cases):
+                reserved[option].commit(case_writer(case))
     return cases

@@ -1,21 +1,18 @@
-"""``deepdream render`` through add_render_parser / run_render."""
+"""``deepdream render`` (channels counted from 1 on the command line, 0 in the Python API)."""
 
 from __future__ import annotations
-
-import argparse
 
 import numpy as np
 from PIL import Image
 
-from deepdreamport.optvis.cli import add_render_parser, run_render
+from deepdreamport.cli import main
+from deepdreamport.optvis.rendering import render
 
 from .conftest import TINYNET
 
 
 def _run(argv):
-    parser = argparse.ArgumentParser(prog="deepdream")
-    add_render_parser(parser.add_subparsers(dest="command"))
-    return run_render(parser.parse_args(argv))
+    return main(argv)
 
 
 def test_render_writes_montage_and_npy(tmp_path, capsys):
@@ -38,9 +35,13 @@ def test_render_writes_montage_and_npy(tmp_path, capsys):
         ]
     )
     assert code == 0
-    assert np.load(npy).shape == (2, 24, 24, 3)
+    images = np.load(npy)
+    assert images.shape == (2, 24, 24, 3)
     assert Image.open(out).size[0] > 100
     assert "wrote" in capsys.readouterr().out
+    # conv2:1 and conv2:3 on the command line are channels 0 and 2 of the Python API, element by element
+    expected = render(str(TINYNET), "conv2:0,conv2:2", steps=3, size=24).images
+    np.testing.assert_array_equal(images, expected)
 
 
 def test_gradient_free_from_the_command_line(tmp_path):
@@ -72,9 +73,10 @@ def test_gradient_free_from_the_command_line(tmp_path):
 
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
     cases = [
-        (["--objective", "conv2:99"], "objective: channel 99 of 'conv2' is out of range"),
+        (["--objective", "conv2:99"], "--objective: channel 99 of 'conv2' is out of range; it has channels 1..6"),
+        (["--objective", "conv2:0"], "--objective: channel 0 in 'conv2:0' is not a channel"),
         (["--objective", "nope:1"], "objective: the network has no layer named 'nope'"),
-        (["--objective", "conv2:1", "--steps", "0"], "--steps: expected a positive integer"),
+        (["--objective", "conv2:1", "--steps", "0"], "--steps: expected an integer ≥ 1; got '0'"),
         (["--objective", "conv2:1", "--transforms", "spin"], "transforms: unknown transform 'spin'"),
         (["--objective", "conv2:1", "--input-range", "0"], "--input-range: expected LOW,HIGH"),
     ]
