@@ -243,7 +243,7 @@ def test_render_writes_and_exits_3_on_nan_images(tmp_path, capsys):
     """``deepdream render`` writes images too: a network that computes NaN (sqrt of negative sums) is said."""
     path = _nan_network(tmp_path / "nan.onnx", sign=-1.0)
     out = tmp_path / "r.png"
-    argv = ["render", str(path), "--objective", "sqrt:0", "--size", "8", "--steps", "2", "--quiet", "--out", str(out)]
+    argv = ["render", str(path), "--objective", "sqrt:1", "--size", "8", "--steps", "2", "--quiet", "--out", str(out)]
     assert main(argv) == 3
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert line.startswith("deepdream render: warning: 1 of 1 images are degenerate.") and "NaN or Inf" in line
