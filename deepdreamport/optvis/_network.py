@@ -4,8 +4,10 @@ Reading and preparing ONNX graphs (:class:`~deepdreamport.nets.OnnxNetwork`),
 the layer table (``deepdream layers`` names), converting (sub)graphs with
 several outputs to torch, the MATLAB input layer's mean, the deepDreamImage
 objective, the error type, the layout rule the deep-dream side runs networks
-in (:func:`~deepdreamport.nets.base.preferred_memory_format`), and the doors'
-labelled montage and atomic writer.
+in (:func:`~deepdreamport.nets.base.preferred_memory_format`), the doors'
+labelled montage and atomic writer, the results that save and show themselves
+(:class:`~deepdreamport.doors.images.ImageSet`) and the device choice of the
+deep-dream door (``'auto'``: the GPU when there is one).
 A graph with operators onnx2torch cannot convert still loads: it can then only
 run in onnxruntime (the gradient-free path).
 """
@@ -21,6 +23,8 @@ import torch
 
 from ..core.objective import channel_objective_gradient
 from ..doors.files import montage, write_atomic
+from ..doors.images import ImageSet, person_watching
+from ..doors.run import resolve_device
 from ..errors import DeepDreamError
 from ..nets import OnnxNetwork
 from ..nets.base import preferred_memory_format
@@ -29,11 +33,14 @@ from ..onnx.graph import extract_subgraph
 
 __all__ = [
     "DeepDreamError",
+    "ImageSet",
     "OnnxGraph",
     "channel_objective_gradient",
     "load_onnx",
     "montage",
+    "person_watching",
     "preferred_memory_format",
+    "resolve_device",
     "write_atomic",
 ]
 

@@ -194,15 +194,21 @@ class OptvisNetwork:
         if layer == "input":
             return layer
         if self.module is not None:
-            names = dict(self.module.named_modules())
-            if layer in names and layer:
+            choices = [name for name, _ in self.module.named_modules() if name]
+            if layer in choices:
                 return layer
-            choices = [n for n in names if n]
+            lucent_names = {name.replace(".", "_"): name for name in choices}  # lucent's hook names
+            if layer in lucent_names:
+                return lucent_names[layer]
+            if layer == "labels" and choices:  # lucent: the last module hooked
+                return choices[-1]
         else:
             try:
                 return self.graph.output_of(layer)
             except DeepDreamError:
                 choices = self.graph.layer_names()[1:]
+                if layer == "labels" and choices:
+                    return self.graph.output_of(choices[-1])
         nearest = difflib.get_close_matches(layer, choices, n=5, cutoff=0.0)
         raise _error(f"{argument}: the network has no layer named {layer!r}; nearest: {', '.join(nearest)}.")
 
