@@ -147,7 +147,10 @@ def _render_lucid(network, layer, channels0, params, seed, device, on_iteration)
 
 
 def _lucid_command(model: str, layer: str, channel: int, params, seed: int) -> str:
-    options = {"objective": f"{layer}:{channel - 1}", **{k: params[k] for k in ("param", "size", "steps")}}
+    options = {
+        "objective": f"{layer}:{channel}",
+        **{k: params[k] for k in ("param", "size", "steps")},
+    }  # 1-based, as the CLI
     return _shell_command(["deepdream", "render", model], {**options, "seed": seed, "out": f"unit_{channel}.png"})
 
 

@@ -18,12 +18,21 @@ def add_render_parser(subparsers) -> argparse.ArgumentParser:
         "lucent-style: FFT or pixel parametrisation, decorrelated colour, random transforms, Adam. "
         "Writes a labelled montage PNG (and optionally the images as .npy), atomically.",
     )
-    render.add_argument("model", metavar="MODEL.onnx", help="ONNX network")
+    render.add_argument(
+        "model",
+        metavar="MODEL",
+        help="ONNX network (.onnx), or a torch network saved by torch.export (.pt2) or as TorchScript",
+    )
     render.add_argument(
         "--objective",
         required=True,
-        metavar="LAYER:CHANNEL[,...]",
-        help="units to visualise, 0-based channels, layer names as `deepdream layers` shows them",
+        metavar="OBJECTIVE[,...]",
+        help="what to maximise, one per image: a unit LAYER:CHANNEL (channels from 1, layer names as `deepdream "
+        "layers` shows them), neuron(LAYER:C[,X,Y]), direction(LAYER,FILE.npy), diversity(LAYER), ... and weighted "
+        "sums such as '0.5*relu2:3 - 1e2*diversity(relu2)' (the README's optvis section lists them all)",
+    )
+    render.add_argument(
+        "--batch", type=int, help="images for one objective (e.g. with diversity); default: one per objective"
     )
     render.add_argument(
         "--param",
@@ -47,7 +56,9 @@ def add_render_parser(subparsers) -> argparse.ArgumentParser:
         default="adam",
         help="a torch.optim optimiser (adam, lbfgs, sgd, ...) or cmaes / ga (gradient-free; default adam)",
     )
-    render.add_argument("--lr", type=float, help="learning rate (default 0.05; L-BFGS 1)")
+    render.add_argument(
+        "--lr", type=float, help="learning rate (default: the parametrisation's, 0.05, cppn 0.005; L-BFGS 1)"
+    )
     render.add_argument("--population", type=int, default=16, help="population size for cmaes / ga (default 16)")
     render.add_argument(
         "--input-range",
@@ -59,7 +70,9 @@ def add_render_parser(subparsers) -> argparse.ArgumentParser:
     render.add_argument(
         "--dtype", choices=("float32", "float64"), default="float32", help="precision (default float32)"
     )
-    render.add_argument("--device", default="cpu", help="torch device (cpu, cuda, ...)")
+    render.add_argument(
+        "--device", default="auto", help="auto (the GPU when there is one; the default), cpu, cuda, cuda:1, ..."
+    )
     render.add_argument("--out", required=True, help="montage PNG to write")
     render.add_argument("--npy", help="also write the images (K×H×W×C, 0-1) as .npy")
     render.add_argument("--quiet", action="store_true", help="no progress bar")

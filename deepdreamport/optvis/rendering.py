@@ -375,7 +375,7 @@ def _final_resize(shape, fixed_image_size: Optional[int], lucent: bool) -> list:
     return [lambda images: torch.nn.functional.interpolate(images, size=int(size), mode="bilinear", align_corners=True)]
 
 
-def _device(device) -> torch.device:
+def render_device(device) -> torch.device:
     """``'auto'`` (the GPU when there is one), ``'cpu'``, ``'cuda'``, ``'cuda:1'``, ... checked against the machine."""
     try:
         return resolve_device(device)
@@ -394,12 +394,12 @@ def dtype_and_device(supplied: Optional[ImageParam], dtype, device) -> tuple[tor
         raise _bad("dtype", f"expected torch.float32 or torch.float64; got {dtype!r}.")
     tensors = [t for t in (supplied.parameters if supplied is not None else []) if isinstance(t, torch.Tensor)]
     if not tensors:
-        return dtype or torch.float32, _device("auto" if device is None else device)
+        return dtype or torch.float32, render_device("auto" if device is None else device)
     found = tensors[0]
     if device is None:
         chosen = found.device
     else:
-        chosen = _device(device)
+        chosen = render_device(device)
         if not _same_device(chosen, found.device):
             raise _bad(
                 "device",
