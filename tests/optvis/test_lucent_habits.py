@@ -13,7 +13,7 @@ from deepdreamport.optvis._network import DeepDreamError, person_watching
 from deepdreamport.optvis.param import LEARNING_RATES, cppn, image
 from deepdreamport.optvis.rendering import prepare
 
-QUICK = dict(size=16, transforms="none", seed=3)
+QUICK = dict(size=16, transforms="none", seed=3, device="cpu")  # CPU: bit-identity across runs
 
 
 def test_a_plain_callable_reads_any_layer_and_renders_as_the_declared_objective(tinynet):
@@ -54,12 +54,14 @@ def test_param_pairs_preprocess_false_and_transform_lists(tinynet):
         params, image_f = image(16, generator=torch.Generator().manual_seed(3))
         return params, image_f  # lucent's pair, not an ImageParam
 
-    pair = render(tinynet, "conv2:1", param_f=param_f, steps=2, preprocess=False, transforms=[], seed=3)
-    named = render(tinynet, "conv2:1", param="fft", size=16, steps=2, preprocess=False, transforms=[], seed=3)
+    pair = render(tinynet, "conv2:1", param_f=param_f, steps=2, preprocess=False, transforms=[], seed=3, device="cpu")
+    named = render(
+        tinynet, "conv2:1", param="fft", size=16, steps=2, preprocess=False, transforms=[], seed=3, device="cpu"
+    )
     assert np.array_equal(pair.images, named.images)
     scaled = render(tinynet, "conv2:1", steps=2, **QUICK)  # tinynet's own input mapping is x * 1
     assert np.array_equal(scaled.images, named.images)
-    listed = render(tinynet, "conv2:1", steps=1, size=16, transforms=transform.standard_transforms + [lambda x: x])
+    listed = render(tinynet, "conv2:1", steps=1, size=16, transforms=transform.standard_transforms + [lambda x: x * 1])
     assert listed.images.shape == (1, 16, 16, 3)
     with pytest.raises(DeepDreamError, match="param: a callable must return an ImageParam or lucent's"):
         render(tinynet, "conv2:1", param=lambda: 3, steps=1, **QUICK)
@@ -99,12 +101,13 @@ def test_each_parametrisation_has_its_learning_rate(tinynet):
 
 def test_device_defaults_to_the_best_present_and_is_reported(tinynet):
     expected = "cuda" if torch.cuda.is_available() else "cpu"
-    assert render(tinynet, "conv2:1", steps=1, **QUICK).device.startswith(expected)
+    anywhere = {key: value for key, value in QUICK.items() if key != "device"}
+    assert render(tinynet, "conv2:1", steps=1, **anywhere).device.startswith(expected)
     if not torch.cuda.is_available():
         with pytest.raises(DeepDreamError, match="device: 'cuda' was requested but no CUDA GPU is available"):
-            render(tinynet, "conv2:1", steps=1, device="cuda", **QUICK)
+            render(tinynet, "conv2:1", steps=1, **{**QUICK, "device": "cuda"})
     with pytest.raises(DeepDreamError, match="device: the parametrisation's tensors are on meta but device='cpu'"):
-        render(tinynet, "conv2:1", steps=1, param=image(16, device="meta"), device="cpu", **QUICK)
+        render(tinynet, "conv2:1", steps=1, param=image(16, device="meta"), **QUICK)
 
 
 def test_progress_is_shown_where_a_person_is_watching(monkeypatch):

@@ -38,6 +38,12 @@ QUICK = (
 TINY = sorted(name for name in make_references.CASES if name.startswith("tiny"))
 
 
+@pytest.fixture(autouse=True)
+def _on_the_cpu(monkeypatch):
+    """The references were made on the CPU; lucent (and this namespace) would pick a GPU where there is one."""
+    monkeypatch.setattr(param, "_where", lambda: dict(device=torch.device("cpu"), dtype=torch.get_default_dtype()))
+
+
 def _reference(name):
     with np.load(LUCENT_CASES / f"{name}.npz") as data:
         return {key: data[key] for key in data.files}

@@ -46,7 +46,7 @@ def test_save_grid_npy_and_one_png_per_image(tmp_path):
 
 
 def test_jupyter_representations_and_show_without_a_display(tinynet, monkeypatch, capsys):
-    result = render(tinynet, "conv2:1,conv2:2", size=16, steps=2, transforms="none")
+    result = render(tinynet, "conv2:1,conv2:2", size=16, steps=2, transforms="none", device="cpu")
     assert Image.open(io.BytesIO(result._repr_png_())).format == "PNG"
     html = result._repr_html_()
     assert html.startswith("<figure") and "data:image/png;base64," in html
