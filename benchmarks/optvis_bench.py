@@ -111,6 +111,9 @@ def quality(network: OptvisNetwork, layer: str, units: int, size: int, steps: in
     }
 
 
+EXTRA_RATES = {"maco": (0.5, 1.0)}  # MACO's activation still rose at 0.2 (the phase is in radians)
+
+
 def learning_rates(network: OptvisNetwork, layer: str, units: int, size: int, steps: int, rates) -> dict:
     """Per parametrisation and Adam learning rate: activation / natural max and the images' spread.
 
@@ -124,7 +127,7 @@ def learning_rates(network: OptvisNetwork, layer: str, units: int, size: int, st
     rows: dict = {}
     for name in ("fft", "laplacian", "maco", "cppn"):
         options = {k: v for k, v in RECIPES[name].items() if k != "lr"}
-        for lr in rates:
+        for lr in tuple(rates) + EXTRA_RATES.get(name, ()):
             images = render(network, spec, size=size, steps=steps, lr=lr, device="cpu", progress=False, **options)
             batch = torch.from_numpy(np.ascontiguousarray(images.images.transpose(0, 3, 1, 2))).float()
             plain = np.diag(unit_activations(network, layer, batch, channels))

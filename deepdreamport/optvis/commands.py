@@ -57,7 +57,7 @@ def add_render_parser(subparsers) -> argparse.ArgumentParser:
         help="a torch.optim optimiser (adam, lbfgs, sgd, ...) or cmaes / ga (gradient-free; default adam)",
     )
     render.add_argument(
-        "--lr", type=float, help="learning rate (default: the parametrisation's, 0.05, cppn 0.005; L-BFGS 1)"
+        "--lr", type=float, help="learning rate (default: the parametrisation's: 0.05, maco 0.2, cppn 0.005; L-BFGS 1)"
     )
     render.add_argument("--population", type=int, default=16, help="population size for cmaes / ga (default 16)")
     render.add_argument(

@@ -153,6 +153,10 @@ class OptvisNetwork:
             else:
                 how = f"given {tuple(input_range)}"
             preprocess = range_map(*input_range)
+        return cls._of_graph(graph, preprocess, how)
+
+    @classmethod
+    def _of_graph(cls, graph, preprocess: Callable, how: str) -> "OptvisNetwork":
         return cls(
             input_channels=graph.input_channels,
             input_size=graph.input_size,
@@ -177,13 +181,7 @@ class OptvisNetwork:
                 "deepdreamport:optvis:BadNetwork",
                 f"input_range: ImageNet normalisation needs 3 channels; give the range of {graph.input_channels}.",
             )
-        return cls(
-            input_channels=graph.input_channels,
-            input_size=graph.input_size,
-            preprocess=preprocess,
-            input_range_source=how,
-            graph=graph,
-        )
+        return cls._of_graph(graph, preprocess, how)
 
     @classmethod
     def from_module(

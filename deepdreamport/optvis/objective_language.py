@@ -308,38 +308,30 @@ def _deepdream(p: _Parser) -> o.Objective:
     return o.deepdream(*p.required_unit())
 
 
-def _direction(p: _Parser) -> o.Objective:
+def _layer_and_vector(p: _Parser) -> tuple[str, np.ndarray]:
     layer = p.known_layer()
     p.expect(",", "',' and a .npy file")
-    return o.direction(layer, p.vector())
+    return layer, p.vector()
 
 
-def _direction_neuron(p: _Parser) -> o.Objective:
-    layer = p.known_layer()
-    p.expect(",", "',' and a .npy file")
-    vector = p.vector()
-    x, y = p.optional_position()
-    return o.direction_neuron(layer, vector, x=x, y=y)
+def _with_vector(function):
+    """``function(LAYER, FILE.npy)``."""
+    return lambda p: function(*_layer_and_vector(p))
 
 
-def _channel_weight(p: _Parser) -> o.Objective:
-    layer = p.known_layer()
-    p.expect(",", "',' and a .npy file")
-    return o.channel_weight(layer, p.vector())
+def _with_vector_at(function):
+    """``function(LAYER, FILE.npy[, X, Y])``."""
 
+    def parse(p: _Parser) -> o.Objective:
+        layer, vector = _layer_and_vector(p)
+        x, y = p.optional_position()
+        return function(layer, vector, x=x, y=y)
 
-def _neuron_weight(p: _Parser) -> o.Objective:
-    layer = p.known_layer()
-    p.expect(",", "',' and a .npy file")
-    vector = p.vector()
-    x, y = p.optional_position()
-    return o.neuron_weight(layer, vector, x=x, y=y)
+    return parse
 
 
 def _localgroup_weight(p: _Parser) -> o.Objective:
-    layer = p.known_layer()
-    p.expect(",", "',' and a .npy file")
-    vector = p.vector()
+    layer, vector = _layer_and_vector(p)
     p.expect(",", "',' and x")
     x = p.index("x")
     p.expect(",", "',' and y")
@@ -383,10 +375,10 @@ CALLS = {
     "channel": _channel,
     "neuron": _neuron,
     "deepdream": _deepdream,
-    "direction": _direction,
-    "direction_neuron": _direction_neuron,
-    "channel_weight": _channel_weight,
-    "neuron_weight": _neuron_weight,
+    "direction": _with_vector(o.direction),
+    "direction_neuron": _with_vector_at(o.direction_neuron),
+    "channel_weight": _with_vector(o.channel_weight),
+    "neuron_weight": _with_vector_at(o.neuron_weight),
     "localgroup_weight": _localgroup_weight,
     "diversity": _diversity,
     "alignment": _alignment,

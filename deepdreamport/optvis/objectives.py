@@ -73,7 +73,7 @@ class Objective:
         self.layers = tuple(dict.fromkeys(layers or ()))
         self.units = tuple(dict.fromkeys(units))  # (layer, channel) pairs it indexes, checked by render
 
-    def _layers_of(self, *others: "Objective") -> Optional[tuple]:
+    def joint_layers(self, *others: "Objective") -> Optional[tuple]:
         """The layers of ``self`` and ``others`` together, or None when any of them is undeclared."""
         parts = (self,) + others
         if not all(part.declared for part in parts):
@@ -96,7 +96,7 @@ class Objective:
                 lambda T: op(self(T), other),
                 self.name,
                 f"({self.description} {symbol} {other})",
-                self._layers_of(),
+                self.joint_layers(),
                 self.units,
             )
         if isinstance(other, Objective):
@@ -104,7 +104,7 @@ class Objective:
                 lambda T: op(self(T), other(T)),
                 ", ".join(n for n in (self.name, other.name) if n),
                 f"({self.description} {symbol} {other.description})",
-                self._layers_of(other),
+                self.joint_layers(other),
                 self.units + other.units,
             )
         return NotImplemented
@@ -115,7 +115,7 @@ class Objective:
     def __radd__(self, other):
         if isinstance(other, numbers.Real):
             return Objective(
-                lambda T: other + self(T), self.name, f"({other} + {self.description})", self._layers_of(), self.units
+                lambda T: other + self(T), self.name, f"({other} + {self.description})", self.joint_layers(), self.units
             )
         return NotImplemented
 
@@ -125,7 +125,7 @@ class Objective:
     def __rsub__(self, other):
         if isinstance(other, numbers.Real):
             return Objective(
-                lambda T: other - self(T), self.name, f"({other} - {self.description})", self._layers_of(), self.units
+                lambda T: other - self(T), self.name, f"({other} - {self.description})", self.joint_layers(), self.units
             )
         return NotImplemented
 
@@ -135,7 +135,7 @@ class Objective:
     def __rmul__(self, other):
         if isinstance(other, numbers.Real):
             return Objective(
-                lambda T: other * self(T), self.name, f"({other} * {self.description})", self._layers_of(), self.units
+                lambda T: other * self(T), self.name, f"({other} * {self.description})", self.joint_layers(), self.units
             )
         return NotImplemented
 
@@ -143,13 +143,13 @@ class Objective:
         return self._combine(other, lambda a, b: a / b, "/")
 
     def __neg__(self):
-        return Objective(lambda T: -self(T), self.name, f"-{self.description}", self._layers_of(), self.units)
+        return Objective(lambda T: -self(T), self.name, f"-{self.description}", self.joint_layers(), self.units)
 
     @staticmethod
     def sum(objectives: Sequence["Objective"]) -> "Objective":
         """All of ``objectives`` added (lucent ``Objective.sum``)."""
         objectives = list(objectives)
-        layers = objectives[0]._layers_of(*objectives[1:]) if objectives else ()
+        layers = objectives[0].joint_layers(*objectives[1:]) if objectives else ()
         units = tuple(unit for objective in objectives for unit in objective.units)
         return Objective(
             lambda T: sum(objective(T) for objective in objectives),

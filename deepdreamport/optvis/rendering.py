@@ -140,7 +140,7 @@ def per_element(objectives: Sequence[objectives_module.Objective]) -> objectives
     def inner(T):
         return sum(objective(lambda name, k=k: T(name)[k : k + 1]) for k, objective in enumerate(objectives))
 
-    layers = objectives[0]._layers_of(*objectives[1:])
+    layers = objectives[0].joint_layers(*objectives[1:])
     units = [unit for objective in objectives for unit in objective.units]
     return objectives_module.Objective(
         inner, "per_element", "PerElement(" + ", ".join(o.description for o in objectives) + ")", layers, units

@@ -25,9 +25,11 @@ from .._network import DeepDreamError
 from .color import to_valid_rgb
 from .spatial import fft_image, pixel_image
 
-LEARNING_RATES = {"fft": 0.05, "pixel": 0.05, "laplacian": 0.05, "maco": 0.05, "cppn": 0.005}
+LEARNING_RATES = {"fft": 0.05, "pixel": 0.05, "laplacian": 0.05, "maco": 0.2, "cppn": 0.005}
 """Adam's default learning rate per parametrisation: lucent's ``render_vis`` default (5e-2) where lucent
-uses it, lucent's CPPN tutorial's 5e-3 for the CPPN (at 5e-2 it saturates to a flat colour)."""
+uses it, lucent's CPPN tutorial's 5e-3 for the CPPN (at 5e-2 it saturates), and for MACO (no lucent
+counterpart; its parameters are phases in radians) the rate that reached the highest activation in
+``benchmarks/optvis_bench.py --learning-rates`` (README, "Learning rates")."""
 DEFAULT_LEARNING_RATE = 0.05  # lucent's render_vis default, for parametrisations of the caller's
 
 
