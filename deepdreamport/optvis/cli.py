@@ -3,7 +3,8 @@
 ``add_render_parser(subparsers)`` adds the subcommand to the ``deepdream``
 parser and ``run_render(args)`` runs it, with the conventions of
 :mod:`deepdreamport.cli`: bad input is one line on stderr and exit status 2,
-files are written atomically (the montage PNG, optionally the images as
+files are written atomically (the montage PNG, the images shown as they are
+in 0–1 rather than each stretched to its own range; optionally the images as
 ``.npy``, K×H×W×C in 0–1). ``--objective`` is the objective language of
 :mod:`.objective_language` (units, neurons, directions, diversity, weighted
 sums; channels and positions from 1); the model is an ONNX graph or a torch
@@ -135,7 +136,7 @@ def _run(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
-    sheet = montage(result.images, labels)
+    sheet = montage(result.images, labels, domain=(0.0, 1.0))  # images are 0–1: a flat one shows as its colour
     write_atomic(args.out, lambda handle: sheet.save(handle, format="PNG"))
     if args.npy:
         write_atomic(args.npy, lambda handle: np.save(handle, result.images))

@@ -38,8 +38,12 @@ def test_render_writes_montage_and_npy(tmp_path, capsys):
         ]
     )
     assert code == 0
-    assert np.load(npy).shape == (2, 24, 24, 3)
-    assert Image.open(out).size[0] > 100
+    images = np.load(npy)
+    assert images.shape == (2, 24, 24, 3)
+    sheet = Image.open(out)
+    assert sheet.size[0] > 100
+    top_left = (images[0, 0, 0] * 255).round().astype(int)  # shown as it is (0–1), not stretched to its range
+    assert np.array_equal(np.asarray(sheet.getpixel((4, 4 + 16)))[:3], top_left)
     assert "wrote" in capsys.readouterr().out
 
 

@@ -80,14 +80,17 @@ def _param(recipe, seed):
     """The parametrisation: a name, or, for the CPPN with instance normalisation and lucent's lowres
     tensor, lucent's ``(params, image_f)`` made from a generator seeded as lucent's global stream."""
     kind, size, batch = recipe["param"], recipe["size"], recipe["batch"]
-    generator = torch.Generator().manual_seed(seed)
-    common = dict(generator=generator, dtype=torch.float64 if recipe["dtype"] == "float64" else torch.float32)
+    dtype = torch.float64 if recipe["dtype"] == "float64" else torch.float32
+
+    def seeded():  # a fresh generator for every parametrisation made (prepare, then render, in compare.py)
+        return dict(generator=torch.Generator().manual_seed(seed), dtype=dtype)
+
     if kind == "cppn_normalized":
-        return lambda: cppn(size, normalize=True, **common)
+        return lambda: cppn(size, normalize=True, **seeded())
     if kind == "lowres":
 
         def lowres():
-            params, raw = lowres_tensor((batch, 3, size, size), (batch, 3, size // 4, size // 4), True, **common)
+            params, raw = lowres_tensor((batch, 3, size, size), (batch, 3, size // 4, size // 4), True, **seeded())
             return params, to_valid_rgb(raw, decorrelate=recipe["decorrelate"])
 
         return lowres
