@@ -108,9 +108,9 @@ TUTORIAL_CELLS = [
 
 @pytest.mark.slow
 def test_a_lucent_tutorials_cells_run_with_only_the_import_changed(capsys, monkeypatch):
-    """The cells as written; only render_vis's default ``thresholds=(512,)`` is cut to 8 steps for time."""
+    """The cells as written; only render_vis's default ``thresholds=(512,)`` is cut to 3 steps for time."""
     defaults = list(render.render_vis.__defaults__)
-    defaults[render.render_vis.__code__.co_varnames.index("thresholds") - 2] = (8,)
+    defaults[render.render_vis.__code__.co_varnames.index("thresholds") - 2] = (3,)
     monkeypatch.setattr(render.render_vis, "__defaults__", tuple(defaults))
     namespace: dict = {}
     exec(  # the tutorial's import cell, lucent.optvis → deepdreamport.optvis.lucent
