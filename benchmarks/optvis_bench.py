@@ -13,6 +13,10 @@ Quality, per recipe (units ``LAYER:0…K−1`` rendered at ``--size``):
 - ``spectrum slope``: slope of log |FFT| against log frequency of the
   grayscale image (natural images: about −1 to −1.5).
 
+Learning rates (``--learning-rates``): per parametrisation and Adam learning rate, the
+activation over the natural maximum and the pixel spread (a flat, saturated image has none);
+the evidence for the per-parametrisation defaults (README, "Learning rates").
+
 Speed: seconds per step of ``render`` and of lucent's ``render_vis`` (same
 converted module, FFT + decorrelated image, standard transforms, Adam 0.05,
 objective channel k on element k; lucent from the side target of
@@ -78,7 +82,8 @@ def quality(network: OptvisNetwork, layer: str, units: int, size: int, steps: in
     natural_max = unit_activations(network, layer, natural, channels).max(axis=1)
     rows = {}
     results = {
-        name: render(network, spec, size=size, steps=steps, **options).images for name, options in RECIPES.items()
+        name: render(network, spec, size=size, steps=steps, device="cpu", progress=False, **options).images
+        for name, options in RECIPES.items()
     }
     results["cmaes"] = render_gradient_free(
         network, spec, size=size, generations=max(4, steps // 4), population=16
@@ -106,12 +111,39 @@ def quality(network: OptvisNetwork, layer: str, units: int, size: int, steps: in
     }
 
 
+EXTRA_RATES = {"maco": (0.5, 1.0)}  # MACO's activation still rose at 0.2 (the phase is in radians)
+
+
+def learning_rates(network: OptvisNetwork, layer: str, units: int, size: int, steps: int, rates) -> dict:
+    """Per parametrisation and Adam learning rate: activation / natural max and the images' spread.
+
+    The spread is the mean over images of the standard deviation of the pixel values: a flat
+    (saturated) image, CPPN's failure at lucent's 0.05, has almost none.
+    """
+    channels = list(range(units))
+    spec = ",".join(f"{layer}:{c}" for c in channels)
+    natural = torch.from_numpy(crops(_images(3), size, size).transpose(0, 3, 1, 2).astype(np.float32))
+    natural_max = unit_activations(network, layer, natural, channels).max(axis=1)
+    rows: dict = {}
+    for name in ("fft", "laplacian", "maco", "cppn"):
+        options = {k: v for k, v in RECIPES[name].items() if k != "lr"}
+        for lr in tuple(rates) + EXTRA_RATES.get(name, ()):
+            images = render(network, spec, size=size, steps=steps, lr=lr, device="cpu", progress=False, **options)
+            batch = torch.from_numpy(np.ascontiguousarray(images.images.transpose(0, 3, 1, 2))).float()
+            plain = np.diag(unit_activations(network, layer, batch, channels))
+            rows.setdefault(name, {})[str(lr)] = {
+                "activation_over_natural_max": float(np.mean(plain / natural_max)),
+                "pixel_spread": float(np.mean([image.std() for image in images.images])),
+            }
+    return {"layer": layer, "units": units, "size": size, "steps": steps, "rates": list(rates), "params": rows}
+
+
 def speed(network: OptvisNetwork, layer: str, k: int, size: int, steps: int, repeats: int = 5) -> dict:
     spec = ",".join(f"{layer}:{c}" for c in range(k))
 
     def port(n: int) -> float:
         start = time.perf_counter()
-        render(network, spec, size=size, steps=n)
+        render(network, spec, size=size, steps=n, device="cpu", progress=False)
         return time.perf_counter() - start
 
     def port_step() -> float:
@@ -185,10 +217,16 @@ def main(argv=None) -> int:
     parser.add_argument("--json", help="write the results here")
     parser.add_argument("--speed-only", action="store_true", help="only the speed figures")
     parser.add_argument("--repeats", type=int, default=5, help="alternating port / lucent timings (medians)")
+    parser.add_argument(
+        "--learning-rates", action="store_true", help="only the learning-rate figure (per parametrisation)"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(max(1, torch.get_num_threads()))
     network = OptvisNetwork.from_onnx(args.model)
-    if args.quick:
+    if args.learning_rates:
+        size, steps, rates = (32, 4, (0.005, 0.05)) if args.quick else (96, 64, (0.005, 0.02, 0.05, 0.2))
+        results = {"learning_rates": learning_rates(network, args.layer, 2, size, steps, rates)}
+    elif args.quick:
         results = {"speed": speed(network, args.layer, 2, 32, 2, repeats=1)}
         if not args.speed_only:
             results["quality"] = quality(network, args.layer, 2, 32, 4)

@@ -140,6 +140,7 @@ def _render_lucid(network, layer, channels0, params, seed, device, on_iteration)
         size=params["size"],
         seed=seed,
         device=device,
+        progress=False,  # the atlas shows its own progress; render's default bar would repeat per batch
         callback=lambda step, loss: on_iteration(-float(loss)),
     )
     return result.images

@@ -40,11 +40,29 @@ def montage_format(path) -> str:
     return "JPEG" if Path(path).suffix.lower() in (".jpg", ".jpeg") else "PNG"
 
 
-def montage(images, labels: Sequence[str], min_tile: int = 128):
-    """A labelled grid of K×H×W×C images (each scaled to [0, 1] on its own), as a Pillow image.
+def display_pixels(image, domain=None) -> np.ndarray:
+    """One H×W×C image as H×W×3 ``uint8`` RGB: ``domain=(low, high)`` maps to 0–255, or, without one,
+    the image's own range (MATLAB's ``imtile`` of ``deepDreamImage``'s output; a flat image is black).
+    One channel is shown grey; more than 3, the first three; 2, the first repeated as blue."""
+    image = np.nan_to_num(np.asarray(image, dtype=np.float64))
+    low, high = (image.min(), image.max()) if domain is None else (float(domain[0]), float(domain[1]))
+    image = (image - low) / (high - low) if high > low else np.zeros_like(image)
+    pixels = (np.clip(image, 0, 1) * 255).round().astype(np.uint8)
+    channels = pixels.shape[2]
+    if channels == 1:
+        return np.repeat(pixels, 3, axis=2)
+    if channels != 3:
+        return pixels[:, :, :3] if channels > 3 else np.concatenate([pixels, pixels[:, :, :1]], axis=2)
+    return pixels
+
+
+def montage(images, labels: Sequence[str], min_tile: int = 128, domain=None):
+    """A labelled grid of K×H×W×C images, as a Pillow image.
 
     Mirrors MATLAB's ``imtile`` / ``montage`` of ``deepDreamImage``'s output, with a
     label above each tile; tiles are enlarged (nearest neighbour) to at least ``min_tile`` pixels.
+    Each image is scaled to [0, 1] on its own, or, with ``domain=(low, high)``, all by that range
+    (:func:`display_pixels`).
     """
     images = np.asarray(images, dtype=np.float64)
     count, height, width, channels = images.shape
@@ -56,15 +74,7 @@ def montage(images, labels: Sequence[str], min_tile: int = 128):
     sheet = Image.new("RGB", (columns * (tile_w + gap) + gap, rows * (tile_h + label_h + gap) + gap), "white")
     draw = ImageDraw.Draw(sheet)
     for k in range(count):
-        image = np.nan_to_num(images[k])
-        low, high = image.min(), image.max()
-        image = (image - low) / (high - low) if high > low else np.zeros_like(image)
-        pixels = (np.clip(image, 0, 1) * 255).round().astype(np.uint8)
-        if channels == 1:
-            pixels = np.repeat(pixels, 3, axis=2)
-        elif channels != 3:
-            pixels = pixels[:, :, :3] if channels > 3 else np.concatenate([pixels, pixels[:, :, :1]], axis=2)
-        tile = Image.fromarray(pixels, "RGB").resize((tile_w, tile_h), Image.NEAREST)
+        tile = Image.fromarray(display_pixels(images[k], domain), "RGB").resize((tile_w, tile_h), Image.NEAREST)
         row, column = divmod(k, columns)
         x = gap + column * (tile_w + gap)
         y = gap + row * (tile_h + label_h + gap)

@@ -24,6 +24,7 @@ from ..matlab.layout import to_khwc
 from ..matlab.report import VerboseTable
 from ..matlab.rng import resolve_stream
 from ..nets.load import load_network
+from .images import DreamImages
 from .run import PRECISION_DTYPES, iteration_callback, resolve_device, run_deep_dream, scaled_images
 
 
@@ -91,8 +92,23 @@ def deep_dream_image(
     with ``net`` for later calls on the same layer, device and dtype: for repeated runs of one
     network loaded once with :func:`deepdreamport.load_network` (same numbers to rounding).
     The defaults are MATLAB's except ``verbose``.
+
+    The array is a :class:`~deepdreamport.doors.images.DreamImages` (an ``np.ndarray`` subclass:
+    everything arrays do works unchanged) that also saves itself (``.save("grid.png")``,
+    ``.save("images.npy")``, ``.save_images(folder)``) and shows itself in Jupyter, one display
+    range for all images (the values are not changed).
     """
-    return dream_images(base=0, **locals())
+    images = dream_images(base=0, **locals())
+    return DreamImages(images, labels=_labels(layer, channels, images.shape[0]))
+
+
+def _labels(layer: Union[str, int], channels: Any, count: int) -> Optional[list]:
+    """``"LAYER ch C"`` per image (0-based, as given), when the channels are plain numbers."""
+    try:
+        numbers = [int(c) for c in np.atleast_1d(np.asarray(channels)).ravel()]
+    except (TypeError, ValueError):
+        return None
+    return [f"{layer} ch {c}" for c in numbers] if len(numbers) == count else None
 
 
 def dream_images(net: Any, layer: Union[str, int], channels: Any, *, base: int, **options: Any) -> np.ndarray:

@@ -3,7 +3,9 @@
 ``render(net, objective, ...)`` optimises an image parametrisation
 (:mod:`.param`) through random transforms (:mod:`.transform`) for an
 objective (:mod:`.objectives`), on an ONNX graph or a torch module
-(:mod:`.network`), in :mod:`.rendering`. See the README's optvis section.
+(:mod:`.network`), in :mod:`.rendering`. lucent's habits are accepted, and
+:mod:`deepdreamport.optvis.lucent` has lucent's own names (change the import of
+a lucent script and nothing else). See the README's optvis section.
 
 The names load on first use (:mod:`deepdreamport._lazy`), so that ``deepdream render --help``
 (:mod:`.commands`) imports no torch.

@@ -4,9 +4,11 @@ Reading and preparing ONNX graphs (:class:`~deepdreamport.nets.OnnxNetwork`),
 the layer table (``deepdream layers`` names), converting (sub)graphs with
 several outputs to torch, the MATLAB input layer's mean, the deepDreamImage
 objective, the error type, the layout rule the deep-dream side runs networks
-in (:func:`~deepdreamport.nets.base.preferred_memory_format`), and the doors'
-labelled montage, output checks and atomic writer, device check, memory
-limit, and the command line's layer and channel numbering.
+in (:func:`~deepdreamport.nets.base.preferred_memory_format`), the doors'
+labelled montage, output checks and atomic writer, device check (``'auto'``:
+the GPU when there is one), memory limit, the command line's layer and channel
+numbering, and the results that save and show themselves
+(:class:`~deepdreamport.doors.images.ImageSet`).
 A graph with operators onnx2torch cannot convert still loads: it can then only
 run in onnxruntime (the gradient-free path).
 """
@@ -25,10 +27,12 @@ from ..doors.degenerate import EXIT_STATUS as DEGENERATE_STATUS
 from ..doors.degenerate import degenerate_images
 from ..doors.files import MONTAGE_EXTENSIONS, montage, montage_format
 from ..doors.guard import OUT_OF_MEMORY, available_bytes, readable_bytes, saved_elements
+from ..doors.images import ImageSet, person_watching
 from ..doors.numbering import channel_index, layer_name_from_text
 from ..doors.outputs import reserved_outputs, write_atomic
 from ..doors.run import resolve_device
 from ..errors import DeepDreamError, bounded
+from ..input_files import check_input_file
 from ..nets import OnnxNetwork
 from ..nets.base import preferred_memory_format
 from ..onnx.convert import check_supported, to_torch, unsupported_ops
@@ -38,9 +42,11 @@ from ..onnx.read import check_onnx_path
 __all__ = [
     "DEGENERATE_STATUS",
     "DeepDreamError",
+    "ImageSet",
     "OnnxGraph",
     "bounded",
     "channel_objective_gradient",
+    "check_input_file",
     "degenerate_images",
     "MONTAGE_EXTENSIONS",
     "OUT_OF_MEMORY",
@@ -51,6 +57,7 @@ __all__ = [
     "load_onnx",
     "montage",
     "montage_format",
+    "person_watching",
     "preferred_memory_format",
     "readable_bytes",
     "reserved_outputs",

@@ -24,13 +24,22 @@ def add_render_parser(subparsers) -> argparse.ArgumentParser:
         "Writes a labelled montage PNG (and optionally the images as .npy), atomically. Channels and layer rows "
         "count from 1 on the command line.",
     )
-    render.add_argument("model", metavar="MODEL.onnx", help="ONNX network")
+    render.add_argument(
+        "model",
+        metavar="MODEL",
+        help="ONNX network (.onnx), or a torch network saved by torch.export (.pt2) or as TorchScript",
+    )
     render.add_argument(
         "--objective",
         required=True,
-        metavar="LAYER:CHANNEL[,...]",
-        help="units to visualise, one image each; channels count from 1 (as in dream, atlas and MATLAB; the "
-        "Python API counts from 0); LAYER is a name of `deepdream layers`, a row number or #row",
+        metavar="OBJECTIVE[,...]",
+        help="what to maximise, one image each: a unit LAYER:CHANNEL (channels count from 1, as in dream, atlas "
+        "and MATLAB; the Python API counts from 0; LAYER as `deepdream layers` names it), neuron(LAYER:C[,X,Y]), "
+        "direction(LAYER,FILE.npy), diversity(LAYER), ... and weighted sums such as "
+        "'0.5*relu2:3 - 1e2*diversity(relu2)' (the README's optvis section lists them all)",
+    )
+    render.add_argument(
+        "--batch", type=positive_int, help="images for one objective (e.g. with diversity); default: one per objective"
     )
     render.add_argument(
         "--param",
@@ -54,7 +63,11 @@ def add_render_parser(subparsers) -> argparse.ArgumentParser:
         default="adam",
         help="a torch.optim optimiser (adam, lbfgs, sgd, ...) or cmaes / ga (gradient-free; default adam)",
     )
-    render.add_argument("--lr", type=positive_float, help="learning rate (default 0.05; L-BFGS 1)")
+    render.add_argument(
+        "--lr",
+        type=positive_float,
+        help="learning rate (default: the parametrisation's: 0.05, maco 0.2, cppn 0.005; L-BFGS 1)",
+    )
     render.add_argument(
         "--population", type=integer_at_least(2), default=16, help="population size for cmaes / ga (default 16)"
     )
@@ -70,7 +83,7 @@ def add_render_parser(subparsers) -> argparse.ArgumentParser:
         "--dtype", choices=("float32", "float64"), default="float32", help="precision (default float32)"
     )
     render.add_argument(
-        "--device", default="cpu", help="cpu (default), auto (GPU if any), gpu or a torch device (cuda:1)"
+        "--device", default="auto", help="auto (the GPU when there is one; the default), cpu, gpu, cuda:1, ..."
     )
     render.add_argument(
         "--no-memory-check",

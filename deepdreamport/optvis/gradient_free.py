@@ -34,6 +34,7 @@ import torch
 
 from . import objectives as objectives_module
 from ._network import DeepDreamError
+from .layer_discovery import layers_read
 from .network import OptvisNetwork, as_network, check_memory_format
 from .param.color import linear_decorrelate_color
 from .param.spatial import FFT_MAGIC, spectrum_scale
@@ -205,9 +206,9 @@ def render_gradient_free(
     use_torch = network.runs_in_torch if engine == "auto" else engine == "torch"
     if use_torch and not network.runs_in_torch:
         network.torch_forward([], torch.float32, "cpu")  # raises the error naming the unconvertible operators
-    units = _units(network, objective)
-    layers = [layer for unit in units for layer in unit.layers]
     image_f = LowFrequencyImage(network.input_channels, size, size, frequencies, decorrelate)
+    units = [_declared(network, unit, image_f, use_torch, memory_format) for unit in _units(network, objective)]
+    layers = [layer for unit in units for layer in unit.layers]
     optimizers = [make_optimizer(name, image_f.dimension, population, sigma, seed + k) for k in range(len(units))]
     draws = PerElementDraws(torch.Generator().manual_seed(int(seed)))
     transform_f = compose(list(from_names(transforms)) + [network.preprocess], draws)
@@ -228,6 +229,22 @@ def render_gradient_free(
     with torch.no_grad():
         images = image_f(torch.from_numpy(np.stack([vector for _, vector in best]).astype(np.float32)))
     return GradientFreeResult(np.ascontiguousarray(images.numpy().transpose(0, 2, 3, 1)), curve)
+
+
+def _declared(network: OptvisNetwork, unit, image_f: LowFrequencyImage, use_torch: bool, memory_format):
+    """``unit`` with its layers found by evaluating it on a mid-grey image when it does not declare them."""
+    if unit.declared:
+        return unit
+
+    def forward_for(layers):
+        if use_torch:
+            return network.torch_forward(layers, torch.float32, "cpu", memory_format=memory_format)
+        run = network.ort_forward(layers)
+        return lambda batch: {k: torch.from_numpy(v) for k, v in run(batch.numpy()).items()}
+
+    with torch.no_grad():
+        grey = image_f(torch.zeros(1, image_f.dimension))
+    return unit.with_layers(layers_read(network, unit, network.preprocess(grey), grey, forward_for))
 
 
 def _units(network: OptvisNetwork, objective) -> list:

@@ -7,7 +7,13 @@ module, ``T(layer)`` to read one). Three kinds of network:
   become the outputs of one extracted subgraph (later layers never run);
 - a torch module: forward hooks on the ``named_modules()`` the objective names;
 - an ONNX graph onnx2torch cannot convert: onnxruntime runs the subgraph, for
-  the gradient-free optimisers only.
+  the gradient-free optimisers only;
+- a ``torch.export`` (``.pt2``) or TorchScript file: a ``torch.fx`` graph cut
+  after the layers read, like an ONNX graph (:mod:`.torch_files`).
+
+Layer names of torch modules may also be written as lucent's hooks name them
+(``features_0`` for ``features.0``), and ``"labels"`` is the last module (for
+graphs: the last layer), as in lucent.
 
 Memory format (as the deep-dream side, :mod:`deepdreamport.nets.base`): the
 network runs in the layout :func:`~deepdreamport.nets.base.preferred_memory_format`
@@ -35,6 +41,7 @@ Shape:
 from __future__ import annotations
 
 import difflib
+import os
 import weakref
 from typing import Callable, Optional, Sequence
 
@@ -43,6 +50,7 @@ import torch
 
 from ._network import DeepDreamError, OnnxGraph, load_onnx, preferred_memory_format
 from .redirected_relu import with_redirected_relu
+from .torch_files import FxGraph, is_torch_file, load_torch_file
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -145,6 +153,10 @@ class OptvisNetwork:
             else:
                 how = f"given {tuple(input_range)}"
             preprocess = range_map(*input_range)
+        return cls._of_graph(graph, preprocess, how)
+
+    @classmethod
+    def _of_graph(cls, graph, preprocess: Callable, how: str) -> "OptvisNetwork":
         return cls(
             input_channels=graph.input_channels,
             input_size=graph.input_size,
@@ -152,6 +164,24 @@ class OptvisNetwork:
             input_range_source=how,
             graph=graph,
         )
+
+    @classmethod
+    def from_fx(
+        cls, graph: FxGraph, input_range: Optional[tuple] = None, preprocess: Optional[Callable] = None
+    ) -> "OptvisNetwork":
+        """A network saved by torch (:mod:`.torch_files`): ImageNet normalisation unless a range or mapping is given."""
+        if preprocess is not None:
+            how = "given (preprocess)"
+        elif input_range is not None:
+            preprocess, how = range_map(*input_range), f"given {tuple(input_range)}"
+        elif graph.input_channels == 3:
+            preprocess, how = imagenet_normalize, "ImageNet normalisation (a torch network's default, as lucent)"
+        else:
+            raise DeepDreamError(
+                "deepdreamport:optvis:BadNetwork",
+                f"input_range: ImageNet normalisation needs 3 channels; give the range of {graph.input_channels}.",
+            )
+        return cls._of_graph(graph, preprocess, how)
 
     @classmethod
     def from_module(
@@ -194,15 +224,21 @@ class OptvisNetwork:
         if layer == "input":
             return layer
         if self.module is not None:
-            names = dict(self.module.named_modules())
-            if layer in names and layer:
+            choices = [name for name, _ in self.module.named_modules() if name]
+            if layer in choices:
                 return layer
-            choices = [n for n in names if n]
+            lucent_names = {name.replace(".", "_"): name for name in choices}  # lucent's hook names
+            if layer in lucent_names:
+                return lucent_names[layer]
+            if layer == "labels" and choices:  # lucent: the last module hooked
+                return choices[-1]
         else:
             try:
                 return self.graph.output_of(layer)
             except DeepDreamError:
                 choices = self.graph.layer_names()[1:]
+                if layer == "labels" and choices:
+                    return self.graph.output_of(choices[-1])
         nearest = difflib.get_close_matches(layer, choices, n=5, cutoff=0.0)
         raise _error(f"{argument}: the network has no layer named {layer!r}; nearest: {', '.join(nearest)}.")
 
@@ -323,9 +359,9 @@ class OptvisNetwork:
 
     def ort_forward(self, layers: Sequence[str]) -> Callable[[np.ndarray], dict]:
         """onnxruntime version of :meth:`torch_forward` on float32 NumPy batches (ONNX graphs only)."""
-        if self.graph is None:
+        if not isinstance(self.graph, OnnxGraph):
             raise DeepDreamError(
-                "deepdreamport:optvis:BadNetwork", "net: onnxruntime runs ONNX graphs only; this is a torch module."
+                "deepdreamport:optvis:BadNetwork", "net: onnxruntime runs ONNX graphs only; this is a torch network."
             )
         import onnxruntime
 
@@ -356,9 +392,14 @@ class OptvisNetwork:
 
 
 def as_network(net, input_range: Optional[tuple] = None, preprocess: Optional[Callable] = None) -> OptvisNetwork:
-    """An :class:`OptvisNetwork` from an ONNX path/bytes/proto, a torch module, or one already made."""
+    """An :class:`OptvisNetwork` from an ONNX path/bytes/proto, a torch module, a ``torch.export`` (``.pt2``) or
+    TorchScript file (:mod:`.torch_files`), or one already made."""
     if isinstance(net, OptvisNetwork):
         return net
     if isinstance(net, torch.nn.Module):
         return OptvisNetwork.from_module(net, preprocess=preprocess)
+    if isinstance(net, FxGraph):
+        return OptvisNetwork.from_fx(net, input_range=input_range, preprocess=preprocess)
+    if isinstance(net, (str, os.PathLike)) and is_torch_file(net):
+        return OptvisNetwork.from_fx(load_torch_file(net), input_range=input_range, preprocess=preprocess)
     return OptvisNetwork.from_onnx(net, input_range=input_range, preprocess=preprocess)

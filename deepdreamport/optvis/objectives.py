@@ -1,14 +1,19 @@
 """Objectives: what the optimiser minimises, composable with ``+ - * /``.
 
 Mirrors lucent's ``optvis/objectives.py`` (``Objective``, ``channel``,
-``neuron``, ``direction``, ``direction_neuron``, ``channel_interpolate``,
-``diversity``, ``alignment``, ``as_objective``, ``blur_input_each_step``) and
-Lucid's regularisers (``L1``, ``L2``,
+``neuron``, ``neuron_weight``, ``channel_weight``, ``localgroup_weight``,
+``direction``, ``direction_neuron``, ``channel_interpolate``, ``diversity``,
+``alignment``, ``blur_input_each_step``, ``as_objective``, ``wrap_objective``,
+``handle_batch``) and Lucid's regularisers (``L1``, ``L2``,
 ``total_variation``). An objective is called with ``T``: ``T(layer)`` returns
 the activations of ``layer`` (a name as ``deepdream layers`` shows it, an ONNX
-node or tensor name, or a torch module name from ``named_modules()``) and
-``T("input")`` the 0–1 image before the transforms. Like lucent, objectives
-are losses (smaller is better): ``channel`` returns minus the mean activation.
+node or tensor name, or a torch module name from ``named_modules()``, also in
+lucent's ``_``-joined spelling) and ``T("input")`` the 0–1 image before the
+transforms. Like lucent, objectives are losses (smaller is better):
+``channel`` returns minus the mean activation. An objective knows the layers
+it reads (``Objective.layers``); a plain callable ``T -> loss`` or lucent's
+``Objective(f)`` does not declare them, and ``render`` finds them by
+evaluating it once (:mod:`.layer_discovery`).
 
 Deviations:
 
@@ -17,10 +22,12 @@ Deviations:
 - ``deepdream`` is the objective of MATLAB's ``deepDreamImage`` (minus the
   spatial mean of one channel, per batch element, N×C layers read as 1×1).
 - Careless input is refused with one line naming the argument where lucent
-  would raise a torch error or return NaN: a ``direction`` whose length is
-  not the layer's channel count, a ``neuron`` / ``direction_neuron``
-  position outside the activation map, ``channel_interpolate`` on a batch of
-  one image (lucent's weights ``arange(1) / 0`` are NaN).
+  would raise a torch error or return NaN: a ``direction`` or ``weight``
+  whose length is not the layer's channel count, a ``neuron`` /
+  ``direction_neuron`` / ``neuron_weight`` / ``localgroup_weight`` position
+  outside the activation map (and ``localgroup_weight`` without ``x``/``y``),
+  ``channel_interpolate`` on a batch of one image (lucent's weights
+  ``arange(1) / 0`` are NaN).
 - ``L1``, ``L2``, ``total_variation`` and ``blur`` are penalties (positive,
   add them with a positive weight); in Lucid they are maximised with a
   negative weight. ``blur`` is lucent's ``blur_input_each_step`` for any
@@ -33,6 +40,7 @@ Shape:
 
 from __future__ import annotations
 
+import functools
 import numbers
 from typing import Callable, Optional, Sequence
 
@@ -53,14 +61,28 @@ class Objective:
         objective_func: Callable[[Activations], torch.Tensor],
         name: str = "",
         description: str = "",
-        layers: Sequence[str] = (),
+        layers: Optional[Sequence[str]] = None,
         units: Sequence[tuple] = (),
     ):
         self.objective_func = objective_func
         self.name = name
         self.description = description
-        self.layers = tuple(dict.fromkeys(layers))
+        # None (lucent's ``Objective(f)``): the layers are not declared, and render finds them by
+        # evaluating the objective once on the first image (:mod:`.layer_discovery`)
+        self.declared = layers is not None
+        self.layers = tuple(dict.fromkeys(layers or ()))
         self.units = tuple(dict.fromkeys(units))  # (layer, channel) pairs it indexes, checked by render
+
+    def joint_layers(self, *others: "Objective") -> Optional[tuple]:
+        """The layers of ``self`` and ``others`` together, or None when any of them is undeclared."""
+        parts = (self,) + others
+        if not all(part.declared for part in parts):
+            return None
+        return tuple(layer for part in parts for layer in part.layers)
+
+    def with_layers(self, layers: Sequence[str]) -> "Objective":
+        """The same objective with its layers declared."""
+        return Objective(self.objective_func, self.name, self.description, layers, self.units)
 
     def __call__(self, T: Activations) -> torch.Tensor:
         return self.objective_func(T)
@@ -74,7 +96,7 @@ class Objective:
                 lambda T: op(self(T), other),
                 self.name,
                 f"({self.description} {symbol} {other})",
-                self.layers,
+                self.joint_layers(),
                 self.units,
             )
         if isinstance(other, Objective):
@@ -82,7 +104,7 @@ class Objective:
                 lambda T: op(self(T), other(T)),
                 ", ".join(n for n in (self.name, other.name) if n),
                 f"({self.description} {symbol} {other.description})",
-                self.layers + other.layers,
+                self.joint_layers(other),
                 self.units + other.units,
             )
         return NotImplemented
@@ -93,7 +115,7 @@ class Objective:
     def __radd__(self, other):
         if isinstance(other, numbers.Real):
             return Objective(
-                lambda T: other + self(T), self.name, f"({other} + {self.description})", self.layers, self.units
+                lambda T: other + self(T), self.name, f"({other} + {self.description})", self.joint_layers(), self.units
             )
         return NotImplemented
 
@@ -103,7 +125,7 @@ class Objective:
     def __rsub__(self, other):
         if isinstance(other, numbers.Real):
             return Objective(
-                lambda T: other - self(T), self.name, f"({other} - {self.description})", self.layers, self.units
+                lambda T: other - self(T), self.name, f"({other} - {self.description})", self.joint_layers(), self.units
             )
         return NotImplemented
 
@@ -113,7 +135,7 @@ class Objective:
     def __rmul__(self, other):
         if isinstance(other, numbers.Real):
             return Objective(
-                lambda T: other * self(T), self.name, f"({other} * {self.description})", self.layers, self.units
+                lambda T: other * self(T), self.name, f"({other} * {self.description})", self.joint_layers(), self.units
             )
         return NotImplemented
 
@@ -121,13 +143,13 @@ class Objective:
         return self._combine(other, lambda a, b: a / b, "/")
 
     def __neg__(self):
-        return Objective(lambda T: -self(T), self.name, f"-{self.description}", self.layers, self.units)
+        return Objective(lambda T: -self(T), self.name, f"-{self.description}", self.joint_layers(), self.units)
 
     @staticmethod
     def sum(objectives: Sequence["Objective"]) -> "Objective":
         """All of ``objectives`` added (lucent ``Objective.sum``)."""
         objectives = list(objectives)
-        layers = tuple(layer for objective in objectives for layer in objective.layers)
+        layers = objectives[0].joint_layers(*objectives[1:]) if objectives else ()
         units = tuple(unit for objective in objectives for unit in objective.units)
         return Objective(
             lambda T: sum(objective(T) for objective in objectives),
@@ -222,6 +244,70 @@ def direction_neuron(
         return -torch.nn.CosineSimilarity(dim=1)(target, _center_position(acts, x, y, layer)).mean()
 
     return Objective(inner, "direction_neuron", _describe("direction_neuron", layer, vector, x, y, batch), [layer])
+
+
+def _weight_vector(weight, acts: torch.Tensor, layer: str) -> torch.Tensor:
+    """``weight`` as a ``C`` tensor of the activations' dtype and device (its length checked)."""
+    vector = torch.as_tensor(weight).to(device=acts.device, dtype=acts.dtype)
+    if vector.numel() != acts.shape[1]:
+        raise _bad(f"the weight has {vector.numel()} values but {layer!r} has {acts.shape[1]} channels.")
+    return vector.reshape(-1)
+
+
+def neuron_weight(
+    layer: str, weight=None, x: Optional[int] = None, y: Optional[int] = None, batch: Optional[int] = None
+) -> Objective:
+    """Minus the ``weight``-weighted channel vector at one position, the centre by default, averaged
+    (lucent ``neuron_weight``: ``-(acts.squeeze() * weight).mean()``; no weight: the mean of all channels)."""
+
+    def inner(T):
+        acts = _center_position(_image_like(_batched(T, batch)(layer)), x, y, layer)
+        if weight is None:
+            return -acts.mean()
+        return -(acts.squeeze() * _weight_vector(weight, acts, layer)).mean()
+
+    return Objective(inner, "neuron_weight", _describe("neuron_weight", layer, weight, x, y, batch), [layer])
+
+
+def channel_weight(layer: str, weight, batch: Optional[int] = None) -> Objective:
+    """Minus the mean of the activations weighted per channel by ``weight`` (lucent ``channel_weight``)."""
+
+    def inner(T):
+        acts = _image_like(_batched(T, batch)(layer))
+        return -(acts * _weight_vector(weight, acts, layer).view(1, -1, 1, 1)).mean()
+
+    return Objective(inner, "channel_weight", _describe("channel_weight", layer, weight, batch), [layer])
+
+
+def localgroup_weight(
+    layer: str,
+    weight=None,
+    x: Optional[int] = None,
+    y: Optional[int] = None,
+    wx: int = 1,
+    wy: int = 1,
+    batch: Optional[int] = None,
+) -> Objective:
+    """Minus the mean of the ``wy``×``wx`` window at (``x``, ``y``), weighted per channel by ``weight`` when
+    given (lucent ``localgroup_weight``; ``x`` indexes the width and ``y`` the height). Deviation: lucent
+    fails with a ``TypeError`` without ``x`` and ``y`` and returns NaN for a window outside the map;
+    both are refused here in one line."""
+    if x is None or y is None:
+        raise _bad("localgroup_weight needs the window's corner: give x= and y= (as in lucent).")
+
+    def inner(T):
+        acts = _image_like(_batched(T, batch)(layer))
+        height, width = acts.shape[2], acts.shape[3]
+        if not (0 <= x < width and 0 <= y < height) or wx < 1 or wy < 1:
+            raise _bad(f"window x={x}, y={y}, wx={wx}, wy={wy} is outside {layer!r}'s {height}×{width} activation map.")
+        window = acts[:, :, y : y + wy, x : x + wx]
+        if weight is None:
+            return -window.mean()
+        return -(window * _weight_vector(weight, acts, layer).view(1, -1, 1, 1)).mean()
+
+    return Objective(
+        inner, "localgroup_weight", _describe("localgroup_weight", layer, weight, x, y, wx, wy, batch), [layer]
+    )
 
 
 def channel_interpolate(layer1: str, n_channel1: int, layer2: str, n_channel2: int) -> Objective:
@@ -353,8 +439,34 @@ def blur(layer: str = "input") -> Objective:
     return Objective(inner, "blur", _describe("blur", layer), [layer])
 
 
+def blur_input_each_step() -> Objective:
+    """lucent ``blur_input_each_step``, lucent's sign: ``-½ sum (x - blur(x))²`` of the 0–1 image (minus :func:`blur`)."""
+    penalty = blur("input")
+    return Objective(lambda T: -penalty(T), "blur_input_each_step", "Blur_Input_Each_Step []", ["input"])
+
+
+def wrap_objective():
+    """lucent's decorator: ``@wrap_objective()`` on ``f(*args) -> (T -> loss)`` makes ``f(*args)`` an
+    :class:`Objective` (named after ``f``; its layers are found when it is rendered)."""
+
+    def decorate(func):
+        @functools.wraps(func)
+        def make(*args, **kwargs) -> Objective:
+            return Objective(func(*args, **kwargs), func.__name__, _describe(func.__name__, *args))
+
+        return make
+
+    return decorate
+
+
+def handle_batch(batch: Optional[int] = None):
+    """lucent's ``handle_batch``: ``handle_batch(k)(f)`` is ``f`` reading batch element ``k`` only."""
+    return lambda func: lambda T: func(_batched(T, batch if isinstance(batch, int) else None))
+
+
 def as_objective(obj) -> Objective:
-    """Objectives pass through; ``"layer:n"`` becomes ``channel(layer, n)`` (lucent ``as_objective``)."""
+    """Objectives pass through; ``"layer:n"`` becomes ``channel(layer, n)``; a callable ``T -> loss``
+    becomes an Objective whose layers are found when it is rendered (lucent ``as_objective``)."""
     if isinstance(obj, Objective):
         return obj
     if isinstance(obj, str):

@@ -1,8 +1,8 @@
 """Random image transforms that make visualisations robust.
 
 Mirrors lucent's ``optvis/transform.py`` (``pad``, ``jitter``,
-``random_scale``, ``random_rotate``, ``compose``, ``standard_transforms``)
-in plain torch (``F.pad``, ``F.interpolate``, ``affine_grid``/``grid_sample``;
+``random_scale``, ``random_rotate``, ``compose``, ``standard_transforms``,
+``normalize``, ``preprocess_inceptionv1``) in plain torch (``F.pad``, ``F.interpolate``, ``affine_grid``/``grid_sample``;
 no kornia).
 
 Two ways of drawing, chosen by the ``draws`` object passed to each call:
@@ -23,6 +23,10 @@ Two ways of drawing, chosen by the ``draws`` object passed to each call:
   (left/right by the y pad, top/bottom by the x pad, as lucent's
   ``[pad_y, pad_x] * 2``). The matrices are built in float32 as kornia does.
 
+Called directly (``jitter(8)(images)``, ``compose(transforms)(images)``), the
+transforms draw as lucent's do. ``standard_transforms`` is a list, as in lucent,
+that can also be called for a copy.
+
 Shape:
     every transform maps ``K×C×H×W`` to ``K×C×H'×W'`` (``pad`` and lucent's
     ``random_scale`` change the size; the others keep it).
@@ -39,6 +43,7 @@ import torch
 import torch.nn.functional as F
 
 from ._network import DeepDreamError
+from .network import imagenet_normalize
 
 
 class PerElementDraws:
@@ -160,7 +165,8 @@ class Jitter:
 
     d: int
 
-    def __call__(self, images: torch.Tensor, draws: Draws) -> torch.Tensor:
+    def __call__(self, images: torch.Tensor, draws: Optional[Draws] = None) -> torch.Tensor:
+        draws = draws or LucentDraws()
         batch, _, height, width = images.shape
         dx = draws.choice(range(self.d), batch)
         dy = draws.choice(range(self.d), batch)
@@ -186,7 +192,8 @@ class RandomScale:
 
     scales: tuple
 
-    def __call__(self, images: torch.Tensor, draws: Draws) -> torch.Tensor:
+    def __call__(self, images: torch.Tensor, draws: Optional[Draws] = None) -> torch.Tensor:
+        draws = draws or LucentDraws()
         batch, _, height, width = images.shape
         factors = draws.choice(self.scales, batch)
         if draws.lucent:
@@ -210,7 +217,8 @@ class RandomRotate:
 
     angles: tuple
 
-    def __call__(self, images: torch.Tensor, draws: Draws) -> torch.Tensor:
+    def __call__(self, images: torch.Tensor, draws: Optional[Draws] = None) -> torch.Tensor:
+        draws = draws or LucentDraws()
         batch, _, height, width = images.shape
         angles = draws.choice(self.angles, batch)
         if draws.lucent:
@@ -247,31 +255,64 @@ def random_scale(scales: Sequence[float]) -> RandomScale:
     return RandomScale(tuple(scales))
 
 
-def random_rotate(angles: Sequence[float]) -> RandomRotate:
+def random_rotate(angles: Sequence[float], units: str = "degrees") -> RandomRotate:
+    """Angles in degrees, or in radians with ``units="radians"`` (lucent's ``units``)."""
+    if str(units).lower() in ("radians", "rads", "rad"):
+        angles = [angle * 180.0 / np.pi for angle in angles]
+    elif str(units).lower() != "degrees":
+        raise DeepDreamError(
+            "deepdreamport:optvis:BadTransform", f"random_rotate: units must be 'degrees' or 'radians'; got {units!r}."
+        )
     return RandomRotate(tuple(angles))
 
 
-def standard_transforms() -> list:
-    """lucent's ``standard_transforms``: pad 12 (0.5), jitter 8, scale 0.90–1.10 by 0.02, rotate ±10° (+5 zeros), jitter 4."""
-    return [
+def normalize() -> Callable[[torch.Tensor], torch.Tensor]:
+    """lucent's ``normalize()``: ImageNet normalisation (what ``preprocess=True`` adds for torch modules)."""
+    return imagenet_normalize
+
+
+def preprocess_inceptionv1() -> Callable[[torch.Tensor], torch.Tensor]:
+    """lucent's ``preprocess_inceptionv1()``: 0–1 → Lucid's InceptionV1 range −117…138."""
+    return lambda images: images * 255 - 117
+
+
+class TransformList(list):
+    """lucent's ``standard_transforms`` is a list (``transforms=transform.standard_transforms``,
+    ``standard_transforms + [...]``); this package called it. This list is both: calling it returns a copy.
+    The transforms hold no state, so the list may be shared."""
+
+    def __call__(self) -> list:
+        return list(self)
+
+
+standard_transforms = TransformList(
+    [
         pad(12, mode="constant", constant_value=0.5),
         jitter(8),
         random_scale([1 + (i - 5) / 50.0 for i in range(11)]),
         random_rotate(list(range(-10, 11)) + 5 * [0]),
         jitter(4),
     ]
+)
+"""lucent's ``standard_transforms``: pad 12 (0.5), jitter 8, scale 0.90–1.10 by 0.02, rotate ±10° (+5 zeros), jitter 4."""
 
 
 GEOMETRIC = (Jitter, RandomScale, RandomRotate)
 
 
-def compose(transforms: Sequence[Transform], draws: Draws, fuse: bool = True) -> Callable[[torch.Tensor], torch.Tensor]:
+def compose(
+    transforms: Sequence[Transform], draws: Optional[Draws] = None, fuse: bool = True
+) -> Callable[[torch.Tensor], torch.Tensor]:
     """Apply ``transforms`` in order; the package's transforms get ``draws``, plain callables only the images.
+
+    Without ``draws`` (lucent's ``compose(transforms)``), transforms draw as lucent does (:class:`LucentDraws`).
 
     With per-element draws (and ``fuse``), consecutive jitters, scales and rotations
     are one resampling: their maps are multiplied (the draws are taken in the same
     order), so the image is interpolated once instead of once per transform.
     """
+
+    draws = draws or LucentDraws()
 
     def inner(images: torch.Tensor) -> torch.Tensor:
         pending = None

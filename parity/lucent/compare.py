@@ -39,12 +39,12 @@ def main(argv=None) -> None:
     for path in CASES:
         provenance, arrays = _load(path)
         options = _options(provenance, arrays, LAYOUTS[layout])
-        net, objective = options.pop("net"), options.pop("objective")
+        net, objective, thresholds = options.pop("net"), options.pop("objective"), options.pop("thresholds")
         session = prepare(net, objective, **options)
         session.closure()
         grad_param = relative_error(session.image.parameters[0].grad.numpy(), arrays["grad_param"])
         grad_image = relative_error(session.last_image.grad.numpy().transpose(0, 2, 3, 1), arrays["grad_image"])
-        result = render(net, objective, steps=provenance["recipe"]["steps"], **options)
+        result = render(net, objective, thresholds=thresholds, **options)
         print(
             f"{path.stem:56s} {provenance['recipe']['dtype']:7s} {_layout_used(net):13s} {grad_param:10.1e} {grad_image:10.1e} "
             f"{relative_error(result.images, arrays['images']):9.1e} {relative_error(result.losses, arrays['losses']):9.1e}"

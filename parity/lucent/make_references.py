@@ -20,8 +20,14 @@ Each case is ``cases/<name>.npz``: ``images`` (K×H×W×C after ``steps`` steps
 of ``render_vis``), ``losses`` (the closure's loss each step, captured by a
 wrapped optimiser), ``grad_param`` and ``grad_image`` (the gradient of the
 first closure call with respect to the parameter tensor and to the 0–1
-image), ``direction`` where used, and ``provenance`` (JSON: versions, seeds,
-model and its SHA-256, recipe).
+image), ``direction`` where used (the vector of the direction and weight
+objectives), ``snapshots`` (T×K×H×W×C, the images at each of ``thresholds``)
+where the recipe asks for thresholds, and ``provenance`` (JSON: versions,
+seeds, model and its SHA-256, recipe).
+
+``run_case`` takes the lucent modules as an argument, so that
+``tests/optvis/test_lucent_namespace.py`` can run this same recipe code on
+``deepdreamport.optvis.lucent`` (the import changed, nothing else) and compare.
 """
 
 from __future__ import annotations
@@ -44,12 +50,17 @@ MODELS = {
     "efficientnet_lite0": (REPO / "models" / "efficientnet_lite0.onnx", "_blocks/3/_project_conv/Conv", 255.0, 64),
 }
 
-# name: (model, param, decorrelate, transforms, objective terms, optimizer, batch, dtype)
+# name: (model, param, decorrelate, transforms, objective terms, optimizer, batch, dtype[, extras])
+# param: pixel, fft, cppn, cppn_normalized (cppn(normalize=True)), lowres (lowres_tensor from a
+# quarter-size tensor, offset=True, through to_valid_rgb).
 # objective terms: [kind, args, weight]; the first term is taken as is, later ones are
 # added (weight None) or subtracted times weight (lucent's "channel - 1e2 * diversity").
 # args: channel [n, batch?]; neuron [n]; direction []; direction_neuron [x, y, batch]
 # (None: lucent's default); channel_interpolate [n1, layer2, n2] (layer1 is the model's
-# layer; layer2 is a `deepdream layers` name before it, lucent's hook "0_" + layer2).
+# layer; layer2 is a `deepdream layers` name before it, lucent's hook "0_" + layer2);
+# neuron_weight [x, y, batch]; channel_weight [batch]; localgroup_weight [x, y, wx, wy]
+# (weights: the direction vector); callable [n] (lucent's plain `lambda T: -T(layer)[:, n].mean()`).
+# extras: {"thresholds": [...]} (render_vis's thresholds; the images at each are kept).
 CASES = {
     "tiny_pixel_plain_channel_adam": (
         "tinynet",
@@ -274,6 +285,132 @@ CASES = {
         "float32",
     ),
 }
+CASES.update(
+    {
+        "tiny_fft_decorrelated_standard_neuron_weight_adam": (
+            "tinynet",
+            "fft",
+            True,
+            "standard",
+            [["neuron_weight", [None, None, None], None]],
+            "adam",
+            1,
+            "float32",
+        ),
+        "tiny_pixel_plain_neuron_weight_adam_f64": (
+            "tinynet",
+            "pixel",
+            False,
+            "none",
+            [["neuron_weight", [3, 5, None], None]],
+            "adam",
+            1,
+            "float64",
+        ),
+        "tiny_fft_decorrelated_standard_channel_weight_adam": (
+            "tinynet",
+            "fft",
+            True,
+            "standard",
+            [["channel_weight", [0], None], ["channel_weight", [1], None]],
+            "adam",
+            2,
+            "float32",
+        ),
+        "tiny_fft_plain_channel_weight_adam_f64": (
+            "tinynet",
+            "fft",
+            False,
+            "none",
+            [["channel_weight", [None], None]],
+            "adam",
+            1,
+            "float64",
+        ),
+        "tiny_fft_decorrelated_standard_localgroup_weight_adam": (
+            "tinynet",
+            "fft",
+            True,
+            "standard",
+            [["localgroup_weight", [2, 3, 4, 2], None]],
+            "adam",
+            1,
+            "float32",
+        ),
+        "tiny_pixel_plain_localgroup_weight_adam_f64": (
+            "tinynet",
+            "pixel",
+            False,
+            "none",
+            [["localgroup_weight", [1, 0, 3, 3], None]],
+            "adam",
+            1,
+            "float64",
+        ),
+        "tiny_lowres_decorrelated_standard_channel_adam": (
+            "tinynet",
+            "lowres",
+            True,
+            "standard",
+            [["channel", [2], None]],
+            "adam",
+            2,
+            "float32",
+        ),
+        "tiny_lowres_plain_channel_adam_f64": (
+            "tinynet",
+            "lowres",
+            False,
+            "none",
+            [["channel", [2], None]],
+            "adam",
+            1,
+            "float64",
+        ),
+        "tiny_cppn_normalized_standard_channel_adam": (
+            "tinynet",
+            "cppn_normalized",
+            False,
+            "standard",
+            [["channel", [4], None]],
+            "adam",
+            1,
+            "float32",
+        ),
+        "tiny_fft_decorrelated_standard_callable_thresholds_adam": (
+            "tinynet",
+            "fft",
+            True,
+            "standard",
+            [["callable", [1], None]],
+            "adam",
+            1,
+            "float32",
+            {"thresholds": [3, 8]},
+        ),
+        "effnet_fft_decorrelated_standard_channel_weight_adam": (
+            "efficientnet_lite0",
+            "fft",
+            True,
+            "standard",
+            [["channel_weight", [None], None]],
+            "adam",
+            1,
+            "float32",
+        ),
+        "effnet_fft_plain_channel_weight_adam_f64": (
+            "efficientnet_lite0",
+            "fft",
+            False,
+            "none",
+            [["channel_weight", [None], None]],
+            "adam",
+            1,
+            "float64",
+        ),
+    }
+)
+VECTOR_OBJECTIVES = ("direction", "direction_neuron", "neuron_weight", "channel_weight", "localgroup_weight")
 STEPS = 8
 SEED = 0
 LR = 0.05
@@ -290,6 +427,11 @@ def import_lucent():
         import lucent
         from lucent.optvis import objectives, param, render, transform
     return lucent, kornia, objectives, param, render, transform
+
+
+def _plain_callable(layer: str, n: int):
+    """A lucent user's objective: a plain function of ``T``, no Objective, no declared layers."""
+    return lambda T: -T(layer)[:, n].mean()
 
 
 def build_objective(objectives, layer: str, terms, direction):
@@ -309,6 +451,16 @@ def build_objective(objectives, layer: str, terms, direction):
             term = objectives.channel_interpolate(layer, n1, f"{layer}_{layer2}", n2)
         elif kind == "diversity":
             term = objectives.diversity(layer)
+        elif kind == "neuron_weight":
+            x, y, batch = args
+            term = objectives.neuron_weight(layer, direction, x=x, y=y, batch=batch)
+        elif kind == "channel_weight":
+            term = objectives.channel_weight(layer, direction, batch=args[0])
+        elif kind == "localgroup_weight":
+            x, y, wx, wy = args
+            term = objectives.localgroup_weight(layer, direction, x=x, y=y, wx=wx, wy=wy)
+        elif kind == "callable":
+            term = _plain_callable(layer, args[0])
         else:
             raise ValueError(kind)
         if built is None:
@@ -324,7 +476,8 @@ def run_case(name: str, recipe, lucent_modules) -> dict:
     from deepdreamport.nets import OnnxNetwork
 
     _, _, objectives, param, render, transform = lucent_modules
-    model_name, kind, decorrelate, transforms, terms, optimizer_name, batch, dtype_name = recipe
+    model_name, kind, decorrelate, transforms, terms, optimizer_name, batch, dtype_name = recipe[:8]
+    extras = recipe[8] if len(recipe) > 8 else {}
     path, layer, high, size = MODELS[model_name]
     dtype = torch.float64 if dtype_name == "float64" else torch.float32
     network = OnnxNetwork.from_onnx(str(path))
@@ -333,7 +486,7 @@ def run_case(name: str, recipe, lucent_modules) -> dict:
         channels = int(module.float()(torch.zeros(1, 3, size, size)).shape[1])
     model = torch.nn.Sequential(module).to(dtype).eval()
     direction = None
-    if any(term[0] in ("direction", "direction_neuron") for term in terms):
+    if any(term[0] in VECTOR_OBJECTIVES for term in terms):
         direction = torch.from_numpy(np.random.RandomState(1).standard_normal(channels).astype(np.float32))
 
     record: dict = {"losses": []}
@@ -342,9 +495,13 @@ def run_case(name: str, recipe, lucent_modules) -> dict:
         previous = torch.get_default_dtype()
         torch.set_default_dtype(dtype)
         try:
-            if kind == "cppn":
-                params, image_f = param.cppn(size)
+            if kind in ("cppn", "cppn_normalized"):
+                params, image_f = param.cppn(size, normalize=kind == "cppn_normalized")
                 params = list(params)
+            elif kind == "lowres":
+                shape = (batch, 3, size, size)
+                params, raw_f = param.lowres_tensor(shape, (batch, 3, size // 4, size // 4), offset=True)
+                image_f = param.to_valid_rgb(raw_f, decorrelate=decorrelate)
             else:
                 params, image_f = param.image(size, batch=batch, decorrelate=decorrelate, fft=kind == "fft")
         finally:
@@ -383,7 +540,7 @@ def run_case(name: str, recipe, lucent_modules) -> dict:
 
     def optimizer_f(params):
         if optimizer_name == "adam":
-            return RecordingAdam(params, lr=CPPN_LR if kind == "cppn" else LR)
+            return RecordingAdam(params, lr=CPPN_LR if kind.startswith("cppn") else LR)
         return RecordingLBFGS(params, **LBFGS)
 
     transform_list = list(transform.standard_transforms) if transforms == "standard" else []
@@ -396,7 +553,7 @@ def run_case(name: str, recipe, lucent_modules) -> dict:
         param_f,
         optimizer=optimizer_f,
         transforms=transform_list,
-        thresholds=(STEPS,),
+        thresholds=tuple(extras.get("thresholds", (STEPS,))),
         preprocess=False,
         progress=False,
         show_image=False,
@@ -410,13 +567,17 @@ def run_case(name: str, recipe, lucent_modules) -> dict:
     }
     if direction is not None:
         result["direction"] = direction.numpy()
+    if "thresholds" in extras:
+        result["snapshots"] = np.stack(images)
     return result
 
 
 def provenance(name: str, recipe, lucent_modules) -> str:
     lucent, kornia = lucent_modules[:2]
-    model_name, kind, decorrelate, transforms, terms, optimizer_name, batch, dtype_name = recipe
+    model_name, kind, decorrelate, transforms, terms, optimizer_name, batch, dtype_name = recipe[:8]
+    extras = recipe[8] if len(recipe) > 8 else {}
     path, layer, high, size = MODELS[model_name]
+    thresholds = list(extras.get("thresholds", [STEPS]))
     return json.dumps(
         {
             "case": name,
@@ -440,13 +601,13 @@ def provenance(name: str, recipe, lucent_modules) -> str:
                 "transforms": transforms,
                 "objective": terms,
                 "optimizer": optimizer_name,
-                "lr": (CPPN_LR if kind == "cppn" else LR) if optimizer_name == "adam" else LBFGS,
+                "lr": (CPPN_LR if kind.startswith("cppn") else LR) if optimizer_name == "adam" else LBFGS,
                 "batch": batch,
                 "size": size,
                 "steps": STEPS,
                 "dtype": dtype_name,
                 "input_scale": high,
-                "render_vis": {"preprocess": False, "fixed_image_size": size, "thresholds": [STEPS]},
+                "render_vis": {"preprocess": False, "fixed_image_size": size, "thresholds": thresholds},
             },
         }
     )

@@ -17,6 +17,16 @@ def tinynet():
     return OptvisNetwork.from_onnx(str(TINYNET))
 
 
+@pytest.fixture(scope="session")
+def tinynet_module():
+    """tinynet up to conv2 as a torch module, as lucent saw it in the references (hook "0" is conv2's output)."""
+    import torch
+
+    from deepdreamport.nets import OnnxNetwork
+
+    return torch.nn.Sequential(OnnxNetwork.from_onnx(str(TINYNET)).truncated("conv2").module).eval()
+
+
 def relative_error(actual, expected) -> float:
     import numpy as np
 

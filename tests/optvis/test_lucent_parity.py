@@ -24,6 +24,7 @@ import pytest
 import torch
 
 from deepdreamport.optvis import objectives
+from deepdreamport.optvis.param import cppn, lowres_tensor, to_valid_rgb
 from deepdreamport.optvis.rendering import prepare, render
 
 from .conftest import LUCENT_CASES, REPO, relative_error
@@ -54,10 +55,46 @@ def _objective(layer, terms, direction):
         elif kind == "channel_interpolate":
             n1, layer2, n2 = args
             term = objectives.channel_interpolate(layer, n1, layer2, n2)
+        elif kind == "neuron_weight":
+            x, y, batch = args
+            term = objectives.neuron_weight(layer, torch.from_numpy(direction), x=x, y=y, batch=batch)
+        elif kind == "channel_weight":
+            term = objectives.channel_weight(layer, torch.from_numpy(direction), batch=args[0])
+        elif kind == "localgroup_weight":
+            x, y, wx, wy = args
+            term = objectives.localgroup_weight(layer, torch.from_numpy(direction), x=x, y=y, wx=wx, wy=wy)
+        elif kind == "callable":
+            term = _plain_callable(layer, args[0])
         else:
             term = objectives.diversity(layer)
         built = term if built is None else (built + term if weight is None else built - weight * term)
     return built
+
+
+def _plain_callable(layer, n):
+    """lucent's habit: a plain function of T, no Objective, no declared layers (render finds them)."""
+    return lambda T: -T(layer)[:, n].mean()
+
+
+def _param(recipe, seed):
+    """The parametrisation: a name, or, for the CPPN with instance normalisation and lucent's lowres
+    tensor, lucent's ``(params, image_f)`` made from a generator seeded as lucent's global stream."""
+    kind, size, batch = recipe["param"], recipe["size"], recipe["batch"]
+    dtype = torch.float64 if recipe["dtype"] == "float64" else torch.float32
+
+    def seeded():  # a fresh generator for every parametrisation made (prepare, then render, in compare.py)
+        return dict(generator=torch.Generator().manual_seed(seed), dtype=dtype)
+
+    if kind == "cppn_normalized":
+        return lambda: cppn(size, normalize=True, **seeded())
+    if kind == "lowres":
+
+        def lowres():
+            params, raw = lowres_tensor((batch, 3, size, size), (batch, 3, size // 4, size // 4), True, **seeded())
+            return params, to_valid_rgb(raw, decorrelate=recipe["decorrelate"])
+
+        return lowres
+    return kind
 
 
 _NETWORKS: dict = {}
@@ -83,7 +120,7 @@ def _options(provenance, arrays, memory_format=None):
     return dict(
         net=_network(provenance),
         objective=_objective(provenance["model"]["layer"], recipe["objective"], arrays.get("direction")),
-        param=recipe["param"],
+        param=_param(recipe, provenance["seeds"]["torch.manual_seed"]),
         decorrelate=recipe["decorrelate"],
         transforms=recipe["transforms"],
         optimizer=optimizer,
@@ -94,6 +131,8 @@ def _options(provenance, arrays, memory_format=None):
         fixed_image_size=recipe["render_vis"]["fixed_image_size"],
         dtype=torch.float64 if recipe["dtype"] == "float64" else torch.float32,
         memory_format=memory_format,
+        device="cpu",  # the references' device (the default is the best device present)
+        thresholds=recipe["render_vis"]["thresholds"],
     )
 
 
@@ -108,10 +147,12 @@ def _needs_model(provenance):
 
 def test_reference_cases_exist():
     names = {path.stem for path in CASES}
-    assert len(names) >= 23
+    assert len(names) >= 35
     assert any("lbfgs" in n for n in names) and any("f64" in n for n in names) and any("effnet" in n for n in names)
-    for objective in ("direction_neuron", "channel_interpolate"):
+    for objective in ("direction_neuron", "channel_interpolate", "channel_weight"):
         assert {"tiny", "effnet"} <= {n.split("_")[0] for n in names if objective in n}
+    for habit in ("neuron_weight", "localgroup_weight", "lowres", "cppn_normalized", "callable_thresholds"):
+        assert {"f32", "f64"} & {"f64" if n.endswith("f64") else "f32" for n in names if habit in n}
 
 
 @pytest.mark.parametrize(
@@ -121,6 +162,7 @@ def test_first_gradient_matches_lucent(path):
     provenance, arrays = _load(path)
     _needs_model(provenance)
     options = _options(provenance, arrays)
+    options.pop("thresholds")
     session = prepare(options.pop("net"), options.pop("objective"), **options)
     session.closure()
     rule_says_channels_last = path.stem.startswith("effnet") and provenance["recipe"]["dtype"] == "float32"
@@ -158,9 +200,12 @@ def _check_render(path, memory_format):
     _needs_model(provenance)
     options = _options(provenance, arrays, memory_format)
     network = options.pop("net")
-    result = render(network, options.pop("objective"), steps=provenance["recipe"]["steps"], **options)
+    result = render(network, options.pop("objective"), **options)
     if memory_format is not None:
         assert network.last_memory_format is memory_format
     tolerance = RENDER_TOLERANCE[provenance["recipe"]["dtype"]]
     assert relative_error(result.images, arrays["images"]) < tolerance
     assert relative_error(result.losses, arrays["losses"]) < tolerance
+    if "snapshots" in arrays:  # lucent's thresholds: the images at each
+        kept = np.stack([result.snapshots[step] for step in provenance["recipe"]["render_vis"]["thresholds"]])
+        assert relative_error(kept, arrays["snapshots"]) < tolerance

@@ -62,7 +62,15 @@ def test_render_follows_the_rule_unless_told(size, dtype, memory_format, channel
     module = _wide_module()
     spy = LayoutSpy(module)
     render(
-        module, "2:3", size=size, steps=2, transforms="none", dtype=dtype, memory_format=memory_format, param="pixel"
+        module,
+        "2:3",
+        device="cpu",
+        size=size,
+        steps=2,
+        transforms="none",
+        dtype=dtype,
+        memory_format=memory_format,
+        param="pixel",
     )
     assert spy.seen and set(spy.seen) == {channels_last}
 
@@ -77,7 +85,9 @@ def _session(memory_format):
         return -acts[:, 5].mean() - acts[:, 9].pow(2).mean()
 
     objective = objectives.Objective(read, "read", "read", ["conv"])
-    session = prepare(network, objective, size=64, batch=2, param="pixel", seed=3, memory_format=memory_format)
+    session = prepare(
+        network, objective, device="cpu", size=64, batch=2, param="pixel", seed=3, memory_format=memory_format
+    )
     loss = session.closure()
     return session, float(loss.detach()), seen, network
 
@@ -98,9 +108,11 @@ def test_layouts_agree_to_rounding_and_everything_outside_the_network_sees_the_d
 
 def test_seeded_runs_stay_bit_identical_whatever_ran_before():
     network = OptvisNetwork.from_onnx(conv_graph(3, size=64, out_channels=64), input_range=(0, 1))
-    first = render(network, "conv:1", size=64, steps=2, seed=4)
-    render(network, "conv:1", size=64, steps=1, memory_format=torch.contiguous_format)  # puts the weights back
-    second = render(network, "conv:1", size=64, steps=2, seed=4)
+    first = render(network, "conv:1", device="cpu", size=64, steps=2, seed=4)
+    render(
+        network, "conv:1", device="cpu", size=64, steps=1, memory_format=torch.contiguous_format
+    )  # puts the weights back
+    second = render(network, "conv:1", device="cpu", size=64, steps=2, seed=4)
     assert np.array_equal(first.images, second.images) and np.array_equal(first.losses, second.losses)
 
 

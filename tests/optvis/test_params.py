@@ -37,7 +37,7 @@ def test_natural_statistics_resemble_lucids_imagenet_matrix_and_a_power_law():
 
 
 def test_maco_keeps_the_natural_magnitude_while_optimising_the_phase(tinynet):
-    session = prepare(tinynet, "conv2:1", param="maco", size=32, transforms="none")
+    session = prepare(tinynet, "conv2:1", device="cpu", param="maco", size=32, transforms="none")
     for _ in range(3):
         session.optimizer.step(session.closure)
     (phase,) = session.image.parameters
@@ -73,8 +73,10 @@ def test_redirected_relu_replaces_modules_in_a_copy():
 
 
 def test_redirected_relu_revives_a_dead_unit(tinynet):
-    plain = prepare(tinynet, "relu2:1", param="pixel", size=24, transforms="none", sd=1e-4)
-    redirected = prepare(tinynet, "relu2:1", param="pixel", size=24, transforms="none", sd=1e-4, redirected_relu=True)
+    plain = prepare(tinynet, "relu2:1", device="cpu", param="pixel", size=24, transforms="none", sd=1e-4)
+    redirected = prepare(
+        tinynet, "relu2:1", device="cpu", param="pixel", size=24, transforms="none", sd=1e-4, redirected_relu=True
+    )
     with torch.no_grad():
         for session in (plain, redirected):
             session.image.parameters[0].fill_(-20.0)  # a black image: relu2 is dead everywhere

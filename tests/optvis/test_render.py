@@ -16,11 +16,11 @@ from .conftest import conv_graph, relative_error
 
 
 def test_units_are_one_per_batch_element(tinynet):
-    session = prepare(tinynet, "conv2:1,conv2:4,conv1:0", size=24, transforms="none", param="pixel")
+    session = prepare(tinynet, "conv2:1,conv2:4,conv1:0", device="cpu", size=24, transforms="none", param="pixel")
     session.closure()
     grad = session.image.parameters[0].grad
     assert grad.shape[0] == 3 and all(grad[k].abs().sum() > 0 for k in range(3))
-    alone = prepare(tinynet, "conv2:4", size=24, transforms="none", param="pixel")
+    alone = prepare(tinynet, "conv2:4", device="cpu", size=24, transforms="none", param="pixel")
     with torch.no_grad():
         alone.image.parameters[0].copy_(session.image.parameters[0][1:2])
     alone.closure()
@@ -28,14 +28,14 @@ def test_units_are_one_per_batch_element(tinynet):
 
 
 def test_list_of_objectives(tinynet):
-    result = render(tinynet, [objectives.neuron("conv2", 0), "relu2:3"], size=24, steps=2)
+    result = render(tinynet, [objectives.neuron("conv2", 0), "relu2:3"], device="cpu", size=24, steps=2)
     assert result.images.shape == (2, 24, 24, 3) and result.losses.shape == (2,)
 
 
 def test_seed_makes_cpu_runs_bit_identical(tinynet):
-    first = render(tinynet, "conv2:1,conv2:2", size=24, steps=3, seed=7)
-    second = render(tinynet, "conv2:1,conv2:2", size=24, steps=3, seed=7)
-    third = render(tinynet, "conv2:1,conv2:2", size=24, steps=3, seed=8)
+    first = render(tinynet, "conv2:1,conv2:2", device="cpu", size=24, steps=3, seed=7)
+    second = render(tinynet, "conv2:1,conv2:2", device="cpu", size=24, steps=3, seed=7)
+    third = render(tinynet, "conv2:1,conv2:2", device="cpu", size=24, steps=3, seed=8)
     assert np.array_equal(first.images, second.images) and np.array_equal(first.losses, second.losses)
     assert not np.array_equal(first.images, third.images)
 
@@ -59,23 +59,23 @@ def test_float64_and_lbfgs_and_callback(tinynet):
 
 @pytest.mark.slow
 def test_adam_lowers_the_loss(tinynet):
-    result = render(tinynet, "conv2:1", size=32, steps=30, transforms="none")
+    result = render(tinynet, "conv2:1", device="cpu", size=32, steps=30, transforms="none")
     assert result.losses[-1] < result.losses[0] - 0.05
 
 
 @pytest.mark.parametrize("channels", [1, 4])
 def test_any_channel_count(channels):
     net = OptvisNetwork.from_onnx(conv_graph(channels), input_range=(0, 1))
-    result = render(net, "conv:2", size=16, steps=2, transforms="pad:2,jitter:2")
+    result = render(net, "conv:2", device="cpu", size=16, steps=2, transforms="pad:2,jitter:2")
     assert result.images.shape == (1, 16, 16, channels)
 
 
 def test_torch_module_by_module_name():
     module = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.Conv2d(4, 6, 3))
-    result = render(module, "2:5", size=16, steps=2, transforms="none")
+    result = render(module, "2:5", device="cpu", size=16, steps=2, transforms="none")
     assert result.images.shape == (1, 16, 16, 3)
     with pytest.raises(DeepDreamError, match="objective: the network has no layer named 'conv9'"):
-        render(module, "conv9:0", steps=1)
+        render(module, "conv9:0", device="cpu", steps=1)
 
 
 def test_input_range_is_found_from_the_input_mean(tinynet):
@@ -121,11 +121,11 @@ def test_optimizer_without_parameters(tinynet):
     empty = image(16)
     empty.parameters = []
     with pytest.raises(DeepDreamError, match="optimizer: the parametrisation has no parameters"):
-        render(tinynet, "conv2:1", param=empty, steps=1)
+        render(tinynet, "conv2:1", device="cpu", param=empty, steps=1)
 
 
 def test_objective_objects_are_checked_before_running(tinynet):
     with pytest.raises(DeepDreamError, match="objective: channel 7 of 'conv2' is out of range"):
-        render(tinynet, objectives.neuron("conv2", 0) + 2 * objectives.channel("conv2", 7), steps=1)
+        render(tinynet, objectives.neuron("conv2", 0) + 2 * objectives.channel("conv2", 7), device="cpu", steps=1)
     with pytest.raises(DeepDreamError, match="objective: the network has no layer named 'conv3'"):
-        render(tinynet, [objectives.diversity("conv3")], steps=1)
+        render(tinynet, [objectives.diversity("conv3")], device="cpu", steps=1)

@@ -25,10 +25,20 @@ from .._network import DeepDreamError
 from .color import to_valid_rgb
 from .spatial import fft_image, pixel_image
 
+LEARNING_RATES = {"fft": 0.05, "pixel": 0.05, "laplacian": 0.05, "maco": 0.2, "cppn": 0.005}
+"""Adam's default learning rate per parametrisation: lucent's ``render_vis`` default (5e-2) where lucent
+uses it, lucent's CPPN tutorial's 5e-3 for the CPPN (at 5e-2 it saturates), and for MACO (no lucent
+counterpart; its parameters are phases in radians) the rate that reached the highest activation in
+``benchmarks/optvis_bench.py --learning-rates`` (README, "Learning rates")."""
+DEFAULT_LEARNING_RATE = 0.05  # lucent's render_vis default, for parametrisations of the caller's
+
 
 @dataclass
 class ImageParam:
-    """Parameters to optimise and the function drawing the 0–1 image from them."""
+    """Parameters to optimise and the function drawing the 0–1 image from them.
+
+    Unpacks as lucent's ``(params, image_f)`` pair: ``params, image_f = param.image(128)``.
+    """
 
     parameters: list
     image_f: Callable[[], torch.Tensor]
@@ -37,6 +47,14 @@ class ImageParam:
 
     def __call__(self) -> torch.Tensor:
         return self.image_f()
+
+    def __iter__(self):
+        return iter((self.parameters, self.image_f))
+
+    @property
+    def default_lr(self) -> float:
+        """Adam's learning rate when none is given (:data:`LEARNING_RATES`)."""
+        return LEARNING_RATES.get(self.kind, DEFAULT_LEARNING_RATE)
 
 
 def image(
