@@ -37,7 +37,8 @@ import numpy as np
 from PIL import Image
 
 from ..errors import DeepDreamError
-from .files import OUTPUT_ERROR, display_pixels, montage, write_atomic
+from .files import display_pixels, montage
+from .outputs import OUTPUT_ERROR, write_atomic
 
 GRID_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 

@@ -32,6 +32,7 @@ from ._network import (
     DEGENERATE_STATUS,
     MONTAGE_EXTENSIONS,
     DeepDreamError,
+    OnnxGraph,
     bounded,
     check_input_file,
     degenerate_images,
@@ -64,7 +65,8 @@ def run_render(args: argparse.Namespace) -> int:
     outputs = {"--out": args.out, "--npy": args.npy}
     with reserved_outputs(outputs, {"model": str(model)}, OUTPUT_EXTENSIONS) as reserved:
         network = as_network(str(model), input_range=args.input_range)
-        parsed = parse_objectives(args.objective, network.layer_names(), network.channels_of)
+        rows = network.graph.layer_names() if isinstance(network.graph, OnnxGraph) else None  # `deepdream layers`
+        parsed = parse_objectives(args.objective, network.layer_names(), network.channels_of, rows=rows)
         objective, labels = _objective_and_labels(parsed, args.batch)
         options = dict(
             param=args.param,
@@ -80,6 +82,10 @@ def run_render(args: argparse.Namespace) -> int:
         )
         _check_memory(args, network, parsed, len(labels), options, gradient_free)
         result = _render(args, network, parsed, objective, options, gradient_free)
+        if getattr(
+            result, "interrupted", False
+        ):  # render keeps lucent's Ctrl-C habit; a command stops: nothing written
+            raise KeyboardInterrupt
         sheet = montage(result.images, labels, domain=(0.0, 1.0))  # images are 0–1: a flat one shows as its colour
         if "--npy" in reserved:
             reserved["--npy"].commit(lambda handle: np.save(handle, result.images))
@@ -102,7 +108,7 @@ def run_render(args: argparse.Namespace) -> int:
 
 def _objective_and_labels(parsed: list[Parsed], batch) -> tuple:
     """One objective per batch element (or one for the whole batch) and a label per image."""
-    labels = [item.text if len(item.text) <= 28 else item.text[:27] + "…" for item in parsed]
+    labels = [item.label if len(item.label) <= 28 else item.label[:27] + "…" for item in parsed]
     if len(parsed) > 1:
         return [item.objective for item in parsed], labels
     count = batch or 1

@@ -42,7 +42,7 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 
 from . import objectives as o
-from ._network import DeepDreamError
+from ._network import DeepDreamError, layer_name_from_text
 
 NUMBER = re.compile(r"(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 INTEGER = re.compile(r"\d+")
@@ -53,10 +53,15 @@ ARGUMENT = "--objective"
 
 @dataclass(frozen=True)
 class Parsed:
-    """One expression: its text (the image's label) and its objective."""
+    """One expression: its text, its objective and the image's label.
+
+    The label of a lone unit names its layer and 1-based channel as ``deepdream dream``'s montage
+    does (``conv2 ch 1``, also when the text named the layer by its row, ``#4:1``); else the text.
+    """
 
     text: str
     objective: o.Objective
+    label: str = ""
 
 
 class _Parser:
@@ -66,12 +71,15 @@ class _Parser:
         layer_names: Sequence[str],
         channels_of: Optional[Callable[[str], int]],
         load_vector: Callable[[str], np.ndarray],
+        rows: Optional[Sequence[str]] = None,
     ):
         self.text = text
         self.at = 0
+        self.rows = None if rows is None else list(rows)  # the layer table in row order: row 1 is rows[0]
         self.layers = sorted(set(layer_names) | {"input"}, key=len, reverse=True)  # longest match first
         self.channels_of = channels_of
         self.load_vector = load_vector
+        self.units: list[tuple[str, int, int, int]] = []  # (layer, 0-based channel, start, end) of the expression
 
     # -- reading -------------------------------------------------------------------
     def fail(self, expected: str, at: Optional[int] = None) -> DeepDreamError:
@@ -132,12 +140,25 @@ class _Parser:
             name = self.text[self.at + 1 : end]
             self.at = end + 1
             return name
+        row = (
+            None
+            if self.rows is None
+            else re.compile(rf"#?\d+(?=[{re.escape(''.join(sorted(followed_by)))}])").match(self.text, self.at)
+        )
         for name in self.layers:
             end = self.at + len(name)
             if self.text.startswith(name, self.at) and (end == len(self.text) or self.text[end] in followed_by):
+                if row is not None and row.end() == end:  # a number that is also a name: the layer-name rule
+                    break
                 self.at = end
                 return name
-        return None
+        if row is None:
+            return None
+        # the command line's layer rule (deepdream dream --layer): an exact name wins, #N is row N, another
+        # number is a row, and a name that is also another row's number is refused naming both readings
+        name = layer_name_from_text(row.group(0), self.rows, ARGUMENT)
+        self.at = row.end()
+        return name
 
     def known_layer(self, what: str = "a layer name") -> str:
         start = self.at
@@ -159,7 +180,7 @@ class _Parser:
         self.expect(":", f"':' and a channel after {name!r}")
         channel_at = self.at
         channel = self.index("a channel")
-        if self.channels_of is not None and name != "input":
+        if self.channels_of is not None:
             count = self.channels_of(name)
             if channel >= count:
                 raise DeepDreamError(
@@ -204,10 +225,14 @@ class _Parser:
         while True:
             self.space()
             start = self.at
+            self.units = []
             objective = self.expression()
             if not isinstance(objective, o.Objective):
                 raise self.fail("an objective (a unit LAYER:CHANNEL or a call), not only numbers", start)
-            parsed.append(Parsed(self.text[start : self.at].strip(), objective))
+            text = self.text[start : self.at].strip()
+            lone_unit = len(self.units) == 1 and self.text[self.units[0][2] : self.units[0][3]].strip() == text
+            label = f"{self.units[0][0]} ch {self.units[0][1] + 1}" if lone_unit else text
+            parsed.append(Parsed(text, objective, label))
             if self.take(","):
                 continue
             self.space()
@@ -249,8 +274,10 @@ class _Parser:
             self.expect(")", "')'")
             return value
         self.space()
+        start = self.at
         unit = self.unit()
         if unit is not None:
+            self.units.append((*unit, start, self.at))
             return o.channel(*unit)
         number = self.number()
         if number is not None:
@@ -395,12 +422,17 @@ def parse_objectives(
     layer_names: Sequence[str],
     channels_of: Optional[Callable[[str], int]] = None,
     load_vector: Callable[[str], np.ndarray] = lambda path: np.load(Path(path), allow_pickle=False),
+    rows: Optional[Sequence[str]] = None,
 ) -> list[Parsed]:
     """The expressions of ``text`` (one per batch element), with 1-based indices made 0-based.
 
     ``layer_names``: the network's layer names; ``channels_of(layer)``: its channel count (for the
-    range check; None skips it); ``load_vector(path)``: reads a ``.npy`` file.
+    range check; None skips it); ``load_vector(path)``: reads a ``.npy`` file; ``rows``: the layer
+    table (``deepdream layers``) in row order, for a network that has one (ONNX): then a layer may
+    also be given by its row (``#4``, or a number that names no layer) by the command line's
+    layer rule (:func:`deepdreamport.doors.numbering.layer_from_text`); without it numbers are names
+    only (a torch network's ``0``, ``1``, ... modules).
     """
     if not isinstance(text, str) or not text.strip():
         raise DeepDreamError("deepdreamport:optvis:BadObjective", f"{ARGUMENT}: expected an objective; got {text!r}.")
-    return _Parser(text, layer_names, channels_of, load_vector).objectives()
+    return _Parser(text, layer_names, channels_of, load_vector, rows).objectives()

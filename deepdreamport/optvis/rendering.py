@@ -648,7 +648,9 @@ def render(
                     print(f"Loss at step {step}: {losses[-1]:.3f}")
             if callback is not None:
                 callback(step, losses[-1])
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:
+        if type(interrupt) is not KeyboardInterrupt:  # SIGTERM/SIGHUP (doors.signals.Terminated): the process stops
+            raise
         interrupted = True
         print(f"render: interrupted at step {step}; returning the images so far.", file=sys.stderr)
     finally:

@@ -18,8 +18,8 @@ from ..conftest import TINYNET
 from .conftest import QUICK_DREAM, QUICK_RENDER, assert_refused, run
 
 REFUSED = [
-    (["render", TINYNET, "--objective", "conv2:0", *QUICK_RENDER], "render", ["channel 0", "count", "from 1"]),
-    (["render", TINYNET, "--objective", "conv2:-1", *QUICK_RENDER], "render", ["channel -1", "from 1"]),
+    (["render", TINYNET, "--objective", "conv2:0", *QUICK_RENDER], "render", ["channel", "counted from 1", "got 0"]),
+    (["render", TINYNET, "--objective", "conv2:-1", *QUICK_RENDER], "render", ["channel", "from 1", "'-1'"]),
     (["render", TINYNET, "--objective", "conv2:1,conv2:7", *QUICK_RENDER], "render", ["channel 7", "1..6"]),
     (["render", TINYNET, "--objective", "input:4", *QUICK_RENDER], "render", ["channel 4 of 'input'", "1..3"]),
     (["dream", TINYNET, "--layer", "relu2", "--channels", "0", *QUICK_DREAM], "dream", ["1-based", "0"]),
@@ -41,7 +41,11 @@ def test_channel_numbers_below_one_or_past_the_layer_are_refused_in_1_based_word
 def test_render_channel_1_is_the_python_apis_channel_0(tmp_path, capsys, monkeypatch):
     labels = []
     original = render_cli.montage
-    monkeypatch.setattr(render_cli, "montage", lambda images, names: (labels.extend(names), original(images, names))[1])
+    monkeypatch.setattr(
+        render_cli,
+        "montage",
+        lambda images, names, **style: (labels.extend(names), original(images, names, **style))[1],
+    )
     code, _, err = run(capsys, "render", TINYNET, "--objective", "conv2:1", *QUICK_RENDER, "--npy", tmp_path / "r.npy",
                        "--out", tmp_path / "r.png")  # fmt: skip
     assert code == 0, err

@@ -59,7 +59,10 @@ def labels(monkeypatch):
         monkeypatch.setattr(
             module,
             "montage",
-            lambda images, names, original=original: (seen.append(list(names)), original(images, names))[1],
+            lambda images, names, original=original, **style: (
+                seen.append(list(names)),
+                original(images, names, **style),
+            )[1],
         )
     return seen
 

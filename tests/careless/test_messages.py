@@ -43,7 +43,7 @@ MODEL_ARGUMENTS = {
     "atlas": (["atlas", "{model}", "--out", "atlas"], "MODEL"),
 }
 MODEL_PATHS = {
-    "a folder": (lambda t: t, "is a folder, not a file (ONNX file expected)"),
+    "a folder": (lambda t: t, "is a folder, not a file ("),
     "a URL": (lambda t: URL, f"{URL!r} is a URL; nothing is downloaded"),
     "missing": (lambda t: t / "absent.onnx", "does not exist"),
     "a device": (lambda t: "/dev/null", "'/dev/null' is not a regular file"),
