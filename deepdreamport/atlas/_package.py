@@ -6,12 +6,16 @@ everywhere (``load_network``, ``layer_rows``, ``layer_module``).
 
 from __future__ import annotations
 
+from typing import Sequence
+
 from .._version import __version__ as PACKAGE_VERSION
 from ..doors.commands import parse_channels
 from ..doors.files import write_atomic
 from ..doors.python import deep_dream_image
 from ..errors import DeepDreamError
 from ..nets import OnnxNetwork
+from ..onnx.convert import to_torch
+from ..onnx.graph import extract_subgraph
 
 
 def load_network(model_path: str) -> OnnxNetwork:
@@ -20,7 +24,8 @@ def load_network(model_path: str) -> OnnxNetwork:
 
 
 def layer_rows(network: OnnxNetwork) -> list:
-    """The layer table: rows with ``.index`` (1-based), ``.name``, ``.type``, ``.output_size`` (H×W×C)."""
+    """The layer table: rows with ``.index`` (1-based), ``.name``, ``.type``, ``.output`` (tensor),
+    ``.output_size`` (H×W×C) and ``.receptive_field`` (H, W)."""
     return list(network.layers)
 
 
@@ -28,6 +33,11 @@ def layer_module(network: OnnxNetwork, layer_name: str, tile_size=None):
     """``layer`` and its ancestors as a torch module (images N×C×H×W → activations), and its channel count."""
     truncated = network.truncated(layer_name, tile_size)
     return truncated.module, truncated.num_channels
+
+
+def outputs_module(network: OnnxNetwork, outputs: Sequence[str]):
+    """The network up to several tensors at once, as one torch module returning one tensor per name."""
+    return to_torch(extract_subgraph(network.model, network.input_name, list(outputs)))
 
 
 def input_size(network: OnnxNetwork) -> int:
@@ -43,6 +53,7 @@ __all__ = [
     "layer_module",
     "layer_rows",
     "load_network",
+    "outputs_module",
     "parse_channels",
     "write_atomic",
 ]
