@@ -390,6 +390,7 @@ def _store(state: AtlasState, out: Path, result) -> int:
             image_path=relative,
             image_sha256=unit.sha256,
             curve=unit.curve,
+            options=unit.options,
         )
     return marked
 

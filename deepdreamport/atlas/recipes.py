@@ -44,11 +44,13 @@ class UnitOutput:
     image: np.ndarray  # H×W×C, any range (the PNG is scaled to its own minimum and maximum)
     network_image: Optional[np.ndarray]  # H×W×C in the network's input units (None: not measurable)
     curve: list = field(default_factory=list)  # the unit's own objective after every iteration
+    options: dict = field(default_factory=dict)  # what the render chose for this layer (its command line repeats it)
 
 
 # render(network, layer, channels0, seeds, params, device, on_iteration) → one UnitOutput per unit
 RenderFunction = Callable[[Any, str, Sequence[int], Sequence[int], Mapping[str, Any], str, IterationCallback], list]
-CommandLine = Callable[[str, str, int, Mapping[str, Any], int], str]
+# command_line(model, layer, channel, params, seed, options) → a shell command
+CommandLine = Callable[[str, str, int, Mapping[str, Any], int, Mapping[str, Any]], str]
 
 
 class RecipeError(AtlasInputError):
@@ -60,7 +62,8 @@ class Recipe:
     """A named way to visualise units; ``defaults`` lists every parameter it takes and its type.
 
     ``curve_label`` names the y axis of the unit's curve; ``command_line(model, layer, channel,
-    params, seed)`` reproduces one unit (``seed`` is the unit's own).
+    params, seed, options)`` reproduces one unit (``seed`` is the unit's own, ``options`` what its
+    render chose, :attr:`UnitOutput.options`).
     """
 
     name: str
@@ -186,7 +189,7 @@ def _render_matlab(network, layer, channels0, seeds, params, device, on_iteratio
     return outputs
 
 
-def _matlab_command(model: str, layer: str, channel: int, params, seed: int) -> str:
+def _matlab_command(model: str, layer: str, channel: int, params, seed: int, options=None) -> str:
     options = {"layer": layer, "channels": channel, **{k: params[k] for k in ("levels", "iterations", "scale")}}
     options.update(seed=seed, scaling="none", device="cpu", npy=f"unit_{channel}.npy", out=f"unit_{channel}.png")
     return _shell_command(["deepdream", "dream", model], options)
@@ -228,8 +231,27 @@ def network_units(network, images: np.ndarray) -> np.ndarray:
     return mapped.numpy().transpose(0, 2, 3, 1)
 
 
+_FIXED_SIZE: dict[tuple[int, str], Optional[int]] = {}  # (id(network), layer) → the size it needs, or None
+
+
+def fixed_image_size(network, layer: str) -> Optional[int]:
+    """The network's input size when ``layer`` takes no other (a fully connected layer), else ``None``.
+
+    optvis's transforms change the image size (pad, scale), and such a layer then needs the
+    image resized to the input size before the network (lucent's ``fixed_image_size``).
+    """
+    key = (id(network), layer)
+    if key not in _FIXED_SIZE:
+        side = network.tile_size()
+        probe = network.truncated(layer).size_probe(network.input_channels, (side, side))
+        _FIXED_SIZE[key] = None if probe.accepts(side + 4, side + 4) else side
+    return _FIXED_SIZE[key]
+
+
 def _render_optvis(network, layer, channels0, seeds, params, device, on_iteration, param: str) -> list:
     outputs = []
+    fixed = fixed_image_size(network, layer)
+    options = {} if fixed is None else {"fixed_image_size": fixed}
     for k, (channel0, seed) in enumerate(zip(channels0, seeds)):
         curve: list[float] = []
 
@@ -246,8 +268,9 @@ def _render_optvis(network, layer, channels0, seeds, params, device, on_iteratio
             seed=seed,
             device=device,
             callback=reached,
+            **options,
         )
-        outputs.append(UnitOutput(result.images[0], network_units(network, result.images)[0], curve))
+        outputs.append(UnitOutput(result.images[0], network_units(network, result.images)[0], curve, options))
     return outputs
 
 
@@ -259,18 +282,32 @@ def _render_maco(network, layer, channels0, seeds, params, device, on_iteration)
     return _render_optvis(network, layer, channels0, seeds, params, device, on_iteration, "maco")
 
 
-def _optvis_command(model: str, layer: str, channel: int, params, seed: int, param: str) -> str:
-    options = {"objective": f"{layer}:{channel - 1}", "param": param, "size": params["size"], "steps": params["steps"]}
-    options.update(seed=seed, device="cpu", npy=f"unit_{channel}.npy", out=f"unit_{channel}.png")
-    return _shell_command(["deepdream", "render", model], options)
+def _python_command(statement: str, channel: int) -> str:
+    script = (
+        "import numpy as np; from deepdreamport.optvis import render, objectives as o; "
+        f"r = {statement}; np.save('unit_{channel}.npy', r.images)"
+    )
+    return f"{REPRODUCE_ENVIRONMENT} {shlex.join(['python', '-c', script])}"
 
 
-def _lucid_command(model: str, layer: str, channel: int, params, seed: int) -> str:
-    return _optvis_command(model, layer, channel, params, seed, params["param"])
+def _optvis_command(model: str, layer: str, channel: int, params, seed: int, param: str, options) -> str:
+    if options and options.get("fixed_image_size"):  # no such flag on the command line: the Python call
+        return _python_command(
+            f"render({model!r}, {f'{layer}:{channel - 1}'!r}, steps={params['steps']}, param={param!r}, "
+            f"size={params['size']}, seed={seed}, device='cpu', fixed_image_size={options['fixed_image_size']})",
+            channel,
+        )
+    flags = {"objective": f"{layer}:{channel - 1}", "param": param, "size": params["size"], "steps": params["steps"]}
+    flags.update(seed=seed, device="cpu", npy=f"unit_{channel}.npy", out=f"unit_{channel}.png")
+    return _shell_command(["deepdream", "render", model], flags)
 
 
-def _maco_command(model: str, layer: str, channel: int, params, seed: int) -> str:
-    return _optvis_command(model, layer, channel, params, seed, "maco")
+def _lucid_command(model: str, layer: str, channel: int, params, seed: int, options=None) -> str:
+    return _optvis_command(model, layer, channel, params, seed, params["param"], options)
+
+
+def _maco_command(model: str, layer: str, channel: int, params, seed: int, options=None) -> str:
+    return _optvis_command(model, layer, channel, params, seed, "maco", options)
 
 
 _OPTVIS_CHECKS = {"steps": lambda v: v >= 1, "size": lambda v: v >= 16}
@@ -320,6 +357,8 @@ def strip(images: np.ndarray) -> np.ndarray:
 
 def _render_diversity(network, layer, channels0, seeds, params, device, on_iteration) -> list:
     outputs = []
+    fixed = fixed_image_size(network, layer)
+    options = {} if fixed is None else {"fixed_image_size": fixed}
     for k, (channel0, seed) in enumerate(zip(channels0, seeds)):
         curve: list[float] = []
 
@@ -338,19 +377,20 @@ def _render_diversity(network, layer, channels0, seeds, params, device, on_itera
             seed=seed,
             device=device,
             callback=reached,
+            **options,
         )
-        outputs.append(UnitOutput(strip(result.images), None, curve))
+        outputs.append(UnitOutput(strip(result.images), None, curve, options))
     return outputs
 
 
-def _diversity_command(model: str, layer: str, channel: int, params, seed: int) -> str:
-    script = (
-        "import numpy as np; from deepdreamport.optvis import render, objectives as o; "
-        f"r = render({model!r}, o.channel({layer!r}, {channel - 1}) - {params['weight']!r} * o.diversity({layer!r}), "
+def _diversity_command(model: str, layer: str, channel: int, params, seed: int, options=None) -> str:
+    fixed = (options or {}).get("fixed_image_size")
+    return _python_command(
+        f"render({model!r}, o.channel({layer!r}, {channel - 1}) - {params['weight']!r} * o.diversity({layer!r}), "
         f"batch={DIVERSITY_IMAGES}, steps={params['steps']}, param={params['param']!r}, size={params['size']}, "
-        f"seed={seed}, device='cpu'); np.save('unit_{channel}.npy', r.images)"
+        f"seed={seed}, device='cpu'" + (f", fixed_image_size={fixed})" if fixed else ")"),
+        channel,
     )
-    return f"{REPRODUCE_ENVIRONMENT} {shlex.join(['python', '-c', script])}"
 
 
 register(

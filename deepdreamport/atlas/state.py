@@ -72,6 +72,7 @@ CREATE TABLE renders (
     image_path TEXT,
     image_sha256 TEXT,
     curve_json TEXT,
+    options_json TEXT,
     UNIQUE (unit_id, recipe)
 );
 CREATE INDEX renders_by_status ON renders (status, unit_id);
@@ -565,13 +566,14 @@ class AtlasState:
         image_path: str,
         image_sha256: str,
         curve: Sequence[float],
+        options: Optional[Mapping] = None,
     ) -> bool:
         """Record a finished render (its image already in place); ``False`` if this process no longer holds it."""
         with self._transaction() as db:
             return (
                 db.execute(
                     "UPDATE renders SET status = 'done', worker = ?, finished = ?, seconds = ?, activation = ?, "
-                    "dead = ?, image_path = ?, image_sha256 = ?, curve_json = ?, error = NULL "
+                    "dead = ?, image_path = ?, image_sha256 = ?, curve_json = ?, options_json = ?, error = NULL "
                     "WHERE id = ? AND owner = ? AND status = 'running'",
                     (
                         worker,
@@ -582,6 +584,7 @@ class AtlasState:
                         image_path,
                         image_sha256,
                         json.dumps([float(v) for v in curve]),
+                        json.dumps(dict(options or {}), sort_keys=True),
                         render_id,
                         self.owner,
                     ),

@@ -84,6 +84,7 @@ class UnitImage:
     dead: bool  # the objective was exactly 0 at every iteration: no gradient, the image is its start
     curve: tuple[float, ...]  # the unit's own objective after every iteration
     seconds: float
+    options: dict  # what the recipe chose for this layer (its command line repeats it)
 
 
 @dataclass(frozen=True)
@@ -219,6 +220,7 @@ class UnitRenderer:
                     is_dead(output.curve, output.image),
                     tuple(float(v) for v in output.curve),
                     max(0.0, end - begin),
+                    dict(output.options),
                 )
             )
             begin = end

@@ -35,10 +35,17 @@ def start_cli(*arguments: str) -> subprocess.Popen:
 
 
 def unit_rows(folder: Path) -> list[dict]:
+    """Every render (a unit with one recipe) with its unit's layer and channel."""
     connection = sqlite3.connect(f"file:{folder / 'atlas.sqlite'}?mode=ro", uri=True, timeout=30)
     connection.row_factory = sqlite3.Row
     try:
-        return [dict(row) for row in connection.execute("SELECT * FROM units ORDER BY layer_index, channel")]
+        return [
+            dict(row)
+            for row in connection.execute(
+                "SELECT r.*, u.layer, u.layer_index, u.channel FROM renders r JOIN units u ON u.id = r.unit_id "
+                "ORDER BY u.layer_index, r.recipe, u.channel"
+            )
+        ]
     finally:
         connection.close()
 
@@ -49,12 +56,12 @@ def folder_snapshot(folder: Path) -> dict:
 
 
 def assert_complete(folder: Path, expected_units: int) -> list[dict]:
-    """Every unit done exactly once, every image decodes, no temporary file left."""
+    """Every (unit, recipe) render done exactly once, every image decodes, no temporary file left."""
     from PIL import Image
 
     rows = unit_rows(folder)
     assert len(rows) == expected_units
-    assert len({(r["layer"], r["channel"]) for r in rows}) == expected_units
+    assert len({(r["layer"], r["channel"], r["recipe"]) for r in rows}) == expected_units
     assert [r["status"] for r in rows] == ["done"] * expected_units, [
         (r["layer"], r["channel"], r["status"], r["error"]) for r in rows
     ]
@@ -85,3 +92,53 @@ def ray_instance():
     )
     yield ray
     ray.shutdown()
+
+
+class InlineEngine:
+    """The engine protocol in the test process itself (no worker start-up): for tests of what is around the engines."""
+
+    def __init__(self, plan, label: str = "inline:0"):
+        from deepdreamport.atlas.worker import UnitRenderer
+
+        record = plan.record
+        self.label = label
+        self.renderer = UnitRenderer(record.model_path, record.recipes, record.seed, threads=None, label=label)
+        self.pending = None
+
+    def start(self):
+        pass
+
+    def idle_workers(self):
+        return [] if self.pending else [self.label]
+
+    def in_flight(self):
+        return 1 if self.pending else 0
+
+    def starting(self):
+        return 0
+
+    def submit(self, label, task):
+        self.pending = task
+
+    def wait(self, timeout):
+        from deepdreamport.atlas.engines import Outcome
+
+        task, self.pending = self.pending, None
+        if task is None:
+            return []
+        try:
+            return [Outcome(self.label, task, result=self.renderer.run(task))]
+        except Exception as exc:  # reported as the engines report it
+            return [Outcome(self.label, task, error=f"{type(exc).__name__}: {exc}")]
+
+    def close(self):
+        self.pending = None
+
+
+def run_inline(model, out, **options):
+    """``run_atlas`` with the in-process engine."""
+    from deepdreamport.atlas.job import execute, plan_atlas
+
+    gallery = options.pop("gallery", True)
+    plan = plan_atlas(model, out, **options)
+    return execute(plan, progress=False, gallery=gallery, engine=InlineEngine(plan))

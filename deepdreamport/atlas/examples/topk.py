@@ -5,7 +5,8 @@ layer's C units, the k items with the highest *score* (the unit's spatial maximu
 item) with where that maximum lies, and a histogram of every item's score. Its memory is
 O(C × (k + bins)), whatever the number of images. Two of them over disjoint items merge into
 the one over their union (:meth:`LayerExamples.merge`), and the result does not depend on the
-order of merges: ties are broken by the item number, and histograms add up. So chunks of
+order of merges: ties are broken by the item number, and counts add up exactly (the sums
+behind the mean, to float64 rounding). So chunks of
 images can be scored on any worker, in any order, and resumed.
 
 Histogram bins have fixed edges, equal steps of ``asinh(score / 0.01)`` (about 20 % wide
