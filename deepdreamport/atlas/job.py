@@ -311,7 +311,6 @@ def plan_atlas(
         raise AtlasInputError(
             f"cannot load {str(model)!r} as an ONNX network ({' '.join(str(exc).split())})", "model"
         ) from None
-    units = select_units(layer_rows(network), layers, channel_list, shard_spec)
     source, _ = _examples_source(examples, network)
     record = JobRecord(
         model_path=str(model_path),
@@ -329,6 +328,7 @@ def plan_atlas(
             raise AtlasInputError(f"{str(out)!r} holds another atlas: {'; '.join(differences)}; pass --new to replace it", "out")
     if existing is not None and not new and existing.examples.get("kind") != NONE and source["kind"] != NONE:
         record = JobRecord(**{**record.__dict__, "examples": existing.examples})  # the recorded chunking
+    units = select_units(layer_rows(network), layers, channel_list, shard_spec)
     outputs = {row.name: row.output for row in layer_rows(network)}
     example_layers = [] if source["kind"] == NONE else [(name, outputs[name]) for name in dict.fromkeys(u.layer for u in units)]
     if engine == "ray":
