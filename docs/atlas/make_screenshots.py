@@ -31,7 +31,7 @@ def browser(width: int, height: int):
 
 def _shoot(driver, url: str, target: Path, width: int, max_height: int) -> Path:
     driver.get(url)
-    driver.execute_script("window.scrollTo(0, document.body.scrollHeight); window.scrollTo(0, 0);")
+    driver.execute_script("document.querySelectorAll('img[loading=lazy]').forEach(i => { i.loading = 'eager'; });")
     driver.execute_script(  # the shown images (lazy ones load once scrolled to), at most 10 s
         "const shown = Array.from(document.images).filter(i => i.offsetParent !== null);"
         "return Promise.race([new Promise(r => setTimeout(r, 10000)), Promise.all(shown.map(i => i.complete ? 0 :"

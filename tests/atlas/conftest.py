@@ -78,9 +78,9 @@ def tinynet() -> Path:
     return TINYNET
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def ray_instance():
-    """One local Ray instance for the session: 2 CPUs, no dashboard."""
+    """One local Ray instance for a test module: 2 CPUs, no dashboard."""
     import ray
 
     ray.init(
@@ -123,13 +123,19 @@ class InlineEngine:
     def wait(self, timeout):
         from deepdreamport.atlas.engines import Outcome
 
+        import torch
+
         task, self.pending = self.pending, None
         if task is None:
             return []
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # as every worker computes: the same bytes as theirs
         try:
             return [Outcome(self.label, task, result=self.renderer.run(task))]
         except Exception as exc:  # reported as the engines report it
             return [Outcome(self.label, task, error=f"{type(exc).__name__}: {exc}")]
+        finally:
+            torch.set_num_threads(threads)
 
     def close(self):
         self.pending = None

@@ -1,4 +1,4 @@
-"""The Ray engine on a real local Ray instance (one for the session): rendering and a killed actor."""
+"""The Ray engine on a real local Ray instance: rendering, the same bytes as the local engine, a killed actor."""
 
 from __future__ import annotations
 
@@ -11,23 +11,20 @@ import pytest
 
 from deepdreamport.atlas import run_atlas
 
-from .conftest import TINYNET, assert_complete, unit_rows
+from .conftest import TINYNET, assert_complete, run_inline, unit_rows
+
+OPTIONS = dict(layers="conv2", recipe="matlab,lucid", params={"levels": 1, "iterations": 2, "steps": 2, "size": 32})
 
 
-def test_ray_engine_renders_every_unit_once(tmp_path, ray_instance):
-    summary = run_atlas(
-        TINYNET,
-        tmp_path,
-        layers="conv2",
-        engine="ray",
-        workers=2,
-        batch=2,
-        params={"levels": 1, "iterations": 2},
-        gallery=False,
-    )
-    assert (summary.total, summary.done, summary.failed) == (6, 6, 0)
-    rows = assert_complete(tmp_path, 6)
+def test_ray_engine_renders_every_unit_once_with_the_local_engines_bytes(tmp_path, ray_instance):
+    summary = run_atlas(TINYNET, tmp_path / "ray", engine="ray", workers=2, batch=2, gallery=False, **OPTIONS)
+    assert (summary.total, summary.done, summary.failed) == (12, 12, 0)
+    assert summary.examples_chunks == (1, 1)
+    rows = assert_complete(tmp_path / "ray", 12)
     assert all(r["worker"].startswith("ray:") and r["attempts"] == 1 for r in rows)
+    run_inline(TINYNET, tmp_path / "local", gallery=False, batch=5, **OPTIONS)
+    local = {(r["layer"], r["channel"], r["recipe"]): r["image_sha256"] for r in assert_complete(tmp_path / "local", 12)}
+    assert {(r["layer"], r["channel"], r["recipe"]): r["image_sha256"] for r in rows} == local
     assert ray_instance.is_initialized()  # a Ray instance the job did not start is left running
 
 

@@ -22,7 +22,7 @@ from deepdreamport.atlas import run_atlas
 from deepdreamport.atlas.seeds import unit_seed
 from deepdreamport.atlas.worker import RenderTask, UnitRenderer, png_bytes
 
-from .conftest import REPO, TINYNET, assert_complete
+from .conftest import REPO, TINYNET, assert_complete, run_inline
 
 RECIPES = {
     "matlab": {"levels": 2, "iterations": 2, "scale": 1.4},  # fc's 32×32 field grows to 44×44: tiled, rolled
@@ -62,16 +62,21 @@ def two_atlases(tmp_path_factory):
     """The same atlas with one worker rendering one unit per task, and with two workers eight per task."""
     folder = tmp_path_factory.mktemp("reproducible")
     run_atlas(TINYNET, folder / "one", workers=1, batch=1, **OPTIONS)
-    run_atlas(TINYNET, folder / "two", workers=2, batch=8, gallery=False, **OPTIONS)
-    return folder
+    summary = run_atlas(TINYNET, folder / "two", workers=2, batch=8, gallery=False, **OPTIONS)
+    return folder, summary
 
 
 @pytest.mark.slow
-def test_one_worker_and_two_workers_give_the_same_bytes(two_atlases):
-    one, two = _hashes(two_atlases / "one"), _hashes(two_atlases / "two")
+def test_one_worker_and_two_workers_give_the_same_bytes(two_atlases, tmp_path):
+    folder, summary = two_atlases
+    one, two = _hashes(folder / "one"), _hashes(folder / "two")
     assert one == two
-    workers = {r["worker"] for r in assert_complete(two_atlases / "two", 12)}
+    workers = {r["worker"] for r in assert_complete(folder / "two", 12)}
     assert len(workers) == 2  # both workers rendered
+    # wall-clock time per layer, not the workers' times added up
+    assert all(0 < layer.seconds <= summary.seconds for layer in summary.layers)
+    run_inline(TINYNET, tmp_path, gallery=False, batch=5, **OPTIONS)  # the engine in this process, one thread
+    assert _hashes(tmp_path) == one
 
 
 def _command(page: Path, recipe: str) -> list[str]:
@@ -109,7 +114,7 @@ def _run_in_process(words: list[str], folder: Path, monkeypatch) -> None:
 def test_the_unit_pages_command_gives_the_same_bytes(two_atlases, tmp_path, monkeypatch, layer, channel, recipe, process):
     """The command run as printed (a shell's environment, a new process) once; the others through the same
     entry points in this process, with one thread."""
-    atlas = two_atlases / "one"
+    atlas = two_atlases[0] / "one"
     slug = {"conv2": "005_conv2", "fc": "009_fc"}[layer]
     words = _command(atlas / "units" / slug / f"unit_{channel:04d}.html", recipe)
     seed = unit_seed(0, layer, channel, recipe)
