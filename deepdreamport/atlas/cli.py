@@ -52,7 +52,9 @@ def _verify(args: argparse.Namespace) -> int:
     for damage in damaged:
         print(f"damaged: {damage.line()}")
     print(
-        f"verify: {len(damaged)} damaged image(s) found and rendered again" if damaged else "verify: every image is intact"
+        f"verify: {len(damaged)} damaged image(s) found and rendered again"
+        if damaged
+        else "verify: every image is intact"
     )
     if summary is not None:
         print(summary.table())

@@ -56,13 +56,15 @@ def add_parsers(subparsers) -> None:
     atlas.add_argument("--iterations", type=int, help="recipe parameter: iterations per level (matlab default 10)")
     atlas.add_argument("--scale", type=float, help="recipe parameter: pyramid scale (matlab default 1.4)")
     atlas.add_argument("--steps", type=int, help="recipe parameter: optimisation steps (lucid, maco, diversity: 256)")
-    atlas.add_argument("--size", type=int, help="recipe parameter: image side in pixels (lucid, maco 128; diversity 96)")
-    atlas.add_argument("--param", help="recipe parameter: parametrisation fft/pixel/laplacian/cppn/maco (lucid, diversity)")
+    atlas.add_argument(
+        "--size", type=int, help="recipe parameter: image side in pixels (lucid, maco 128; diversity 96)"
+    )
+    atlas.add_argument(
+        "--param", help="recipe parameter: parametrisation fft/pixel/laplacian/cppn/maco (lucid, diversity)"
+    )
     atlas.add_argument("--weight", type=float, help="recipe parameter: diversity weight (diversity, default 100)")
     atlas.add_argument("--seed", type=int, default=0, help="seed of the atlas; each unit draws its own stream from it")
-    atlas.add_argument(
-        "--engine", choices=("local", "ray"), default="local", help="local processes (default) or Ray"
-    )
+    atlas.add_argument("--engine", choices=("local", "ray"), default="local", help="local processes (default) or Ray")
     atlas.add_argument("--ray-address", help="join the Ray cluster at HOST:PORT (default: a local Ray instance)")
     atlas.add_argument(
         "--workers", type=_positive_int, help="worker count (default: one per GPU, else one per CPU core)"
@@ -86,6 +88,8 @@ def add_parsers(subparsers) -> None:
         description="Serve DIR (an atlas folder) with Python's http.server and print the URL (no torch is loaded).",
     )
     serve_parser.add_argument("dir", metavar="DIR", help="atlas folder")
-    serve_parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0: all)")
+    serve_parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0: all)"
+    )
     serve_parser.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
     serve_parser.set_defaults(handler=f"{__package__}.serve:run_serve_command")

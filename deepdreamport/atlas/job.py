@@ -106,7 +106,9 @@ class AtlasSummary:
         return 60.0 * self.rendered_now / self.seconds if self.seconds > 0 else 0.0
 
     def table(self) -> str:
-        lines = [f"{'layer':32s} {'recipe':9s} {'done':>9s} {'failed':>6s} {'dead':>5s} {'mean act.':>10s} {'wall s':>8s}"]
+        lines = [
+            f"{'layer':32s} {'recipe':9s} {'done':>9s} {'failed':>6s} {'dead':>5s} {'mean act.':>10s} {'wall s':>8s}"
+        ]
         for layer in self.layers:
             lines.append(
                 f"{layer.layer[:32]:32s} {layer.recipe[:9]:9s} {f'{layer.done}/{layer.total}':>9s} {layer.failed:6d} "
@@ -325,12 +327,16 @@ def plan_atlas(
     if existing is not None and not new:
         differences = existing.differences(record)
         if differences:
-            raise AtlasInputError(f"{str(out)!r} holds another atlas: {'; '.join(differences)}; pass --new to replace it", "out")
+            raise AtlasInputError(
+                f"{str(out)!r} holds another atlas: {'; '.join(differences)}; pass --new to replace it", "out"
+            )
     if existing is not None and not new and existing.examples.get("kind") != NONE and source["kind"] != NONE:
         record = JobRecord(**{**record.__dict__, "examples": existing.examples})  # the recorded chunking
     units = select_units(layer_rows(network), layers, channel_list, shard_spec)
     outputs = {row.name: row.output for row in layer_rows(network)}
-    example_layers = [] if source["kind"] == NONE else [(name, outputs[name]) for name in dict.fromkeys(u.layer for u in units)]
+    example_layers = (
+        [] if source["kind"] == NONE else [(name, outputs[name]) for name in dict.fromkeys(u.layer for u in units)]
+    )
     if engine == "ray":
         from .engines.ray_engine import check_address, import_ray
 
@@ -472,7 +478,11 @@ def _run(state: AtlasState, plan: AtlasPlan, engine, total: int, progress: bool,
         if state.claimable(plan.max_attempts):
             engine.start()
         examples_busy: set[str] = set()
-        while state.claimable(plan.max_attempts) or engine.in_flight() or (engine.starting() and state.claimable(plan.max_attempts)):
+        while (
+            state.claimable(plan.max_attempts)
+            or engine.in_flight()
+            or (engine.starting() and state.claimable(plan.max_attempts))
+        ):
             state.heartbeat()
             for label in engine.idle_workers():
                 task = _claim(state, plan, label, bool(examples_busy))

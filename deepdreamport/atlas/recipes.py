@@ -143,9 +143,11 @@ def recipe_parameters(names: Sequence[str], params: Optional[Mapping[str, Any]])
         recipe = get_recipe(name)
         shared = {key: value for key, value in params.items() if key in recipe.defaults}
         result[name] = recipe.parameters({**shared, **own.get(name, {})})
-    unused = [key for key, value in params.items() if value is not None and not any(
-        key in get_recipe(name).defaults for name in names
-    )]
+    unused = [
+        key
+        for key, value in params.items()
+        if value is not None and not any(key in get_recipe(name).defaults for name in names)
+    ]
     if unused:
         key = unused[0]
         takers = sorted(name for name, recipe in RECIPES.items() if key in recipe.defaults)

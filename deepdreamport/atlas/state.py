@@ -355,9 +355,10 @@ class AtlasState:
                 )
             else:  # the layer facts may cover more layers now; examples may be added to an atlas without
                 db.execute("UPDATE job SET network_json = ?", (json.dumps(record.network, sort_keys=True),))
-                if record.examples.get("kind") != "none" and json.loads(
-                    db.execute("SELECT examples_json FROM job").fetchone()[0]
-                ).get("kind") == "none":
+                if (
+                    record.examples.get("kind") != "none"
+                    and json.loads(db.execute("SELECT examples_json FROM job").fetchone()[0]).get("kind") == "none"
+                ):
                     db.execute("UPDATE job SET examples_json = ?", (json.dumps(record.examples, sort_keys=True),))
             position = db.execute("SELECT COALESCE(MAX(position), -1) FROM recipes").fetchone()[0]
             for name, params in record.recipes.items():
@@ -427,7 +428,9 @@ class AtlasState:
                 "JOIN units ON units.id = renders.unit_id WHERE layer = ? AND channel = ? AND recipe = ?",
                 [(u.layer, u.channel, recipe) for u in units for recipe in recipes],
             )
-            db.executemany("INSERT OR IGNORE INTO temp.selected_layers VALUES (?)", [(name,) for name in example_layers])
+            db.executemany(
+                "INSERT OR IGNORE INTO temp.selected_layers VALUES (?)", [(name,) for name in example_layers]
+            )
             return db.execute("SELECT COUNT(*) FROM temp.selected_renders").fetchone()[0]
 
     def select_all(self) -> int:
@@ -634,10 +637,12 @@ class AtlasState:
             )
             if held:
                 db.execute(
-                    "INSERT OR REPLACE INTO example_chunks VALUES (?, ?, ?, ?)", (chunk, read, len(unreadable), converted)
+                    "INSERT OR REPLACE INTO example_chunks VALUES (?, ?, ?, ?)",
+                    (chunk, read, len(unreadable), converted),
                 )
                 db.executemany(
-                    "INSERT OR REPLACE INTO example_skipped VALUES (?, ?)", [(item, reason[:300]) for item, reason in unreadable]
+                    "INSERT OR REPLACE INTO example_skipped VALUES (?, ?)",
+                    [(item, reason[:300]) for item, reason in unreadable],
                 )
         return len(held)
 
@@ -688,9 +693,7 @@ def _render_rows(connection: sqlite3.Connection, where: str = "", parameters: Se
     previous = connection.row_factory
     connection.row_factory = sqlite3.Row
     try:
-        return connection.execute(
-            _RENDER_QUERY.format(where=f"WHERE {where}" if where else ""), parameters
-        ).fetchall()
+        return connection.execute(_RENDER_QUERY.format(where=f"WHERE {where}" if where else ""), parameters).fetchall()
     finally:
         connection.row_factory = previous
 

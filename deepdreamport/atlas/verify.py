@@ -95,9 +95,7 @@ def verify_atlas(
                     [render_id for render_id, _ in damaged],
                     "verify: " + "; ".join(sorted({d.reason for _, d in damaged})),
                 )
-        units = list(
-            dict.fromkeys(Unit(r["layer"], r["layer_index"], r["layer_type"], r["channel"]) for r in rows)
-        )
+        units = list(dict.fromkeys(Unit(r["layer"], r["layer_index"], r["layer_type"], r["channel"]) for r in rows))
         example_layers = [
             (row[0], row[1]) for row in state._db.execute("SELECT DISTINCT layer, output FROM example_work ORDER BY id")
         ]

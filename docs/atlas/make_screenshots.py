@@ -43,7 +43,9 @@ def _shoot(driver, url: str, target: Path, width: int, max_height: int) -> Path:
     return target
 
 
-def screenshots(atlas: Path, out: Path, width: int = 1200, phone_width: int = 390, max_height: int = 2200) -> list[Path]:
+def screenshots(
+    atlas: Path, out: Path, width: int = 1200, phone_width: int = 390, max_height: int = 2200
+) -> list[Path]:
     """Take the screenshots of the gallery in ``atlas`` into ``out``; returns the files written."""
     atlas, out = Path(atlas).resolve(), Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -121,9 +121,9 @@ class InlineEngine:
         self.pending = task
 
     def wait(self, timeout):
-        from deepdreamport.atlas.engines import Outcome
-
         import torch
+
+        from deepdreamport.atlas.engines import Outcome
 
         task, self.pending = self.pending, None
         if task is None:

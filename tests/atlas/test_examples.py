@@ -32,7 +32,9 @@ def make_folder(folder: Path, rgb: int = 6, grey: int = 2, broken: int = 1) -> P
         place = folder / ("sub" if i % 2 else "") / f"rgb_{i}.{'jpg' if i % 3 == 0 else 'png'}"
         Image.fromarray(pixels).save(place)
     for i in range(grey):
-        Image.fromarray((rng.random((40, 40)) * 255).astype(np.uint8), "L").save(folder / "sub" / "deeper" / f"g{i}.png")
+        Image.fromarray((rng.random((40, 40)) * 255).astype(np.uint8), "L").save(
+            folder / "sub" / "deeper" / f"g{i}.png"
+        )
     for i in range(broken):
         (folder / f"broken_{i}.jpg").write_bytes(b"\xff\xd8 not a jpeg")
     (folder / "notes.txt").write_text("not an image")

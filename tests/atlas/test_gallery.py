@@ -162,8 +162,10 @@ def test_layer_page_filter_sort_recipe_and_keyboard(served, browser):
     assert browser.execute_script("return Array.from(document.images).every(i => i.loading === 'lazy');")
     cards = browser.find_elements(By.CSS_SELECTOR, "#units .card")
     assert len(cards) == 6
-    visible = browser.execute_script("return Array.from(document.querySelectorAll('#units img'))"
-                                     ".filter(i => i.offsetParent !== null).map(i => i.getAttribute('src'));")
+    visible = browser.execute_script(
+        "return Array.from(document.querySelectorAll('#units img'))"
+        ".filter(i => i.offsetParent !== null).map(i => i.getAttribute('src'));"
+    )
     assert len(visible) == 6 and all("/matlab/" in src for src in visible)
     search = browser.find_element(By.ID, "filter")
     search.send_keys("2-3,6")
@@ -176,15 +178,19 @@ def test_layer_page_filter_sort_recipe_and_keyboard(served, browser):
     search.send_keys("\ue00c")  # Escape leaves the box
     Select(browser.find_element(By.ID, "recipe-choice")).select_by_value("lucid")
     _all_images_decoded(browser)
-    visible = browser.execute_script("return Array.from(document.querySelectorAll('#units img'))"
-                                     ".filter(i => i.offsetParent !== null).map(i => i.getAttribute('src'));")
+    visible = browser.execute_script(
+        "return Array.from(document.querySelectorAll('#units img'))"
+        ".filter(i => i.offsetParent !== null).map(i => i.getAttribute('src'));"
+    )
     assert len(visible) == 6 and all("/lucid/" in src for src in visible)
     Select(browser.find_element(By.ID, "sort")).select_by_value("activation")
     order = [card.get_attribute("data-unit") for card in browser.find_elements(By.CSS_SELECTOR, "#units .card")]
     values = {card.get_attribute("data-unit"): float(card.get_attribute("data-act-lucid")) for card in cards}
     assert order == sorted(values, key=lambda unit: (-values[unit], int(unit)))
     Select(browser.find_element(By.ID, "sort")).select_by_value("examples")
-    best = [float(card.get_attribute("data-example")) for card in browser.find_elements(By.CSS_SELECTOR, "#units .card")]
+    best = [
+        float(card.get_attribute("data-example")) for card in browser.find_elements(By.CSS_SELECTOR, "#units .card")
+    ]
     assert best == sorted(best, reverse=True)
     Select(browser.find_element(By.ID, "sort")).select_by_value("unit")
     browser.find_element(By.TAG_NAME, "h1").click()
@@ -295,5 +301,7 @@ def test_serve_imports_no_torch_and_refuses_a_folder_without_gallery(served, tmp
 
 
 def test_curve_points_span_the_plot():
-    points = [tuple(map(float, p.split(","))) for p in curve_svg_points([1.0, 3.0, 2.0], 320, 120, (8, 8, 8, 8)).split()]
+    points = [
+        tuple(map(float, p.split(","))) for p in curve_svg_points([1.0, 3.0, 2.0], 320, 120, (8, 8, 8, 8)).split()
+    ]
     assert points == [(8.0, 112.0), (160.0, 8.0), (312.0, 60.0)]

@@ -23,7 +23,9 @@ def test_ray_engine_renders_every_unit_once_with_the_local_engines_bytes(tmp_pat
     rows = assert_complete(tmp_path / "ray", 12)
     assert all(r["worker"].startswith("ray:") and r["attempts"] == 1 for r in rows)
     run_inline(TINYNET, tmp_path / "local", gallery=False, batch=5, **OPTIONS)
-    local = {(r["layer"], r["channel"], r["recipe"]): r["image_sha256"] for r in assert_complete(tmp_path / "local", 12)}
+    local = {
+        (r["layer"], r["channel"], r["recipe"]): r["image_sha256"] for r in assert_complete(tmp_path / "local", 12)
+    }
     assert {(r["layer"], r["channel"], r["recipe"]): r["image_sha256"] for r in rows} == local
     assert ray_instance.is_initialized()  # a Ray instance the job did not start is left running
 

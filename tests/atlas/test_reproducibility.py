@@ -111,7 +111,9 @@ def _run_in_process(words: list[str], folder: Path, monkeypatch) -> None:
     "layer, channel, recipe, process",
     [("fc", 2, "matlab", True), ("conv2", 3, "lucid", False), ("fc", 1, "lucid", False)],
 )
-def test_the_unit_pages_command_gives_the_same_bytes(two_atlases, tmp_path, monkeypatch, layer, channel, recipe, process):
+def test_the_unit_pages_command_gives_the_same_bytes(
+    two_atlases, tmp_path, monkeypatch, layer, channel, recipe, process
+):
     """The command run as printed (a shell's environment, a new process) once; the others through the same
     entry points in this process, with one thread."""
     atlas = two_atlases[0] / "one"

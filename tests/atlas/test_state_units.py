@@ -142,13 +142,17 @@ def test_newer_and_older_schemas_and_job_differences(tmp_path):
     state.close()
     assert read_existing_job(tmp_path) == _record()
     assert _record().differences(_record(model_sha256="b" * 64))[0].startswith("the model changed")
-    assert _record().differences(_record(recipes={"matlab": {"levels": 2}}))[0].startswith(
-        "the parameters of recipe 'matlab' changed"
+    assert (
+        _record()
+        .differences(_record(recipes={"matlab": {"levels": 2}}))[0]
+        .startswith("the parameters of recipe 'matlab' changed")
     )
     assert _record().differences(_record(recipes={"lucid": {"steps": 2}})) == []  # a recipe added
     folder = {"kind": "folder", "path": "/x", "fingerprint": "1", "count": 3}
-    assert _record(examples=folder).differences(_record(examples={**folder, "fingerprint": "2"}))[0].startswith(
-        "the examples folder changed"
+    assert (
+        _record(examples=folder)
+        .differences(_record(examples={**folder, "fingerprint": "2"}))[0]
+        .startswith("the examples folder changed")
     )
     assert _record().differences(_record(examples=folder)) == []  # examples added to an atlas without
     connection = sqlite3.connect(tmp_path / "atlas.sqlite")

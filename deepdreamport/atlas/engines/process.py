@@ -19,7 +19,9 @@ def serve(connection: Connection) -> None:
 
     spec, device, label = connection.recv()
     try:
-        renderer = UnitRenderer(spec.model_path, spec.recipes, spec.seed, device=device, threads=spec.threads, label=label)
+        renderer = UnitRenderer(
+            spec.model_path, spec.recipes, spec.seed, device=device, threads=spec.threads, label=label
+        )
     except Exception as exc:  # reported to the coordinator, which stops the job
         connection.send(("broken", f"{type(exc).__name__}: {exc}"))
         return

@@ -53,9 +53,7 @@ def check_address(address: str, timeout: float = ADDRESS_TIMEOUT_S) -> None:
         with socket.create_connection((host or "127.0.0.1", port_number), timeout=timeout):
             pass
     except OSError as exc:
-        raise AtlasInputError(
-            f"no Ray cluster answers at {address!r} ({exc.strerror or exc})", "ray_address"
-        ) from None
+        raise AtlasInputError(f"no Ray cluster answers at {address!r} ({exc.strerror or exc})", "ray_address") from None
 
 
 class _RemoteRenderer:

@@ -224,8 +224,10 @@ def load_item(root: Optional[str], item: ExampleItem, size: int, channels: int) 
                 full = image.size  # (width, height) before any draft
                 box = item.box or centre_square(full[1], full[0])
                 if image.format == "JPEG":  # decode at 1/2, 1/4 or 1/8 scale when that still covers size×size
-                    image.draft("RGB" if channels == 3 else "L", (math.ceil(full[0] * size / box[3]),
-                                                                   math.ceil(full[1] * size / box[2])))
+                    image.draft(
+                        "RGB" if channels == 3 else "L",
+                        (math.ceil(full[0] * size / box[3]), math.ceil(full[1] * size / box[2])),
+                    )
                 scale_x, scale_y = image.size[0] / full[0], image.size[1] / full[1]
                 image, converted = to_mode(image, channels)
                 top, left, height, width = box

@@ -116,8 +116,10 @@ class LayerExamples:
         if picked[0].shape[1] < k:  # fewer candidates than k: pad with empty slots
             pad = k - picked[0].shape[1]
             fills = (-1, -np.inf, 0.0, 0.0)
-            picked = [np.concatenate([a, np.full((self.channels, pad), f, dtype=a.dtype)], axis=1)
-                      for a, f in zip(picked, fills)]
+            picked = [
+                np.concatenate([a, np.full((self.channels, pad), f, dtype=a.dtype)], axis=1)
+                for a, f in zip(picked, fills)
+            ]
         return LayerExamples(*picked, self.histogram, self.count, self.total, self.squares, self.positive)
 
     def merge(self, other: "LayerExamples") -> "LayerExamples":

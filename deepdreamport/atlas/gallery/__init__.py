@@ -116,7 +116,11 @@ def _render_view(row: dict, recipe_name: str, job, layer: str) -> dict:
         "error": (row.get("error") or "").splitlines()[0][:300] if row.get("error") else None,
         "plot": curve_plot(curve, recipe.iteration_label, recipe.curve_label),
         "command": recipe.command_line(
-            job.model_path, layer, row["channel"], job.recipes[recipe_name], seed,
+            job.model_path,
+            layer,
+            row["channel"],
+            job.recipes[recipe_name],
+            seed,
             json.loads(row["options_json"]) if row.get("options_json") else {},
         ),  # fmt: skip
     }
