@@ -250,10 +250,11 @@ def fixed_image_size(network, layer: str) -> Optional[int]:
     return _FIXED_SIZE[key]
 
 
-def _render_optvis(network, layer, channels0, seeds, params, device, on_iteration, param: str) -> list:
-    outputs = []
+def _render_each(network, layer, channels0, seeds, params, device, on_iteration, objective, finish, **extra) -> list:
+    """One optvis render per unit (its own seed): ``objective(channel0)``, then ``finish(result, curve, options)``."""
     fixed = fixed_image_size(network, layer)
     options = {} if fixed is None else {"fixed_image_size": fixed}
+    outputs = []
     for k, (channel0, seed) in enumerate(zip(channels0, seeds)):
         curve: list[float] = []
 
@@ -263,17 +264,26 @@ def _render_optvis(network, layer, channels0, seeds, params, device, on_iteratio
 
         result = optvis_render(
             optvis_view(network),
-            f"{layer}:{channel0}",
+            objective(channel0),
             steps=params["steps"],
-            param=param,
             size=params["size"],
             seed=seed,
             device=device,
             callback=reached,
+            **extra,
             **options,
         )
-        outputs.append(UnitOutput(result.images[0], network_units(network, result.images)[0], curve, options))
+        outputs.append(finish(result, curve, options))
     return outputs
+
+
+def _render_optvis(network, layer, channels0, seeds, params, device, on_iteration, param: str) -> list:
+    def finish(result, curve, options):
+        return UnitOutput(result.images[0], network_units(network, result.images)[0], curve, options)
+
+    return _render_each(
+        network, layer, channels0, seeds, params, device, on_iteration, lambda c: f"{layer}:{c}", finish, param=param
+    )
 
 
 def _render_lucid(network, layer, channels0, seeds, params, device, on_iteration) -> list:
@@ -358,31 +368,16 @@ def strip(images: np.ndarray) -> np.ndarray:
 
 
 def _render_diversity(network, layer, channels0, seeds, params, device, on_iteration) -> list:
-    outputs = []
-    fixed = fixed_image_size(network, layer)
-    options = {} if fixed is None else {"fixed_image_size": fixed}
-    for k, (channel0, seed) in enumerate(zip(channels0, seeds)):
-        curve: list[float] = []
+    def objective(channel0):
+        return optvis_objectives.channel(layer, channel0) - params["weight"] * optvis_objectives.diversity(layer)
 
-        def reached(step, loss, k=k, curve=curve):
-            curve.append(-float(loss))
-            on_iteration(k, -float(loss))
+    def finish(result, curve, options):
+        return UnitOutput(strip(result.images), None, curve, options)
 
-        objective = optvis_objectives.channel(layer, channel0) - params["weight"] * optvis_objectives.diversity(layer)
-        result = optvis_render(
-            optvis_view(network),
-            objective,
-            batch=DIVERSITY_IMAGES,
-            steps=params["steps"],
-            param=params["param"],
-            size=params["size"],
-            seed=seed,
-            device=device,
-            callback=reached,
-            **options,
-        )
-        outputs.append(UnitOutput(strip(result.images), None, curve, options))
-    return outputs
+    return _render_each(
+        network, layer, channels0, seeds, params, device, on_iteration, objective, finish,
+        batch=DIVERSITY_IMAGES, param=params["param"],
+    )  # fmt: skip
 
 
 def _diversity_command(model: str, layer: str, channel: int, params, seed: int, options=None) -> str:

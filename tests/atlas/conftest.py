@@ -148,3 +148,41 @@ def run_inline(model, out, **options):
     gallery = options.pop("gallery", True)
     plan = plan_atlas(model, out, **options)
     return execute(plan, progress=False, gallery=gallery, engine=InlineEngine(plan))
+
+
+def run_atlas_in_thread(folder: Path, **options):
+    """``run_atlas(TINYNET, folder, **options)`` in a thread; returns the thread and a dict that gets
+    ``summary`` (or ``error``)."""
+    import threading
+
+    from deepdreamport.atlas import run_atlas
+
+    outcome: dict = {}
+
+    def job():
+        try:
+            outcome["summary"] = run_atlas(TINYNET, folder, gallery=False, **options)
+        except BaseException as exc:  # the test reports it
+            outcome["error"] = exc
+
+    runner = threading.Thread(target=job)
+    runner.start()
+    return runner, outcome
+
+
+def wait_for_victim(folder: Path, runner, accept, timeout: float = 240.0):
+    """Once a render is done, the first running render whose worker label ``accept`` takes (None: the job ended)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while runner.is_alive() and time.monotonic() < deadline:
+        try:
+            rows = unit_rows(folder)
+        except Exception:  # the database does not exist yet
+            rows = []
+        if any(r["status"] == "done" for r in rows):
+            victim = next((r for r in rows if r["status"] == "running" and accept(r["worker"] or "")), None)
+            if victim is not None:
+                return victim
+        time.sleep(0.01)
+    return None

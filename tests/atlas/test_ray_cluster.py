@@ -10,14 +10,9 @@ and finished on a node that is left.
 
 from __future__ import annotations
 
-import threading
-import time
-
 import pytest
 
-from deepdreamport.atlas import run_atlas
-
-from .conftest import TINYNET, assert_complete, unit_rows
+from .conftest import assert_complete, run_atlas_in_thread, unit_rows, wait_for_victim
 
 NODE = dict(num_cpus=1, object_store_memory=80 * 1024 * 1024, include_dashboard=False)
 
@@ -48,41 +43,17 @@ def cluster():
 def test_an_atlas_across_three_nodes_loses_a_node_and_nothing_else(tmp_path, cluster):
     cluster, workers = cluster
     by_prefix = {node.node_id[:8]: node for node in workers}
-    outcome = {}
-
-    def job():
-        try:
-            outcome["summary"] = run_atlas(
-                TINYNET,
-                tmp_path,
-                layers="conv2,fc",
-                engine="ray",
-                ray_address=cluster.address,
-                workers=3,
-                batch=1,
-                params={"levels": 3, "iterations": 150},  # about a second per unit: the node goes mid-run
-                gallery=False,
-            )
-        except BaseException as exc:  # reported by the assertion below
-            outcome["error"] = exc
-
-    runner = threading.Thread(target=job)
-    runner.start()
-    victim = None
-    deadline = time.monotonic() + 240
-    while runner.is_alive() and victim is None and time.monotonic() < deadline:
-        try:
-            rows = unit_rows(tmp_path)
-        except Exception:  # the database does not exist yet
-            rows = []
-        if any(r["status"] == "done" for r in rows):
-            victim = next(
-                (r for r in rows if r["status"] == "running" and (r["worker"] or "").split(":")[-1] in by_prefix),
-                None,
-            )
-        time.sleep(0.02)
-    seen = [r["worker"] for r in unit_rows(tmp_path)]
-    assert victim is not None, f"the job ended before a worker node could be removed: {sorted(by_prefix)} {seen}"
+    runner, outcome = run_atlas_in_thread(
+        tmp_path,
+        layers="conv2,fc",
+        engine="ray",
+        ray_address=cluster.address,
+        workers=3,
+        batch=1,
+        params={"levels": 3, "iterations": 150},  # about a second per unit: the node goes mid-run
+    )
+    victim = wait_for_victim(tmp_path, runner, lambda worker: worker.split(":")[-1] in by_prefix)
+    assert victim is not None, f"the job ended before a worker node could be removed ({outcome})"
     nodes_seen = {(r["worker"] or "").split(":")[-1] for r in unit_rows(tmp_path) if r["worker"]}
     cluster.remove_node(by_prefix[victim["worker"].split(":")[-1]], allow_graceful=False)
     runner.join(timeout=300)

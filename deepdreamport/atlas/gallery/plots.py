@@ -48,16 +48,22 @@ def curve_svg_points(
     return " ".join(points)
 
 
+PLOT_BOX = {
+    "width": WIDTH,
+    "height": HEIGHT,
+    "left": LEFT,
+    "right": WIDTH - RIGHT,
+    "top": TOP,
+    "bottom": HEIGHT - BOTTOM,
+}
+"""The SVG size and the plot area's edges, shared by every plot."""
+
+
 def curve_plot(curve: Sequence[float], x_label: str, y_label: str) -> dict:
     """What the template draws: the polyline, the axis ticks and titles."""
     values = [v for v in curve if v is not None and math.isfinite(v)]
     return {
-        "width": WIDTH,
-        "height": HEIGHT,
-        "left": LEFT,
-        "right": WIDTH - RIGHT,
-        "top": TOP,
-        "bottom": HEIGHT - BOTTOM,
+        **PLOT_BOX,
         "points": curve_svg_points(curve),
         "x_first": 1,
         "x_last": len(curve),
@@ -95,12 +101,7 @@ def histogram_plot(counts: np.ndarray, bars: int = 24) -> dict:
     if low < 0 < high:
         zero = f"{LEFT + inner_w * (0 - low) / (high - low):.1f}"
     return {
-        "width": WIDTH,
-        "height": HEIGHT,
-        "left": LEFT,
-        "right": WIDTH - RIGHT,
-        "top": TOP,
-        "bottom": HEIGHT - BOTTOM,
+        **PLOT_BOX,
         "rects": rects,
         "x_low": number(low),
         "x_high": number(high),
