@@ -38,10 +38,12 @@ from .worker import ExampleResult, ExampleTask, RenderTask
 
 ENGINES = ("local", "ray")
 DEFAULT_MAX_ATTEMPTS = 3
-CHUNK_ITEMS = 256
+CHUNK_ITEMS = 128
 """Example items per unit of examples work."""
 EXAMPLE_MEMORY = 512 << 20
 """Bytes of layer outputs one examples batch may hold (the batch size follows from the layers' sizes)."""
+EXAMPLE_BATCH = 8
+"""Most example images per network pass (the network's own activations grow with it; 8 keeps a CPU busy)."""
 
 
 @dataclass
@@ -65,7 +67,7 @@ class AtlasPlan:
     def example_batch(self) -> int:
         sizes = {row["name"]: row["output_size"] for row in self.record.network["layers"]}
         per_image = sum(4 * math.prod(int(s or 1) for s in sizes[name]) for name, _ in self.example_layers) or 1
-        return max(1, min(32, EXAMPLE_MEMORY // (3 * per_image)))
+        return max(1, min(EXAMPLE_BATCH, EXAMPLE_MEMORY // (3 * per_image)))
 
 
 @dataclass
@@ -378,6 +380,7 @@ def _store(state: AtlasState, out: Path, result) -> int:
             read=summary.read,
             unreadable=summary.unreadable,
             converted=summary.converted_from_grey,
+            network_seconds=summary.network_seconds,
         )
         return 0
     marked = 0

@@ -94,7 +94,9 @@ CREATE TABLE example_chunks (
     chunk INTEGER PRIMARY KEY,
     read INTEGER NOT NULL,
     unreadable INTEGER NOT NULL,
-    converted INTEGER NOT NULL
+    converted INTEGER NOT NULL,
+    seconds REAL,
+    network_seconds REAL
 );
 CREATE TABLE example_skipped (
     item INTEGER PRIMARY KEY,
@@ -606,6 +608,7 @@ class AtlasState:
         read: int,
         unreadable: Sequence[tuple[int, str]],
         converted: int,
+        network_seconds: float = 0.0,
     ) -> int:
         """Merge a chunk's summaries into their layers' and mark its work done, in one transaction.
 
@@ -637,8 +640,8 @@ class AtlasState:
             )
             if held:
                 db.execute(
-                    "INSERT OR REPLACE INTO example_chunks VALUES (?, ?, ?, ?)",
-                    (chunk, read, len(unreadable), converted),
+                    "INSERT OR REPLACE INTO example_chunks VALUES (?, ?, ?, ?, ?, ?)",
+                    (chunk, read, len(unreadable), converted, seconds, network_seconds),
                 )
                 db.executemany(
                     "INSERT OR REPLACE INTO example_skipped VALUES (?, ?)",
@@ -721,7 +724,10 @@ def read_snapshot(folder: str | os.PathLike) -> Snapshot:
             layer: LayerExamples.from_bytes(state)
             for layer, state in connection.execute("SELECT layer, state FROM layer_examples")
         }
-        chunks = {row[0]: tuple(row[1:]) for row in connection.execute("SELECT * FROM example_chunks")}
+        chunks = {
+            row[0]: tuple(row[1:])
+            for row in connection.execute("SELECT chunk, read, unreadable, converted FROM example_chunks")
+        }
         work: dict = {}
         for layer, status, count in connection.execute(
             "SELECT layer, status, COUNT(*) FROM example_work GROUP BY layer, status"

@@ -5,7 +5,8 @@ each (default: one per core, at most one per 2 GiB of memory). Each worker is a 
 interpreter running :mod:`.process` (so a user's script is never re-imported and needs no
 ``__main__`` guard) with its own connection, so the coordinator knows which task a worker
 holds; a worker that dies (even by SIGKILL) is noticed through its process (a pidfd where
-Linux has them), its task is reported failed, and a new worker takes its place.
+Linux has them), its task is reported failed, and a new worker takes its place. Work is claimed
+for a worker only once it has loaded (it says so), so claims never wait on a start.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ class _Worker:
         self.process = process
         self.connection = connection
         self.device = device
+        self.ready = False  # loaded torch and the network: tasks go to ready workers only
         self.sentinel = None
         if hasattr(os, "pidfd_open"):
             try:
@@ -110,13 +112,13 @@ class LocalEngine:
             self._spawn(device)
 
     def idle_workers(self) -> list[str]:
-        return [label for label in self._workers if label not in self._busy]
+        return [label for label, worker in self._workers.items() if worker.ready and label not in self._busy]
 
     def in_flight(self) -> int:
         return len(self._busy)
 
     def starting(self) -> int:
-        return 0  # a worker takes tasks while it loads: they wait in its connection
+        return sum(not worker.ready for worker in self._workers.values())
 
     def submit(self, label: str, task: Task) -> None:
         self._workers[label].connection.send(task)
@@ -142,6 +144,7 @@ class LocalEngine:
                     message = None
                 if message is None or message[0] != "ready":
                     break
+                worker.ready = True
             if message is not None and message[0] == "broken":
                 raise EngineError(f"worker {label} cannot start: {message[1]}")
             if message is not None:

@@ -8,6 +8,7 @@ at most two batches of decoded images exist at a time, so memory does not grow w
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence
@@ -28,6 +29,7 @@ class ChunkSummary:
     unreadable: list = field(default_factory=list)  # [(item number, reason)]
     read: int = 0
     converted_from_grey: int = 0
+    network_seconds: float = 0.0  # time in the network passes (the rest: decoding waits and the top-k)
 
 
 def _decode(root: Optional[str], items: Sequence[ExampleItem], size: int, channels: int) -> list[LoadedItem]:
@@ -60,7 +62,9 @@ def score_chunk(
             if not good:
                 continue
             numbers = np.array([entry.number for entry in good], dtype=np.int64)
+            started = time.perf_counter()
             results = to_numpy(score_batch(module, np.stack([entry.pixels for entry in good]), preprocess))
+            summary.network_seconds += time.perf_counter() - started
             for name, (scores, ys, xs) in zip(outputs, results):
                 part = LayerExamples.of_batch(numbers, scores, ys, xs, k)
                 summary.layers[name] = summary.layers[name].merge(part) if name in summary.layers else part
