@@ -7,6 +7,9 @@ ratios share the machine's conditions. Renders per minute are wall-clock over th
 whole job (worker start-up included, no dataset examples); the workers' own render
 seconds are reported beside them.
 
+``python -m benchmarks.atlas_bench --unit-passes``: the cost of per-unit passes (each unit its own stream and
+network passes, as the atlas renders) against one batch of 8 units, alternately timed, one thread.
+
 ``python -m benchmarks.atlas_bench --examples N [--memory 1000,10000] [--json PATH]``: dataset
 examples from a folder of N generated JPEGs (200–400 px, cached under ``.cache/``), layer
 ``_conv_head/Conv`` (1,280 units), 2 local workers of one thread: example images scored per
@@ -228,12 +231,42 @@ def examples_benchmark(count: int, memory: list[int], workers: int = 2) -> dict:
     return report
 
 
+def unit_passes(units: int = 8, pairs: int = 3) -> dict:
+    """What per-unit passes cost against one batch: K units of the matlab recipe rendered one at a time (each its
+    own stream, as the atlas does) vs in one ``deep_dream_image`` call (one shared stream, the old atlas), timed
+    alternately, one thread as a worker computes."""
+    import statistics
+
+    import torch
+
+    from deepdreamport.atlas._package import deep_dream_image, load_network
+
+    torch.set_num_threads(1)
+    network = load_network(str(MODEL))
+    options = dict(num_iterations=PARAMS["iterations"], pyramid_levels=PARAMS["levels"], output_scaling="none",
+                   device="cpu")  # fmt: skip
+    deep_dream_image(network, LAYER, [0], **options, random_state=1)  # warm-up: conversion, layout choice
+    one, batch = [], []
+    for _ in range(pairs):
+        started = time.perf_counter()
+        for channel in range(units):
+            deep_dream_image(network, LAYER, [channel], **options, random_state=channel + 1)
+        one.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        deep_dream_image(network, LAYER, list(range(units)), **options, random_state=1)
+        batch.append(time.perf_counter() - started)
+    ratio = statistics.median(o / b for o, b in zip(one, batch))
+    return {"units": units, "pairs": pairs, "one_at_a_time_s": [round(v, 2) for v in one],
+            "one_batch_s": [round(v, 2) for v in batch], "per_unit_over_batch_median": round(ratio, 3)}  # fmt: skip
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--units", type=int, default=8, help="units per worker (default 8)")
     parser.add_argument("--examples", type=int, help="measure dataset examples over a folder of this many images")
     parser.add_argument("--memory", default="", help="folder sizes for the peak-RSS figure, e.g. 1000,10000")
     parser.add_argument("--examples-run", type=Path, help=argparse.SUPPRESS)  # one measured run, in a fresh process
+    parser.add_argument("--unit-passes", action="store_true", help="per-unit passes vs one batch (matlab recipe)")
     parser.add_argument("--bare-run", nargs=2, help=argparse.SUPPRESS)  # FOLDER COUNT: one bare pass, one thread
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
@@ -244,6 +277,12 @@ def main(argv=None) -> int:
         print(json.dumps(bare_forward(Path(args.bare_run[0]), int(args.bare_run[1]), batch=8, threads=1)))
         return 0
     print(f"# {platform.node()} {os.cpu_count()} CPUs, load average at start {os.getloadavg()}", flush=True)
+    if args.unit_passes:
+        report = {**unit_passes(), "load_average_at_end": os.getloadavg()}
+        print(json.dumps(report, indent=2))
+        if args.json:
+            args.json.write_text(json.dumps(report, indent=2) + "\n")
+        return 0
     if args.examples:
         report = examples_benchmark(args.examples, [int(v) for v in args.memory.split(",") if v])
         report["load_average_at_end"] = os.getloadavg()

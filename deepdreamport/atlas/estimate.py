@@ -3,8 +3,12 @@
 One forward+backward pass of the deepest selected layer's network on one input-size image
 is timed here, with one thread as a worker computes; each render is costed as the passes its
 recipe makes (the matlab recipe: iterations × tiles per pyramid level, from the layer's
-receptive field; optvis recipes: steps at their image size) and each example image as one
-forward pass. Shallower layers cost less than the deepest, so the figure is an upper bound.
+receptive field; optvis recipes: steps at their image size, × 2.5 for the transforms, which
+enlarge the image, and the parametrisation), each example image as half a pass (forward only),
+plus the workers' start-up. Shallower layers cost less than the deepest. Checked on
+EfficientNet-Lite0 ``_blocks/10/Add`` (one thread): matlab 2 levels × 5 iterations estimated
+1.7 s per unit, measured 1.7–1.9 s; lucid 64 steps at 96 px estimated 2.0 s, measured 1.8–2.7 s.
+Other load on the machine is not foreseen.
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ CONFIRM_RENDERS = 5_000
 """Renders above which a run asks first (a terminal) or needs ``--yes`` / ``yes=True``."""
 CONFIRM_SECONDS = 3_600.0
 """Estimated seconds above which a run asks first."""
+START_SECONDS = 10.0
+"""A worker's start-up (torch, the network): paid once per job."""
+OPTVIS_FACTOR = 2.5
 
 
 @dataclass(frozen=True)
@@ -37,9 +44,9 @@ class Estimate:
     def line(self) -> str:
         examples = f"; {self.example_images:,} example images to score" if self.example_images else ""
         return (
-            f"{self.renders:,} renders left in {self.layers:,} layers{examples}; at most about "
+            f"{self.renders:,} renders left in {self.layers:,} layers{examples}; about "
             f"{duration(self.seconds)} with {self.workers} worker{'s' if self.workers != 1 else ''} "
-            "(from one timed pass)"
+            "(from one timed pass on this machine)"
         )
 
 
@@ -87,7 +94,7 @@ def render_passes(recipe: str, params: Mapping, field: Sequence[int], tile: int)
     if recipe == "matlab":
         return matlab_passes(field, tile, params)
     images = 4 if recipe == "diversity" else 1
-    return 1.3 * images * params.get("steps", 256) * params.get("size", tile) ** 2 / tile**2
+    return OPTVIS_FACTOR * images * params.get("steps", 256) * params.get("size", tile) ** 2 / tile**2
 
 
 def estimate(
@@ -102,4 +109,6 @@ def estimate(
     """``renders``: (recipe, the layer's receptive field) per render left."""
     passes = sum(render_passes(recipe, params[recipe], field, tile) for recipe, field in renders)
     seconds = (passes + example_images / 2) * pass_seconds / max(1, workers)
+    if renders or example_images:
+        seconds += START_SECONDS
     return Estimate(len(renders), layers, example_images, seconds, workers)

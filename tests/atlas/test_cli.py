@@ -291,7 +291,7 @@ def test_a_large_atlas_says_its_size_and_time_and_needs_yes(tmp_path, monkeypatc
     monkeypatch.setattr("sys.stdin", open(os.devnull))  # not a terminal: nothing to ask
     assert atlas_main(argv) == 2
     out, err = capsys.readouterr()
-    assert "5 renders left in 1 layers" in out and "at most about" in out
+    assert "5 renders left in 1 layers" in out and "; about " in out and "with 2 workers" in out
     assert err.strip().splitlines()[-1].startswith("deepdream atlas: error: --yes: this is a large atlas")
     assert not (tmp_path / "atlas").exists()
     with pytest.raises(Exception, match="yes: this atlas is large: 5 renders left"):
