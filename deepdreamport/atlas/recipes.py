@@ -42,7 +42,7 @@ class UnitOutput:
     """One unit's render: the image to show, the image in the network's input units, the curve."""
 
     image: np.ndarray  # H×W×C, any range (the PNG is scaled to its own minimum and maximum)
-    network_image: Optional[np.ndarray]  # H×W×C in the network's input units (None: not measurable)
+    network_image: Optional[np.ndarray]  # H×W×C (or N×H×W×C) in the network's input units (None: not measurable)
     curve: list = field(default_factory=list)  # the unit's own objective after every iteration
     options: dict = field(default_factory=dict)  # what the render chose for this layer (its command line repeats it)
 
@@ -372,7 +372,7 @@ def _render_diversity(network, layer, channels0, seeds, params, device, on_itera
         return optvis_objectives.channel(layer, channel0) - params["weight"] * optvis_objectives.diversity(layer)
 
     def finish(result, curve, options):
-        return UnitOutput(strip(result.images), None, curve, options)
+        return UnitOutput(strip(result.images), network_units(network, result.images), curve, options)
 
     return _render_each(
         network, layer, channels0, seeds, params, device, on_iteration, objective, finish,

@@ -176,14 +176,18 @@ class UnitRenderer:
         return self._examples[outputs]
 
     def _activations(self, layer: str, images: list, channels0: list[int]) -> list[Optional[float]]:
-        """Each unit's mean activation on its own image (network units); ``None`` where it cannot be measured."""
+        """Each unit's mean activation on its own image (network units; H×W×C, or N×H×W×C for a set of images);
+        ``None`` where it cannot be measured."""
         values: list[Optional[float]] = []
         for image, channel0 in zip(images, channels0):
             if image is None:
                 values.append(None)
                 continue
+            images = image if image.ndim == 4 else image[None]  # a diversity set: the mean over its images
             try:
-                values.append(float(unit_activations(self._layer_module(layer), image[None], [channel0])[0]))
+                values.append(
+                    float(unit_activations(self._layer_module(layer), images, [channel0] * len(images)).mean())
+                )
             except RuntimeError:  # a layer that needs the input size (a fully connected one) on another size
                 values.append(None)
         return values
