@@ -27,6 +27,7 @@ def test_parameters_are_shared_by_the_recipes_that_take_them():
         recipe_names(" , ")
 
 
+@pytest.mark.slow
 def test_the_diversity_set_and_maco(tmp_path):
     recipes = {"diversity": {"steps": 2, "size": 32, "param": "fft", "weight": 100.0}, "maco": {"steps": 2, "size": 32}}
     renderer = UnitRenderer(str(TINYNET), recipes, 0, threads=None)
