@@ -345,3 +345,25 @@ def test_an_interrupt_during_the_gallery_build_finishes_the_gallery_first(tmp_pa
         page = tmp_path / "units" / "005_conv2" / f"unit_{row['channel']:04d}.html"
         assert row["image_path"] in page.read_text()
     assert signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None) or callable(signal.getsignal(signal.SIGTERM))
+
+
+def test_sigterm_mid_run_hands_back_claims_and_leaves_a_current_gallery(tmp_path):
+    """SIGTERM (timeout, kill, schedulers) is handled as SIGINT: claims handed back, the gallery up to date."""
+    from deepdreamport.atlas.job import execute, plan_atlas
+
+    from .conftest import InlineEngine
+
+    class TerminatedAfterOneTask(InlineEngine):
+        def wait(self, timeout):
+            outcomes = super().wait(timeout)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return outcomes
+
+    plan = plan_atlas(TINYNET, tmp_path, layers="conv2", params={"levels": 1, "iterations": 2}, batch=2)
+    with pytest.raises(KeyboardInterrupt):
+        execute(plan, progress=False, engine=TerminatedAfterOneTask(plan))
+    statuses = [r["status"] for r in unit_rows(tmp_path)]
+    assert set(statuses) <= {"done", "pending"} and statuses.count("done") <= 2  # one task done, the rest handed back
+    assert f"{statuses.count('done')} of 6 renders done" in (tmp_path / "index.html").read_text()
+    summary = run_inline(TINYNET, tmp_path, layers="conv2", params={"levels": 1, "iterations": 2}, batch=2)
+    assert summary.done == 6 and all(r["attempts"] == 1 for r in assert_complete(tmp_path, 6))
