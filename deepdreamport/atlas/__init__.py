@@ -1,10 +1,11 @@
 """The whole-network atlas: every unit of every (chosen) layer, rendered, recorded and browsable.
 
-Python API: :func:`run_atlas` (render or resume an atlas into a folder),
+Python API: :func:`run_atlas` (render or resume an atlas into a folder: every unit with each
+recipe, and the dataset examples), :func:`plan_atlas` (check the arguments, estimate the time),
 :func:`verify_atlas` (find missing or corrupt images and render them again) and
-:func:`build_gallery` (the static HTML gallery). The command line is
-``deepdream atlas`` / ``deepdream serve`` (:mod:`deepdreamport.atlas.cli`, arguments in
-:mod:`.commands`).
+:func:`build_gallery` (the static HTML gallery). The command line is ``deepdream atlas``
+(:mod:`deepdreamport.atlas.cli`) and ``deepdream serve`` (:mod:`deepdreamport.atlas.serve`, no
+torch), arguments in :mod:`.commands`. See ``docs/atlas.md``.
 
 The names load on first use (:mod:`deepdreamport._lazy`), so that ``deepdream atlas --help``
 imports no torch.

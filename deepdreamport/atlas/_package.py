@@ -6,13 +6,18 @@ everywhere (``load_network``, ``layer_rows``, ``layer_module``).
 
 from __future__ import annotations
 
+from typing import Sequence
+
 from .._version import __version__ as PACKAGE_VERSION
 from ..doors.commands import parse_channels
 from ..doors.numbering import layer_from_text
 from ..doors.outputs import check_output_folder, write_atomic
 from ..doors.python import deep_dream_image
+from ..doors.signals import HANDLED, Terminated, interrupt_status, terminate_as_interrupt
 from ..errors import DeepDreamError
 from ..nets import OnnxNetwork
+from ..onnx.convert import to_torch
+from ..onnx.graph import extract_subgraph
 from ..onnx.read import check_onnx_path
 
 
@@ -22,7 +27,8 @@ def load_network(model_path: str) -> OnnxNetwork:
 
 
 def layer_rows(network: OnnxNetwork) -> list:
-    """The layer table: rows with ``.index`` (1-based), ``.name``, ``.type``, ``.output_size`` (H×W×C)."""
+    """The layer table: rows with ``.index`` (1-based), ``.name``, ``.type``, ``.output`` (tensor),
+    ``.output_size`` (H×W×C) and ``.receptive_field`` (H, W)."""
     return list(network.layers)
 
 
@@ -32,12 +38,21 @@ def layer_module(network: OnnxNetwork, layer_name: str, tile_size=None):
     return truncated.module, truncated.num_channels
 
 
+def outputs_module(network: OnnxNetwork, outputs: Sequence[str]):
+    """The network up to several tensors at once, as one torch module returning one tensor per name."""
+    return to_torch(extract_subgraph(network.model, network.input_name, list(outputs)))
+
+
 def input_size(network: OnnxNetwork) -> int:
     """The square tile size the network is fed (its input height/width)."""
     return network.tile_size()
 
 
 __all__ = [
+    "HANDLED",
+    "Terminated",
+    "interrupt_status",
+    "terminate_as_interrupt",
     "DeepDreamError",
     "PACKAGE_VERSION",
     "check_onnx_path",
@@ -48,6 +63,7 @@ __all__ = [
     "layer_module",
     "layer_rows",
     "load_network",
+    "outputs_module",
     "parse_channels",
     "write_atomic",
 ]

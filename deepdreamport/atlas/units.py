@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
 from ._package import DeepDreamError, layer_from_text
 from .errors import AtlasInputError
@@ -34,19 +34,27 @@ def parse_shard(spec: Optional[str]) -> tuple[int, int]:
         index, count = (int(part) for part in str(spec).split("/"))
     except ValueError:
         raise SelectionError(
-            f"--shard: expected I/N with integers 1 <= I <= N (for example 2/4); got {spec!r}"
+            f"expected I/N with integers 1 <= I <= N (for example 2/4); got {spec!r}", "shard"
         ) from None
     if count < 1 or not 1 <= index <= count:
-        raise SelectionError(f"--shard: expected I/N with 1 <= I <= N; got {spec!r}")
+        raise SelectionError(f"expected I/N with 1 <= I <= N; got {spec!r}", "shard")
     return index, count
 
 
-def _layer_names(spec: Optional[str]) -> Optional[list[str]]:
-    if spec is None or str(spec).strip().lower() == "all":
+def layer_names(spec: Union[None, str, Sequence[str]]) -> Optional[list[str]]:
+    """``'all'``/``None`` → ``None``; comma-separated names or a sequence of names → the names."""
+    if spec is None or (isinstance(spec, str) and spec.strip().lower() == "all"):
         return None
-    names = [name.strip() for name in str(spec).split(",") if name.strip()]
+    if isinstance(spec, str):
+        names = [name.strip() for name in spec.split(",") if name.strip()]
+    elif isinstance(spec, (list, tuple)) and all(isinstance(name, str) for name in spec):
+        names = [name.strip() for name in spec if name.strip()]
+    else:
+        raise SelectionError(
+            f"expected 'all', comma-separated layer names or a list of names; got {spec!r}"[:300], "layers"
+        )
     if not names:
-        raise SelectionError("--layers: no layer named; give comma-separated layer names or 'all'")
+        raise SelectionError("no layer named; give comma-separated layer names (or a list of names) or 'all'", "layers")
     return names
 
 
@@ -55,28 +63,28 @@ def _row_name(text: str, layer_rows: Sequence) -> str:
     try:
         layer = layer_from_text(text, [row.name for row in layer_rows], "--layers")
     except DeepDreamError as exc:
-        raise SelectionError(str(exc)) from None
+        raise SelectionError(str(exc).removeprefix("--layers: "), "layers") from None
     if isinstance(layer, str):
         return layer
     if not 1 <= layer <= len(layer_rows):
-        raise SelectionError(f"--layers: row {layer} is out of range; the layer table has rows 1..{len(layer_rows)}")
+        raise SelectionError(f"row {layer} is out of range; the layer table has rows 1..{len(layer_rows)}", "layers")
     return layer_rows[layer - 1].name
 
 
 def select_units(
     layer_rows: Sequence,
-    layers: Optional[str] = "all",
+    layers: Union[None, str, Sequence[str]] = "all",
     channels: Optional[Sequence[int]] = None,
     shard: tuple[int, int] = (1, 1),
 ) -> list[Unit]:
-    """The units of ``layers`` (comma-separated names or ``'all'``) × ``channels`` (1-based; ``None`` = all).
+    """The units of ``layers`` (comma-separated names, a list of names, or ``'all'``) × ``channels`` (1-based; ``None`` = all).
 
     ``layer_rows`` is the layer table (``.index``, ``.name``, ``.type``, ``.output_size`` H×W×C).
     Channels beyond a layer's count are left out for ``'all'`` layers; for a named layer they are an error.
     ``shard=(I, N)`` keeps every N-th unit starting at the I-th.
     """
     by_name = {row.name: row for row in layer_rows}
-    wanted = _layer_names(layers)
+    wanted = layer_names(layers)
     if wanted is None:
         chosen = [row for row in layer_rows if row.type not in _NOT_VISUALISABLE]
     else:
@@ -84,33 +92,34 @@ def select_units(
         unknown = [name for name in wanted if name not in by_name]
         if unknown:
             raise SelectionError(
-                f"--layers: unknown layer{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
-                "see `deepdream layers MODEL` for the names and rows"
+                f"unknown layer{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
+                "see `deepdream layers MODEL` for the names and rows",
+                "layers",
             )
         chosen = [by_name[name] for name in dict.fromkeys(wanted)]
         inputs = [row.name for row in chosen if row.type in _NOT_VISUALISABLE]
         if inputs:
             raise SelectionError(
-                f"--layers: {', '.join(map(repr, inputs))} is the network's input; it has no units to visualise"
+                f"{', '.join(map(repr, inputs))} is the network's input; it has no units to visualise", "layers"
             )
     if channels is not None and len(channels) == 0:
-        raise SelectionError("--channels: the selection is empty")
+        raise SelectionError("the selection is empty", "channels")
     if channels is not None and any(c < 1 for c in channels):
-        raise SelectionError(f"--channels: channels are 1-based; got {min(channels)}")
+        raise SelectionError(f"channels are 1-based; got {min(channels)}", "channels")
     units: list[Unit] = []
     for row in sorted(chosen, key=lambda r: r.index):
         count = int(row.output_size[-1])
         numbers = range(1, count + 1) if channels is None else sorted(set(channels))
         if wanted is not None and channels is not None and max(numbers) > count:
-            raise SelectionError(f"--channels: layer {row.name!r} has {count} channels; got {max(numbers)}")
+            raise SelectionError(f"layer {row.name!r} has {count} channels; got {max(numbers)}", "channels")
         units.extend(Unit(row.name, int(row.index), str(row.type), c) for c in numbers if c <= count)
     if not units:
-        raise SelectionError("--channels: the selection is empty (no selected layer has those channels)")
+        raise SelectionError("the selection is empty (no selected layer has those channels)", "channels")
     index, count = shard
     units = units[index - 1 :: count]
     if not units:
         raise SelectionError(
-            f"--shard: shard {index}/{count} holds no unit (the selection has fewer units than shards)"
+            f"shard {index}/{count} holds no unit (the selection has fewer units than shards)", "shard"
         )
     return units
 

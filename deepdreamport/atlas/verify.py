@@ -1,4 +1,4 @@
-"""``deepdream atlas --verify DIR``: find images that are missing, corrupt or unfinished, and render them again."""
+"""``deepdream atlas --verify DIR``: find images that are missing, corrupt or unfinished, and render them again (per (unit, recipe) pair)."""
 
 from __future__ import annotations
 
@@ -20,11 +20,12 @@ from .units import Unit
 class Damage:
     layer: str
     channel: int
+    recipe: str
     path: str
     reason: str
 
     def line(self) -> str:
-        return f"{self.layer} unit {self.channel}: {self.path}: {self.reason}"
+        return f"{self.layer} unit {self.channel} ({self.recipe}): {self.path}: {self.reason}"
 
 
 def image_problem(path: Path, expected_sha256: Optional[str]) -> Optional[str]:
@@ -54,32 +55,33 @@ def verify_atlas(
     progress: bool = False,
     gallery: bool = True,
 ) -> tuple[list[Damage], list[str], Optional[AtlasSummary]]:
-    """Check every done unit's image; with ``repair``, render the damaged ones again.
+    """Check every done render's image; with ``repair``, render the damaged ones again (and finish what is left).
 
-    Returns the damaged units, the stray temporary files removed, and the summary of the repair run.
+    Returns the damaged renders, the stray temporary files removed, and the summary of the repair run.
     """
     out = Path(out).expanduser().resolve()
     if not out.is_dir():
-        raise AtlasInputError(f"--verify: {str(out)!r} is not a folder")
+        raise AtlasInputError(f"{str(out)!r} is not a folder", "verify")
     record = read_existing_job(out)
     if record is None:
-        raise AtlasInputError(f"--verify: {str(out)!r} holds no atlas ({database_path(out).name} missing or empty)")
+        raise AtlasInputError(f"{str(out)!r} holds no atlas ({database_path(out).name} missing or empty)", "verify")
     if repair:
         model = Path(record.model_path)
         if not model.is_file() or file_sha256(model) != record.model_sha256:
             raise AtlasInputError(
-                f"--verify: the atlas's model {record.model_path!r} is missing or changed; cannot re-render"
+                f"the atlas's model {record.model_path!r} is missing or changed; cannot re-render", "verify"
             )
     state = AtlasState(out)
     try:
-        rows = state.rows()
+        rows = state.render_rows()
         damaged = []
         for row in rows:
             if row["status"] != "done":
                 continue
             problem = image_problem(out / row["image_path"], row["image_sha256"])
             if problem:
-                damaged.append((row["id"], Damage(row["layer"], row["channel"], row["image_path"], problem)))
+                damage = Damage(row["layer"], row["channel"], row["recipe"], row["image_path"], problem)
+                damaged.append((row["id"], damage))
         strays = (
             sorted(str(p.relative_to(out)) for p in (out / "images").rglob(".*.part"))
             if (out / "images").is_dir()
@@ -89,14 +91,20 @@ def verify_atlas(
             for stray in strays:
                 (out / stray).unlink(missing_ok=True)
             if damaged:
-                state.reset_units(
-                    [unit_id for unit_id, _ in damaged], "verify: " + "; ".join(sorted({d.reason for _, d in damaged}))
+                state.reset_renders(
+                    [render_id for render_id, _ in damaged],
+                    "verify: " + "; ".join(sorted({d.reason for _, d in damaged})),
                 )
-        units = [Unit(r["layer"], r["layer_index"], r["layer_type"], r["channel"]) for r in rows]
+        units = list(dict.fromkeys(Unit(r["layer"], r["layer_index"], r["layer_type"], r["channel"]) for r in rows))
+        example_layers = [
+            (row[0], row[1]) for row in state._db.execute("SELECT DISTINCT layer, output FROM example_work ORDER BY id")
+        ]
     finally:
         state.close()
     summary = None
     if repair:
-        plan = AtlasPlan(out, record, units, False, engine, workers, ray_address, batch, 3)
+        plan = AtlasPlan(
+            out, record, units, list(record.recipes), example_layers, False, engine, workers, ray_address, batch, 3
+        )
         summary = execute(plan, progress=progress, gallery=gallery)
     return [d for _, d in damaged], strays, summary

@@ -1,8 +1,13 @@
-"""The work one engine worker does: load the network once, then render batches of units of one layer.
+"""The work one engine worker does: load the network once, then render units or score example chunks.
 
-Shared by the local process pool and the Ray actors. A worker never touches
-the database or the atlas folder: it returns PNG bytes and numbers, and the
-one writer (the coordinating process) puts them in place.
+Shared by the local worker processes and the Ray actors. A worker never touches the
+database or the atlas folder: it returns PNG bytes, numbers and summaries, and the one
+writer (the coordinating process) puts them in place. Every tensor it makes is put on the
+device of the module it feeds (the network's device).
+
+A CPU worker computes with ``threads`` threads (default 1): oneDNN's sums depend on the
+thread count, so the same count everywhere is part of what makes a unit's bytes independent
+of the number of workers (more cores: more workers).
 """
 
 from __future__ import annotations
@@ -12,43 +17,89 @@ import io
 import os
 import time
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Union
 
 import numpy as np
 import torch
 from PIL import Image
 
-from ._package import input_size, layer_module, load_network
-from .examples import patch_bank, top_examples, unit_scores
-from .recipes import get_recipe
+from ._package import layer_module, load_network, outputs_module
+from .examples.chunks import ChunkSummary, score_chunk
+from .examples.scoring import module_device
+from .examples.sources import ExampleItem
+from .recipes import get_recipe, optvis_view
+from .seeds import unit_seed
+
+DEFAULT_THREADS = 1
 
 
 @dataclass(frozen=True)
 class RenderTask:
-    """Units (1-based channels) of one layer, rendered as one batch."""
+    """Renders of units (1-based channels) of one layer with one recipe."""
 
     layer: str
     layer_index: int
+    recipe: str
     channels: tuple[int, ...]
-    unit_ids: tuple[int, ...]
+    render_ids: tuple[int, ...]
+
+    @property
+    def ids(self) -> tuple[int, ...]:
+        return self.render_ids
+
+    def describe(self) -> str:
+        return f"{self.layer} units {list(self.channels)} ({self.recipe})"
+
+
+@dataclass(frozen=True)
+class ExampleTask:
+    """One chunk of example items, scored for several layers (``outputs``: their tensors)."""
+
+    chunk: int
+    work_ids: tuple[int, ...]
+    layers: tuple[str, ...]
+    outputs: tuple[str, ...]
+    root: Optional[str]
+    items: tuple[ExampleItem, ...]
+    batch: int
+
+    @property
+    def ids(self) -> tuple[int, ...]:
+        return self.work_ids
+
+    def describe(self) -> str:
+        return f"examples chunk {self.chunk} ({len(self.items)} images, {len(self.layers)} layers)"
+
+
+Task = Union[RenderTask, ExampleTask]
 
 
 @dataclass(frozen=True)
 class UnitImage:
-    unit_id: int
+    render_id: int
     channel: int
     png: bytes
     sha256: str
-    activation: float  # mean response of the unit to its own image
-    examples: list  # [[patch number, score], ...]
+    activation: Optional[float]  # mean response of the unit to its own image (None: not measurable)
+    dead: bool  # the objective was exactly 0 at every iteration: no gradient, the image is its start
+    curve: tuple[float, ...]  # the unit's own objective after every iteration
+    seconds: float
+    options: dict  # what the recipe chose for this layer (its command line repeats it)
 
 
 @dataclass(frozen=True)
-class BatchResult:
+class RenderResult:
     task: RenderTask
     worker: str
     units: tuple[UnitImage, ...]
-    curve: tuple[float, ...]  # the recipe's objective after every iteration, for the whole batch
+    seconds: float
+
+
+@dataclass(frozen=True)
+class ExampleResult:
+    task: ExampleTask
+    worker: str
+    summary: ChunkSummary
     seconds: float
 
 
@@ -68,75 +119,131 @@ def png_bytes(image: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def unit_activations(module: torch.nn.Module, images: np.ndarray, channels0: list[int]) -> torch.Tensor:
+    """Mean of channel ``channels0[k]`` of ``module``'s output on image k (K×H×W×C, network units), on its device.
+
+    Shape: images K×H×W×C → K.
+    """
+    device = module_device(module)
+    batch = torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2))).to(device=device, dtype=torch.float32)
+    with torch.no_grad():
+        output = module(batch)
+    if isinstance(output, (tuple, list)):
+        output = output[0]
+    output = output.reshape(output.shape[0], output.shape[1], -1).double()
+    index = torch.tensor(channels0, device=output.device, dtype=torch.long)
+    return output[torch.arange(len(channels0), device=output.device), index].mean(dim=1)
+
+
+def is_dead(curve, image: np.ndarray) -> bool:
+    """No gradient reached the image: the objective was exactly 0 at every iteration, or the image is not finite."""
+    values = np.asarray(curve, dtype=np.float64)
+    return bool((values.size and np.all(values == 0)) or not np.isfinite(image).any())
+
+
 class UnitRenderer:
-    """One worker's state: the network (loaded once), layer modules and dataset-example scores per layer."""
+    """One worker's state: the network (loaded once), its layer modules and its examples module."""
 
     def __init__(
         self,
         model_path: str,
-        recipe: str,
-        params: dict,
+        recipes: dict,
         seed: int,
         device: str = "cpu",
-        threads: Optional[int] = None,
+        threads: Optional[int] = DEFAULT_THREADS,
         label: Optional[str] = None,
     ):
-
         if threads:
             torch.set_num_threads(threads)
         self.network = load_network(model_path)
-        self.recipe = get_recipe(recipe)
-        self.params = dict(params)
+        self.recipes = {name: (get_recipe(name), dict(params)) for name, params in recipes.items()}
         self.seed = int(seed)
         self.device = device
         self.label = label or f"pid{os.getpid()}"
-        self._scores: dict[str, np.ndarray] = {}
         self._modules: dict = {}
+        self._examples: dict = {}
 
-    def _layer_module(self, layer: str):
+    def _layer_module(self, layer: str) -> torch.nn.Module:
         if layer not in self._modules:
             module, _ = layer_module(self.network, layer)
             self._modules[layer] = module.float().eval()
-        return self._modules[layer]
+        return self._modules[layer].to(self.device)
 
-    def _example_scores(self, layer: str) -> np.ndarray:
-        if layer not in self._scores:
-            bank = patch_bank(input_size(self.network), self.network.input_channels)
-            self._scores[layer] = unit_scores(self._layer_module(layer), bank)
-        return self._scores[layer]
+    def _examples_module(self, outputs: tuple[str, ...]) -> torch.nn.Module:
+        if outputs not in self._examples:
+            self._examples.clear()  # one set of layers at a time: modules hold the weights
+            self._examples[outputs] = outputs_module(self.network, outputs).float().eval().to(self.device)
+        return self._examples[outputs]
 
-    def _activations(self, layer: str, images: np.ndarray, channels0: list[int]) -> list[float]:
+    def _activations(self, layer: str, images: list, channels0: list[int]) -> list[Optional[float]]:
+        """Each unit's mean activation on its own image (network units; H×W×C, or N×H×W×C for a set of images);
+        ``None`` where it cannot be measured."""
+        values: list[Optional[float]] = []
+        for image, channel0 in zip(images, channels0):
+            if image is None:
+                values.append(None)
+                continue
+            images = image if image.ndim == 4 else image[None]  # a diversity set: the mean over its images
+            try:
+                values.append(
+                    float(unit_activations(self._layer_module(layer), images, [channel0] * len(images)).mean())
+                )
+            except RuntimeError:  # a layer that needs the input size (a fully connected one) on another size
+                values.append(None)
+        return values
 
-        with torch.no_grad():
-            output = self._layer_module(layer)(
-                torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2))).float()
-            )
-        if isinstance(output, (tuple, list)):
-            output = output[0]
-        output = output.reshape(output.shape[0], output.shape[1], -1).double()
-        return [float(output[k, c].mean()) for k, c in enumerate(channels0)]
+    def run(self, task: Task):
+        return self.render(task) if isinstance(task, RenderTask) else self.score(task)
 
-    def render(self, task: RenderTask) -> BatchResult:
-
+    def render(self, task: RenderTask) -> RenderResult:
         started = time.perf_counter()
+        recipe, params = self.recipes[task.recipe]
         channels0 = [c - 1 for c in task.channels]
-        curve: list[float] = []
-        images = self.recipe.render(
-            self.network, task.layer, channels0, self.params, self.seed, self.device, curve.append
-        )
-        activations = self._activations(task.layer, images, channels0)
-        scores = self._example_scores(task.layer)
+        seeds = [unit_seed(self.seed, task.layer, c, task.recipe) for c in task.channels]
+        finished: list[float] = []
+
+        def reached(k: int, value: float) -> None:
+            while len(finished) <= k:
+                finished.append(time.perf_counter())
+            finished[k] = time.perf_counter()
+
+        outputs = recipe.render(self.network, task.layer, channels0, seeds, params, self.device, reached)
+        activations = self._activations(task.layer, [o.network_image for o in outputs], channels0)
         units = []
-        for k, (unit_id, channel) in enumerate(zip(task.unit_ids, task.channels)):
-            data = png_bytes(images[k])
+        begin = started
+        for k, (render_id, channel, output) in enumerate(zip(task.render_ids, task.channels, outputs)):
+            data = png_bytes(output.image)
+            end = finished[k] if k < len(finished) else time.perf_counter()
             units.append(
                 UnitImage(
-                    unit_id,
+                    render_id,
                     channel,
                     data,
                     hashlib.sha256(data).hexdigest(),
                     activations[k],
-                    top_examples(scores, channel - 1),
+                    is_dead(output.curve, output.image),
+                    tuple(float(v) for v in output.curve),
+                    max(0.0, end - begin),
+                    dict(output.options),
                 )
             )
-        return BatchResult(task, self.label, tuple(units), tuple(curve), time.perf_counter() - started)
+            begin = end
+        return RenderResult(task, self.label, tuple(units), time.perf_counter() - started)
+
+    def score(self, task: ExampleTask) -> ExampleResult:
+        started = time.perf_counter()
+        module = self._examples_module(task.outputs)
+        view = optvis_view(self.network)
+        summary = score_chunk(
+            module,
+            task.outputs,
+            view.preprocess,
+            task.root,
+            task.items,
+            self.network.tile_size(),
+            self.network.input_channels,
+            task.batch,
+        )
+        by_layer = dict(zip(task.outputs, task.layers))
+        summary.layers = {by_layer[output]: examples for output, examples in summary.layers.items()}
+        return ExampleResult(task, self.label, summary, time.perf_counter() - started)

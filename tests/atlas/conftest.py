@@ -35,10 +35,17 @@ def start_cli(*arguments: str) -> subprocess.Popen:
 
 
 def unit_rows(folder: Path) -> list[dict]:
+    """Every render (a unit with one recipe) with its unit's layer and channel."""
     connection = sqlite3.connect(f"file:{folder / 'atlas.sqlite'}?mode=ro", uri=True, timeout=30)
     connection.row_factory = sqlite3.Row
     try:
-        return [dict(row) for row in connection.execute("SELECT * FROM units ORDER BY layer_index, channel")]
+        return [
+            dict(row)
+            for row in connection.execute(
+                "SELECT r.*, u.layer, u.layer_index, u.channel FROM renders r JOIN units u ON u.id = r.unit_id "
+                "ORDER BY u.layer_index, r.recipe, u.channel"
+            )
+        ]
     finally:
         connection.close()
 
@@ -49,12 +56,12 @@ def folder_snapshot(folder: Path) -> dict:
 
 
 def assert_complete(folder: Path, expected_units: int) -> list[dict]:
-    """Every unit done exactly once, every image decodes, no temporary file left."""
+    """Every (unit, recipe) render done exactly once, every image decodes, no temporary file left."""
     from PIL import Image
 
     rows = unit_rows(folder)
     assert len(rows) == expected_units
-    assert len({(r["layer"], r["channel"]) for r in rows}) == expected_units
+    assert len({(r["layer"], r["channel"], r["recipe"]) for r in rows}) == expected_units
     assert [r["status"] for r in rows] == ["done"] * expected_units, [
         (r["layer"], r["channel"], r["status"], r["error"]) for r in rows
     ]
@@ -71,9 +78,9 @@ def tinynet() -> Path:
     return TINYNET
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def ray_instance():
-    """One local Ray instance for the session: 2 CPUs, no dashboard."""
+    """One local Ray instance for a test module: 2 CPUs, no dashboard."""
     import ray
 
     ray.init(
@@ -85,3 +92,97 @@ def ray_instance():
     )
     yield ray
     ray.shutdown()
+
+
+class InlineEngine:
+    """The engine protocol in the test process itself (no worker start-up): for tests of what is around the engines."""
+
+    def __init__(self, plan, label: str = "inline:0"):
+        from deepdreamport.atlas.worker import UnitRenderer
+
+        record = plan.record
+        self.label = label
+        self.renderer = UnitRenderer(record.model_path, record.recipes, record.seed, threads=None, label=label)
+        self.pending = None
+
+    def start(self):
+        pass
+
+    def idle_workers(self):
+        return [] if self.pending else [self.label]
+
+    def in_flight(self):
+        return 1 if self.pending else 0
+
+    def starting(self):
+        return 0
+
+    def submit(self, label, task):
+        self.pending = task
+
+    def wait(self, timeout):
+        import torch
+
+        from deepdreamport.atlas.engines import Outcome
+
+        task, self.pending = self.pending, None
+        if task is None:
+            return []
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # as every worker computes: the same bytes as theirs
+        try:
+            return [Outcome(self.label, task, result=self.renderer.run(task))]
+        except Exception as exc:  # reported as the engines report it
+            return [Outcome(self.label, task, error=f"{type(exc).__name__}: {exc}")]
+        finally:
+            torch.set_num_threads(threads)
+
+    def close(self):
+        self.pending = None
+
+
+def run_inline(model, out, **options):
+    """``run_atlas`` with the in-process engine."""
+    from deepdreamport.atlas.job import execute, plan_atlas
+
+    gallery = options.pop("gallery", True)
+    plan = plan_atlas(model, out, **options)
+    return execute(plan, progress=False, gallery=gallery, engine=InlineEngine(plan))
+
+
+def run_atlas_in_thread(folder: Path, **options):
+    """``run_atlas(TINYNET, folder, **options)`` in a thread; returns the thread and a dict that gets
+    ``summary`` (or ``error``)."""
+    import threading
+
+    from deepdreamport.atlas import run_atlas
+
+    outcome: dict = {}
+
+    def job():
+        try:
+            outcome["summary"] = run_atlas(TINYNET, folder, gallery=False, **options)
+        except BaseException as exc:  # the test reports it
+            outcome["error"] = exc
+
+    runner = threading.Thread(target=job)
+    runner.start()
+    return runner, outcome
+
+
+def wait_for_victim(folder: Path, runner, accept, timeout: float = 240.0):
+    """Once a render is done, the first running render whose worker label ``accept`` takes (None: the job ended)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while runner.is_alive() and time.monotonic() < deadline:
+        try:
+            rows = unit_rows(folder)
+        except Exception:  # the database does not exist yet
+            rows = []
+        if any(r["status"] == "done" for r in rows):
+            victim = next((r for r in rows if r["status"] == "running" and accept(r["worker"] or "")), None)
+            if victim is not None:
+                return victim
+        time.sleep(0.01)
+    return None

@@ -1,80 +1,89 @@
-"""The local engine: a pool of worker processes on this machine.
+"""The local engine: worker processes on this machine.
 
-One worker per CUDA device when there are GPUs, else ``workers`` CPU processes
-sharing the cores. Each worker has its own pipe, so the coordinator knows which
-batch a worker holds; a worker that dies (even by SIGKILL) is noticed through
-its process sentinel, its batch is reported failed, and a new worker takes its
-place.
+One worker per CUDA device when there are GPUs, else ``workers`` CPU processes of one thread
+each (default: one per core, at most one per 2 GiB of memory). Each worker is a fresh
+interpreter running :mod:`.process` (so a user's script is never re-imported and needs no
+``__main__`` guard) with its own connection, so the coordinator knows which task a worker
+holds; a worker that dies (even by SIGKILL) is noticed through its process (a pidfd where
+Linux has them), its task is reported failed, and a new worker takes its place. Work is claimed
+for a worker only once it has loaded (it says so), so claims never wait on a start.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import signal
-import traceback
+import subprocess
+import sys
+from multiprocessing import Pipe
 from multiprocessing.connection import wait as wait_for
+from pathlib import Path
 from typing import Optional
 
 import torch
 
 from ..errors import EngineError
-from ..worker import RenderTask, UnitRenderer
+from ..worker import Task
 from . import Outcome, WorkerSpec
 
 # A pool whose workers died this many times more than it has workers gives up (a crash loop, not bad luck).
 _DEATHS_TOLERATED = 5
+_MEMORY_PER_WORKER = 2 << 30
+# Workers import this package from where the coordinator imports it.
+_PACKAGE_ROOT = str(Path(__file__).resolve().parents[3])
 
 
-def _worker_main(connection, spec: WorkerSpec, device: str, threads: int) -> None:
-    # the coordinator decides what an interrupt means; a worker only stops when told or killed
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def _total_memory() -> Optional[int]:
     try:
-        renderer = UnitRenderer(
-            spec.model_path,
-            spec.recipe,
-            spec.params,
-            spec.seed,
-            device=device,
-            threads=threads,
-            label=f"local:{os.getpid()}",
-        )
-    except Exception as exc:  # reported to the coordinator, which stops the job
-        connection.send(("broken", f"{type(exc).__name__}: {exc}"))
-        return
-    while True:
-        try:
-            task = connection.recv()
-        except EOFError:
-            return
-        if task is None:
-            return
-        try:
-            connection.send(("done", renderer.render(task)))
-        except Exception as exc:
-            connection.send(("failed", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"))
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def default_cpu_workers() -> int:
+    """One single-threaded worker per core, at most one per 2 GiB of memory (each holds torch and the network)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    memory = _total_memory()
+    by_memory = max(1, memory // _MEMORY_PER_WORKER) if memory else cores
+    return max(1, min(cores, by_memory))
 
 
 def default_devices(workers: Optional[int]) -> list[str]:
-    """One device name per worker: every CUDA device, or ``workers`` (default 2) CPU workers."""
+    """One device name per worker: every CUDA device, or ``workers`` (default :func:`default_cpu_workers`) CPU workers."""
 
     if torch.cuda.is_available():
         count = torch.cuda.device_count()
         return [f"cuda:{i % count}" for i in range(workers or count)]
-    return ["cpu"] * (workers or min(2, os.cpu_count() or 1))
+    return ["cpu"] * (workers or default_cpu_workers())
+
+
+class _Worker:
+    def __init__(self, process: subprocess.Popen, connection, device: str):
+        self.process = process
+        self.connection = connection
+        self.device = device
+        self.ready = False  # loaded torch and the network: tasks go to ready workers only
+        self.sentinel = None
+        if hasattr(os, "pidfd_open"):
+            try:
+                self.sentinel = os.pidfd_open(process.pid)
+            except OSError:
+                self.sentinel = None
+
+    def close(self) -> None:
+        self.connection.close()
+        if self.sentinel is not None:
+            os.close(self.sentinel)
+            self.sentinel = None
 
 
 class LocalEngine:
-    """Worker processes (spawned, so each loads torch and the network afresh and once)."""
+    """Worker processes (fresh interpreters: each loads torch and the network once)."""
 
     def __init__(self, spec: WorkerSpec, workers: Optional[int] = None):
         self.spec = spec
         self.devices = default_devices(workers)
-        cpu_workers = sum(1 for d in self.devices if d == "cpu") or 1
-        self.threads = max(1, (os.cpu_count() or 1) // cpu_workers)
-        self._context = multiprocessing.get_context("spawn")
-        self._workers: dict[str, tuple] = {}  # label → (process, connection, device)
-        self._busy: dict[str, RenderTask] = {}
+        self._workers: dict[str, _Worker] = {}
+        self._busy: dict[str, Task] = {}
         self._deaths = 0
 
     @property
@@ -82,42 +91,60 @@ class LocalEngine:
         return len(self.devices)
 
     def _spawn(self, device: str) -> None:
-        parent, child = self._context.Pipe()
-        process = self._context.Process(target=_worker_main, args=(child, self.spec, device, self.threads), daemon=True)
-        process.start()
+        parent, child = Pipe()
+        environment = dict(os.environ)
+        environment["PYTHONPATH"] = os.pathsep.join(
+            [_PACKAGE_ROOT, *([environment["PYTHONPATH"]] if environment.get("PYTHONPATH") else [])]
+        )
+        process = subprocess.Popen(
+            [sys.executable, "-m", "deepdreamport.atlas.engines.process", str(child.fileno())],
+            pass_fds=(child.fileno(),),
+            stdin=subprocess.DEVNULL,
+            env=environment,
+        )
         child.close()
-        self._workers[f"local:{process.pid}"] = (process, parent, device)
+        label = f"local:{process.pid}"
+        parent.send((self.spec, device, label))
+        self._workers[label] = _Worker(process, parent, device)
 
     def start(self) -> None:
         for device in self.devices:
             self._spawn(device)
 
     def idle_workers(self) -> list[str]:
-        return [label for label in self._workers if label not in self._busy]
+        return [label for label, worker in self._workers.items() if worker.ready and label not in self._busy]
 
     def in_flight(self) -> int:
         return len(self._busy)
 
-    def submit(self, label: str, task: RenderTask) -> None:
-        self._workers[label][1].send(task)
+    def starting(self) -> int:
+        return sum(not worker.ready for worker in self._workers.values())
+
+    def submit(self, label: str, task: Task) -> None:
+        self._workers[label].connection.send(task)
         self._busy[label] = task
 
     def wait(self, timeout: float) -> list[Outcome]:
         """Outcomes that arrived within ``timeout`` seconds (possibly none)."""
         handles = {}
-        for label, (process, connection, _) in self._workers.items():
-            handles[connection] = label
-            handles[process.sentinel] = label
+        for label, worker in self._workers.items():
+            handles[worker.connection] = label
+            if worker.sentinel is not None:
+                handles[worker.sentinel] = label
         outcomes: list[Outcome] = []
         ready_labels = {handles[h] for h in wait_for(list(handles), timeout)}
+        ready_labels |= {label for label, worker in self._workers.items() if worker.process.poll() is not None}
         for label in ready_labels:
-            process, connection, device = self._workers[label]
+            worker = self._workers[label]
             message = None
-            try:
-                if connection.poll():
-                    message = connection.recv()
-            except (EOFError, OSError):
-                message = None
+            while True:
+                try:
+                    message = worker.connection.recv() if worker.connection.poll() else None
+                except (EOFError, OSError):
+                    message = None
+                if message is None or message[0] != "ready":
+                    break
+                worker.ready = True
             if message is not None and message[0] == "broken":
                 raise EngineError(f"worker {label} cannot start: {message[1]}")
             if message is not None:
@@ -127,35 +154,38 @@ class LocalEngine:
                 else:
                     outcomes.append(Outcome(label, task, error=message[1]))
                 continue
-            if process.is_alive():
+            if worker.process.poll() is None:
                 continue
-            # the worker died: its batch failed, a fresh worker takes its place
-            process.join()
+            # the worker died: its task failed, a fresh worker takes its place
             del self._workers[label]
+            worker.close()
             task = self._busy.pop(label, None)
             if task is not None:
-                outcomes.append(Outcome(label, task, error=f"worker {label} died (exit code {process.exitcode})"))
+                outcomes.append(
+                    Outcome(label, task, error=f"worker {label} died (exit code {worker.process.returncode})")
+                )
             self._deaths += 1
             if self._deaths > _DEATHS_TOLERATED + self.size:
                 raise EngineError(f"local workers died {self._deaths} times; giving up")
-            self._spawn(device)
+            self._spawn(worker.device)
         return outcomes
 
     def close(self) -> None:
         """Stop every worker: idle ones are asked to exit, busy ones (an interrupted job) are killed."""
-        for label, (process, connection, _) in self._workers.items():
+        for label, worker in self._workers.items():
             if label in self._busy:
-                process.kill()
+                worker.process.kill()
                 continue
             try:
-                connection.send(None)
+                worker.connection.send(None)
             except (OSError, BrokenPipeError):
                 pass
-        for process, connection, _ in self._workers.values():
-            process.join(timeout=5)
-            if process.is_alive():
-                process.kill()
-                process.join()
-            connection.close()
+        for worker in self._workers.values():
+            try:
+                worker.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                worker.process.kill()
+                worker.process.wait()
+            worker.close()
         self._workers.clear()
         self._busy.clear()
