@@ -9,6 +9,7 @@ real process (signals).
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -59,7 +60,15 @@ def deepdream_process(*argv, cwd: Path) -> subprocess.Popen:
             env=environment,
             stdout=stdout,
             stderr=stderr,
+            start_new_session=True,  # its own process group: kill_group() also ends the workers it started
         )
+
+
+def kill_group(process: subprocess.Popen) -> None:
+    """End a :func:`deepdream_process` and every process it started (an atlas's workers), if still running."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
 
 
 def build_numbered_network(path: Path) -> Path:

@@ -111,7 +111,7 @@ def test_render_objective_layers(numbered, tmp_path, capsys, labels):
 
 
 def test_atlas_layers(numbered, tmp_path, capsys):
-    with pytest.raises(AtlasInputError, match="--layers: '2' is ambiguous"):
+    with pytest.raises(AtlasInputError, match="^layers: '2' is ambiguous"):
         plan_atlas(numbered, tmp_path / "atlas", layers="2")
     plan = plan_atlas(numbered, tmp_path / "atlas", layers="#4,265", channels="1")
     assert [(unit.layer, unit.layer_index) for unit in plan.units] == [("2", 4), ("265", 5)]

@@ -23,7 +23,7 @@ from deepdreamport.optvis import cli as render_cli
 from deepdreamport.parity import cli as parity_cli
 
 from ..conftest import REFERENCE, TINYNET
-from .conftest import QUICK_DREAM, QUICK_RENDER, deepdream_process, run
+from .conftest import QUICK_DREAM, QUICK_RENDER, deepdream_process, kill_group, run
 
 DREAM = ["dream", TINYNET, "--layer", "relu2", "--channels", "1:3", *QUICK_DREAM, "--out", "d.png", "--npy", "d.npy"]
 RENDER = ["render", TINYNET, "--objective", "conv2:1", *QUICK_RENDER, "--out", "r.png", "--npy", "r.npy"]
@@ -95,7 +95,7 @@ def _text(path: Path) -> str:
 def _atlas_claimed(folder: Path) -> bool:
     try:
         with sqlite3.connect(f"file:{folder / 'atlas.sqlite'}?mode=ro", uri=True, timeout=1) as connection:
-            return connection.execute("SELECT count(*) FROM units WHERE status = 'running'").fetchone()[0] > 0
+            return connection.execute("SELECT count(*) FROM renders WHERE status = 'running'").fetchone()[0] > 0
     except sqlite3.Error:
         return False
 
@@ -110,35 +110,42 @@ def test_sigterm_stops_real_processes_mid_run(tmp_path):
                    "--out", "r.png", "--npy", "r.npy"],
         "parity": ["parity", "record", TINYNET, "--layer", "relu2", "--channels", "1:6", "--levels", "1",
                    "--iterations", "100000", "--out", "cases"],
-        "atlas": ["atlas", TINYNET, "--out", "atlas", "--layers", "conv2,pool2", "--levels", "2", "--iterations",
-                  "10", "--batch", "2", "--workers", "1", "--quiet", "--no-gallery"],
+        "atlas": ["atlas", TINYNET, "--out", "atlas", "--layers", "conv2,pool2", "--levels", "1", "--iterations",
+                  "100000", "--batch", "2", "--workers", "1", "--quiet", "--no-gallery", "--yes", "--no-examples"],
     }  # fmt: skip
-    processes = {}
-    for name, argv in long_run.items():
-        folder = tmp_path / name
-        folder.mkdir()
-        processes[name] = (folder, deepdream_process(*argv, cwd=folder))
-    mid_run = {  # evidence that each one has started its run (its temporary files exist, units are claimed)
-        "dream": lambda f: any(f.glob(".*.part")),
-        "render": lambda f: any(f.glob(".*.part")),
-        "parity": lambda f: any((f / "cases").glob(".*.part")),
-        "atlas": lambda f: _atlas_claimed(f / "atlas"),
-    }
-    for name, (folder, process) in processes.items():
-        started = mid_run[name]
-        _wait_for(lambda f=folder, p=process, s=started: s(f) or p.poll() is not None, f"{name} to start its run")
-        assert process.poll() is None, _text(folder / "stderr")
-    time.sleep(2.0)  # past loading tinynet, into the iterations (each run is hours long)
-    for _, process in processes.values():
-        process.send_signal(signal.SIGTERM)
-    for name, (folder, process) in processes.items():
-        assert process.wait(timeout=120) == 143, (name, _text(folder / "stderr"))
-        assert "interrupted" in _text(folder / "stderr").strip().splitlines()[-1]
-        left = sorted(p.name for p in folder.rglob("*") if p.name not in ("stdout", "stderr"))
-        if name == "atlas":
-            assert not [p for p in left if p.endswith(".part")], left
-            with sqlite3.connect(folder / "atlas" / "atlas.sqlite") as connection:
-                statuses = dict(connection.execute("SELECT status, count(*) FROM units GROUP BY status").fetchall())
-            assert "running" not in statuses and statuses.get("pending", 0) > 0, statuses  # claims handed back
-        else:
-            assert left == [], (name, left)
+    processes: dict = {}
+    try:
+        for name, argv in long_run.items():
+            folder = tmp_path / name
+            folder.mkdir()
+            processes[name] = (folder, deepdream_process(*argv, cwd=folder))
+        mid_run = {  # evidence that each one has started its run (its temporary files exist, units are claimed)
+            "dream": lambda f: any(f.glob(".*.part")),
+            "render": lambda f: any(f.glob(".*.part")),
+            "parity": lambda f: any((f / "cases").glob(".*.part")),
+            "atlas": lambda f: _atlas_claimed(f / "atlas"),
+        }
+        for name, (folder, process) in processes.items():
+            started = mid_run[name]
+            _wait_for(lambda f=folder, p=process, s=started: s(f) or p.poll() is not None, f"{name} to start its run")
+            assert process.poll() is None, _text(folder / "stderr")
+        time.sleep(2.0)  # past loading tinynet, into the iterations (each run is hours long)
+        for _, process in processes.values():
+            process.send_signal(signal.SIGTERM)
+        for name, (folder, process) in processes.items():
+            assert process.wait(timeout=120) == 143, (name, _text(folder / "stderr"))
+            assert "interrupted" in _text(folder / "stderr").strip().splitlines()[-1]
+            left = sorted(p.name for p in folder.rglob("*") if p.name not in ("stdout", "stderr"))
+            if name == "atlas":
+                assert not [p for p in left if p.endswith(".part")], left
+                with sqlite3.connect(folder / "atlas" / "atlas.sqlite") as connection:
+                    statuses = dict(
+                        connection.execute("SELECT status, count(*) FROM renders GROUP BY status").fetchall()
+                    )
+                assert "running" not in statuses and statuses.get("pending", 0) > 0, statuses  # claims handed back
+            else:
+                assert left == [], (name, left)
+
+    finally:  # a failed check must not leave long runs behind (they would load the machine for hours)
+        for _, process in processes.values():
+            kill_group(process)
