@@ -69,7 +69,9 @@ def bare_pass(setup: Setup, size: int, max_batch: Optional[int]) -> Callable[[],
     """The truncated network's gradient alone on the tiles of one ``size``² iteration, in the same chunks."""
     tiles = 1 if size <= setup.tile_size else (-(-size // setup.tile_size)) ** 2
     side = min(size, setup.tile_size)
-    batch = torch.zeros(setup.k * tiles, setup.network.input_channels, side, side, dtype=setup.dtype, device=setup.device)
+    batch = torch.zeros(
+        setup.k * tiles, setup.network.input_channels, side, side, dtype=setup.dtype, device=setup.device
+    )
     channels = setup.channel_index.repeat_interleave(tiles)
     chunk = max_batch or batch.shape[0]
 

@@ -128,9 +128,7 @@ def _expand_axis(images: torch.Tensor, dim: int, gain: float = 1.0) -> torch.Ten
     if m < 3:  # too short for the edge patterns below
         out = _filter_axis(_symmetric_pad_axis(_interleave_zeros(images, dim), dim), dim)
         return out.mul_(gain) if gain != 1 else out
-    index, scale, odd_taps = _expand_operands(
-        m, dim % images.dim(), images.dim(), gain, images.dtype, images.device
-    )
+    index, scale, odd_taps = _expand_operands(m, dim % images.dim(), images.dim(), gain, images.dtype, images.device)
     extended = images.index_select(dim, index).mul_(scale)  # [4·a0, a0 … a(M-1), 4·a(M-1)]
     even = torch.mul(_every(extended, dim, 0, m), taps[0])
     even.add_(_every(extended, dim, 1, m), alpha=taps[2])

@@ -1,0 +1,110 @@
+"""Every door and recipe on an accelerator, without one: the foreign-device harness (:mod:`tests.foreign_device`).
+
+Each run below is done twice, on the CPU and with the network on the stand-in accelerator (the
+``meta`` device with real values), and must give the CPU's numbers; a tensor made on the CPU and
+fed to the accelerator's tensors anywhere on the way fails the run as it fails on CUDA.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import deepdreamport.doors.matlab as matlab_door
+import deepdreamport.doors.python as python_door
+import deepdreamport.parity._package as parity_package
+from deepdreamport import deep_dream_image, deepDreamImage, load_network
+from deepdreamport.cli import main
+from deepdreamport.optvis import render
+from deepdreamport.parity.cases import load_case
+from deepdreamport.parity.judge import judge_case
+from tests.conftest import PARITY_MODELS, REFERENCE, TINYNET
+from tests.foreign_device import FOREIGN, DeviceMixup, foreign_device
+
+
+@pytest.fixture
+def accelerator(monkeypatch):
+    """While a test runs: the stand-in accelerator on, and the doors' ``'gpu'`` (``'auto'``, ``'cuda'``) is it."""
+    resolve = python_door.resolve_device
+
+    def resolve_foreign(environment):
+        return FOREIGN if str(environment).lower() in ("gpu", "cuda", "auto", "meta") else resolve(environment)
+
+    for module in (python_door, matlab_door, parity_package):
+        monkeypatch.setattr(module, "resolve_device", resolve_foreign)
+    with foreign_device() as device:
+        yield device
+
+
+def test_the_harness_refuses_what_cuda_refuses(accelerator) -> None:
+    on_device = torch.ones(2, 3, device=accelerator)
+    assert on_device.device == accelerator and (on_device * torch.tensor(2.0)).cpu().tolist() == [[2.0] * 3] * 2
+    with pytest.raises(DeviceMixup, match="same device"):
+        on_device + torch.ones(2, 3)  # noqa: B018 - the operation is the test
+    with pytest.raises(DeviceMixup, match="generator"):
+        torch.randn(3, generator=torch.Generator(), device=accelerator)
+    with pytest.raises(TypeError, match="numpy"):
+        on_device.numpy()
+    assert torch.equal(on_device[torch.tensor([1])].cpu(), torch.ones(1, 3))  # CPU indices are allowed, as on CUDA
+
+
+@pytest.fixture(scope="module")
+def tinynet():
+    return load_network(str(TINYNET))
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(initial_image=np.random.RandomState(0).rand(40, 36, 3), pyramid_levels=1, max_batch=3, dtype="double"),
+        dict(pyramid_levels=2, host_state=True, callback=lambda *_: None),
+    ],
+    ids=["tiled-chunks", "host-state"],  # tiled in chunks of 3 tiles; the default image with the images on the host
+)
+def test_python_door(accelerator, tinynet, options) -> None:
+    options = {"num_iterations": 2, "random_state": 0, "max_batch": 4, **options}
+    on_cpu = deep_dream_image(tinynet, "relu2", [0, 2], device="cpu", **options)
+    np.testing.assert_array_equal(deep_dream_image(tinynet, "relu2", [0, 2], device="gpu", **options), on_cpu)
+
+
+def test_matlab_door(accelerator, tinynet) -> None:
+    options = ("NumIterations", 2, "PyramidLevels", 2, "Verbose", False, "MaxBatch", 4, "RandomState", 0)
+    on_cpu = deepDreamImage(tinynet, "fc", [1, 5], *options, "ExecutionEnvironment", "cpu")
+    np.testing.assert_array_equal(
+        deepDreamImage(tinynet, "fc", [1, 5], *options, "ExecutionEnvironment", "gpu"), on_cpu
+    )
+
+
+def test_command_line_dream(accelerator, tmp_path) -> None:
+    arrays = {}
+    for device in ("cpu", "gpu"):
+        out = tmp_path / f"{device}.png"
+        arguments = ["dream", str(TINYNET), "--layer", "relu1", "--channels", "1:2", "--device", device]
+        assert main([*arguments, "--iterations", "2", "--levels", "1", "--max-batch", "4", "--out", str(out),
+                     "--npy", str(tmp_path / f"{device}.npy")]) == 0  # fmt: skip
+        arrays[device] = np.load(tmp_path / f"{device}.npy")
+    np.testing.assert_array_equal(arrays["gpu"], arrays["cpu"])
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(param="fft"),
+        dict(param="pixel", lucent=True),
+        dict(param="laplacian", redirected_relu=True),
+        dict(param="cppn"),
+        dict(param="maco", transforms="none"),
+    ],
+    ids=lambda options: options["param"],
+)
+def test_render_every_parametrisation(accelerator, options) -> None:
+    on_cpu = render(str(TINYNET), "relu2:0,relu2:3", steps=2, size=32, device="cpu", **options)
+    on_device = render(str(TINYNET), "relu2:0,relu2:3", steps=2, size=32, device=accelerator, **options)
+    np.testing.assert_array_equal(on_device.images, on_cpu.images)
+    np.testing.assert_array_equal(on_device.losses, on_cpu.losses)
+
+
+def test_parity_check_runs_the_case_on_the_device(accelerator) -> None:
+    judgement = judge_case(load_case(REFERENCE / "cases" / "tinynet_conv2_tiled.mat"), PARITY_MODELS, str(accelerator))
+    assert judgement.result.passed, judgement.result
