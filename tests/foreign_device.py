@@ -17,8 +17,11 @@ CPU: the same kernels run), while every aten operation checks its tensor argumen
 Why ``meta``: autograd's engine treats ``cuda`` and ``privateuseone`` tensors as accelerator
 tensors with streams (a CUDA build without a GPU then fails in the engine), ``meta`` as a plain
 device; and ``meta`` is refused by every door (no run ever uses it), so nothing confuses it with
-a real run. The doors resolve the device with ``resolve_device``: :func:`foreign_doors` makes it
-return ``meta`` for ``'gpu'``/``'cuda'``/``'auto'`` while the harness is on.
+a real run. The fixture :func:`accelerator` turns the harness on for a test and makes the doors'
+``resolve_device`` answer ``meta`` for ``'gpu'``/``'cuda'``/``'auto'``.
+
+Fidelity: the same CPU kernels run, so a run on the stand-in gives the CPU's numbers bit for bit
+when its batches are the same (``tests/test_devices.py`` checks every door that way).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any, Iterator
 
+import pytest
 import torch
 from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
@@ -169,3 +173,21 @@ def foreign_device() -> Iterator[torch.device]:
     """While open, ``meta`` is a stand-in accelerator with real values (see the module docstring); yields it."""
     with _ForeignFromData(), _ForeignFactories():
         yield FOREIGN
+
+
+@pytest.fixture
+def accelerator(monkeypatch):
+    """While a test runs: the stand-in accelerator on, and the doors' ``'gpu'`` (``'auto'``, ``'cuda'``) is it."""
+    import deepdreamport.doors.matlab as matlab_door
+    import deepdreamport.doors.python as python_door
+    import deepdreamport.parity._package as parity_package
+
+    resolve = python_door.resolve_device
+
+    def resolve_foreign(environment):
+        return FOREIGN if str(environment).lower() in ("gpu", "cuda", "auto", "meta") else resolve(environment)
+
+    for module in (python_door, matlab_door, parity_package):
+        monkeypatch.setattr(module, "resolve_device", resolve_foreign)
+    with foreign_device() as device:
+        yield device

@@ -11,30 +11,13 @@ import numpy as np
 import pytest
 import torch
 
-import deepdreamport.doors.matlab as matlab_door
-import deepdreamport.doors.python as python_door
-import deepdreamport.parity._package as parity_package
 from deepdreamport import deep_dream_image, deepDreamImage, load_network
 from deepdreamport.cli import main
 from deepdreamport.optvis import render
 from deepdreamport.parity.cases import load_case
 from deepdreamport.parity.judge import judge_case
 from tests.conftest import PARITY_MODELS, REFERENCE, TINYNET
-from tests.foreign_device import FOREIGN, DeviceMixup, foreign_device
-
-
-@pytest.fixture
-def accelerator(monkeypatch):
-    """While a test runs: the stand-in accelerator on, and the doors' ``'gpu'`` (``'auto'``, ``'cuda'``) is it."""
-    resolve = python_door.resolve_device
-
-    def resolve_foreign(environment):
-        return FOREIGN if str(environment).lower() in ("gpu", "cuda", "auto", "meta") else resolve(environment)
-
-    for module in (python_door, matlab_door, parity_package):
-        monkeypatch.setattr(module, "resolve_device", resolve_foreign)
-    with foreign_device() as device:
-        yield device
+from tests.foreign_device import DeviceMixup
 
 
 def test_the_harness_refuses_what_cuda_refuses(accelerator) -> None:
