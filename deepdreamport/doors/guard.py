@@ -45,7 +45,7 @@ import torch
 from ..core.loop import DreamSettings, effective_max_batch, image_groups, level_sizes
 from ..core.tiles import needs_tiles, tile_grid
 from ..errors import DeepDreamError
-from ..nets.base import VisualNetwork
+from ..nets.base import VisualNetwork, counting_saved_elements
 
 GROUP_COPIES = 8
 """Image-sized buffers of one group alive at once: rolled, padded, gradient, pyramid bands, update."""
@@ -66,8 +66,10 @@ def activation_elements_per_pixel(
     """Elements the network saves for backward per input pixel, measured on one ``tile_size`` tile.
 
     Runs the truncated network once with :func:`torch.autograd.graph.saved_tensors_hooks`
-    (a public hook) and counts the distinct tensors it saves, parameters excluded.
-    Cached per module and tile size. This is also the check that the network
+    (a public hook; :func:`~deepdreamport.nets.base.counting_saved_elements`) and counts the
+    distinct tensors it saves, parameters excluded. Cached per module and tile size; when the
+    tile is the network's input size, the pass that built the truncated network measured it
+    already (:attr:`VisualNetwork.saved_elements`) and no pass runs here. This is also the check that the network
     runs on a tile: a size it cannot take is a ``DeepDreamError``. A tile larger
     than ``largest_probe`` is measured on a ``largest_probe`` square instead (the
     count per pixel hardly depends on the size), so the probe itself never
@@ -75,23 +77,16 @@ def activation_elements_per_pixel(
     """
     cache = _PER_PIXEL.setdefault(truncated.module, {})
     side = min(tile_size, largest_probe)
+    if side not in cache and truncated.saved_elements is not None and truncated.input_shape == (channels, side, side):
+        cache[side] = truncated.saved_elements / (side * side)  # the build's probe measured it there already
     if side not in cache:
         module = truncated.module
         parameter = next(module.parameters(), None)
         dtype = parameter.dtype if parameter is not None else torch.float32
         device = parameter.device if parameter is not None else torch.device("cpu")
-        owned = {t.untyped_storage().data_ptr() for t in (*module.parameters(), *module.buffers())}
-        saved: dict[int, int] = {}
-
-        def pack(tensor: torch.Tensor) -> torch.Tensor:
-            storage = tensor.untyped_storage()
-            if storage.data_ptr() not in owned and tensor.device.type != "meta":
-                saved[storage.data_ptr()] = storage.nbytes() // max(1, tensor.element_size())
-            return tensor
-
         probe = torch.zeros(1, channels, side, side, dtype=dtype, device=device, requires_grad=True)
         try:
-            with torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+            with torch.enable_grad(), counting_saved_elements(module) as saved:
                 output = module(probe)
         except RuntimeError as exc:  # a size the network cannot take: name it instead of torch's traceback
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
