@@ -59,7 +59,7 @@ def count_operations(fn: Callable[[], object]) -> OperationCounter:
     return counter
 
 
-def iteration(setup: Setup, size: int, max_batch: Optional[int], graphs: bool = False) -> Callable[[], object]:
+def iteration(setup: Setup, size: int, max_batch: Optional[int]) -> Callable[[], object]:
     images = setup.images(size)
     settings = DreamSettings(1, 1, 1.4, setup.tile_size, max_batch)
     return lambda: deep_dream(images, setup.channel_index, setup.truncated.gradient, settings, np.random.RandomState(0))
