@@ -9,7 +9,7 @@
 #
 # Pure-Python wheels: onnx2torch (the conversion), nevergrad and what it imports (cma, bayesian-optimization,
 # directsearch; bayes_opt imports scikit-learn, which needs joblib, threadpoolctl, narwhals), and, for figure 3
-# with the real lucent, torch-lucent 0.1.8 and kornia 0.4.1 (benchmarks/requirements-lucent.txt). scikit-learn
+# with the real lucent, torch-lucent 0.1.8, kornia 0.4.1 and decorator (benchmarks/requirements-lucent.txt). scikit-learn
 # is compiled: its manylinux wheel for PYTHON_VERSION on x86-64. Versions are the ones pinned in
 # requirements/lock.txt where it pins them, else the shared environment's.
 set -euo pipefail
@@ -29,6 +29,7 @@ PURE=(
     narwhals==2.29.0
     torch-lucent==0.1.8
     kornia==0.4.1
+    decorator==5.3.1
 )
 "${PIP[@]}" download --quiet --no-deps --dest "$DEST" "${PURE[@]}"
 "${PIP[@]}" download --quiet --no-deps --only-binary=:all: --python-version "$PYTHON_VERSION" \

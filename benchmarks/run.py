@@ -627,7 +627,9 @@ def table(results: dict) -> str:
             row.format("4 memory growth, largest / smallest", f"{m['ratio']:.2f}", verdict("memory_growth", m["ratio"]))
         )
         lines.append(row.format("  same, less the K-image state", f"{m['ratio_without_image_state']:.2f}", ""))
-    p = f["precision_threads"]
+    p = f.get("precision_threads")
+    if not p:
+        return "\n".join(lines)
     lines.append(
         row.format(
             f"5 float64 / float32 ({p['float64_s'] * 1e3:.0f} / {p['float32_s'] * 1e3:.0f} ms)",
@@ -671,7 +673,7 @@ def parse(argv):
         "--skip",
         default="",
         help="comma-separated figures to skip: "
-        "lucent,memory,host_memory,batched,layout,layout64,batch_sizes,demo,graphs,op_count",
+        "lucent,memory,host_memory,batched,layout,layout64,batch_sizes,demo,graphs,op_count,precision",
     )
     return parser.parse_args(argv)
 
@@ -691,41 +693,6 @@ def _run_figures(args, skip: set, device: torch.device) -> int:
     started = time.perf_counter()
     setup = load_setup(args.model, args.layer, args.k, torch.float32, device, args.tile_size)
     figures: dict = {}
-    figures["overhead"] = figure_overhead(setup, args.quick)
-    port_step = figures["overhead"]["one_tile"]["iteration_s"]
-    if "layout" not in skip:
-        figures["memory_format"] = figure_memory_format(setup, args, args.quick)
-    if "batch_sizes" not in skip:
-        figures["batch_sizes"] = figure_batch_sizes(setup, args.quick)
-    if "batched" not in skip:
-        figures["batched_vs_loop"] = figure_batched(setup, args.quick, args.batched_size)
-    if "lucent" not in skip:
-        figures["port_vs_lucent"] = figure_lucent(setup, args, args.quick)
-    figures["precision_threads"] = figure_precision_threads(args, setup, args.quick, port_step)
-    if "memory" not in skip:
-        if args.memory_sizes:
-            sizes = [int(s) for s in args.memory_sizes.split(",")]
-        elif args.quick:
-            sizes = [setup.tile_size, 4 * setup.tile_size]
-        else:
-            sizes = [224, 512, 1024, 2048]
-        figures["memory"] = figure_memory(args, setup, sizes)
-    if "host_memory" not in skip:
-        if args.host_state_sizes:
-            sizes = [int(s) for s in args.host_state_sizes.split(",")]
-        elif args.quick:
-            sizes = [setup.tile_size, 4 * setup.tile_size]
-        else:
-            sizes = [224, 4096]
-        figures["host_state_memory"] = figure_memory(args, setup, sizes, host_state=True)
-    if "demo" not in skip:
-        figures["demo_startup"] = figure_demo_startup(args, args.quick)
-    if args.compile:
-        figures["compile"] = figure_compile(args, args.quick, skip)
-    if args.graphs or (device.type == "cuda" and "graphs" not in skip):
-        figures["graphs"] = figure_graphs(setup, args.quick)
-    if "op_count" not in skip and not args.quick:
-        figures["op_count"] = figure_op_count(setup) if device.type == "cpu" else {"skipped": "counted on the CPU"}
     results = {
         "model": str(args.model),
         "layer": args.layer,
@@ -738,8 +705,53 @@ def _run_figures(args, skip: set, device: torch.device) -> int:
         "quick": args.quick,
         "targets": {name: f"{op} {value}" for name, (op, value) in TARGETS.items()},
         "figures": figures,
-        "wall_s": time.perf_counter() - started,
+        "wall_s": 0.0,
     }
+
+    def keep(name: str, value: dict) -> None:
+        """Record a figure and write the JSON so far (a run stopped by a time limit keeps what it measured)."""
+        figures[name] = value
+        results["wall_s"] = time.perf_counter() - started
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=2))
+
+    keep("overhead", figure_overhead(setup, args.quick))
+    port_step = figures["overhead"]["one_tile"]["iteration_s"]
+    if "batched" not in skip:
+        keep("batched_vs_loop", figure_batched(setup, args.quick, args.batched_size))
+    if args.graphs or (device.type == "cuda" and "graphs" not in skip):
+        keep("graphs", figure_graphs(setup, args.quick))
+    if "layout" not in skip:
+        keep("memory_format", figure_memory_format(setup, args, args.quick))
+    if "batch_sizes" not in skip:
+        keep("batch_sizes", figure_batch_sizes(setup, args.quick))
+    if "lucent" not in skip:
+        keep("port_vs_lucent", figure_lucent(setup, args, args.quick))
+    if "precision" not in skip:
+        keep("precision_threads", figure_precision_threads(args, setup, args.quick, port_step))
+    if "memory" not in skip:
+        if args.memory_sizes:
+            sizes = [int(s) for s in args.memory_sizes.split(",")]
+        elif args.quick:
+            sizes = [setup.tile_size, 4 * setup.tile_size]
+        else:
+            sizes = [224, 512, 1024, 2048]
+        keep("memory", figure_memory(args, setup, sizes))
+    if "host_memory" not in skip:
+        if args.host_state_sizes:
+            sizes = [int(s) for s in args.host_state_sizes.split(",")]
+        elif args.quick:
+            sizes = [setup.tile_size, 4 * setup.tile_size]
+        else:
+            sizes = [224, 4096]
+        keep("host_state_memory", figure_memory(args, setup, sizes, host_state=True))
+    if "demo" not in skip:
+        keep("demo_startup", figure_demo_startup(args, args.quick))
+    if args.compile:
+        keep("compile", figure_compile(args, args.quick, skip))
+    if "op_count" not in skip and not args.quick:
+        keep("op_count", figure_op_count(setup) if device.type == "cpu" else {"skipped": "counted on the CPU"})
+    results["wall_s"] = time.perf_counter() - started
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     print(table(results))
