@@ -13,6 +13,7 @@ import torch
 
 from deepdreamport import deep_dream_image, deepDreamImage, load_network
 from deepdreamport.cli import main
+from deepdreamport.nets.sizes import SizeProbe
 from deepdreamport.optvis import render
 from deepdreamport.parity.cases import load_case
 from deepdreamport.parity.judge import judge_case
@@ -91,3 +92,17 @@ def test_render_every_parametrisation(accelerator, options) -> None:
 def test_parity_check_runs_the_case_on_the_device(accelerator) -> None:
     judgement = judge_case(load_case(REFERENCE / "cases" / "tinynet_conv2_tiled.mat"), PARITY_MODELS, str(accelerator))
     assert judgement.result.passed, judgement.result
+
+
+def test_a_device_mixup_inside_a_network_is_not_taken_for_a_size_it_refuses(accelerator) -> None:
+    class MakesACpuTensor(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.scale = torch.nn.Parameter(torch.ones(1))
+
+        def forward(self, images):
+            return images * self.scale + torch.ones(images.shape[-1])  # made on the CPU: the bug
+
+    probe = SizeProbe(MakesACpuTensor().to(accelerator), 3, (8, 8))
+    with pytest.raises(DeviceMixup, match="same device"):
+        probe.accepts(9, 9)
