@@ -17,6 +17,7 @@ from deepdreamport.nets.sizes import SizeProbe
 from deepdreamport.optvis import render
 from deepdreamport.parity.cases import load_case
 from deepdreamport.parity.judge import judge_case
+from deepdreamport.parity.record import RecordSpec, record_case
 from tests.conftest import PARITY_MODELS, REFERENCE, TINYNET
 from tests.foreign_device import DeviceMixup
 
@@ -92,6 +93,16 @@ def test_render_every_parametrisation(accelerator, options) -> None:
 def test_parity_check_runs_the_case_on_the_device(accelerator) -> None:
     judgement = judge_case(load_case(REFERENCE / "cases" / "tinynet_conv2_tiled.mat"), PARITY_MODELS, str(accelerator))
     assert judgement.result.passed, judgement.result
+
+
+def test_parity_record_on_the_device(accelerator, tmp_path) -> None:
+    recorded = {}
+    for device in ("cpu", "gpu"):
+        spec = RecordSpec(TINYNET, "relu2", (1, 2), name=device, iterations=2, levels=2, device=device)
+        recorded[device] = record_case(spec, tmp_path)
+    assert recorded["gpu"].provenance.device == str(accelerator)
+    np.testing.assert_array_equal(recorded["gpu"].iraw, recorded["cpu"].iraw)
+    np.testing.assert_array_equal(recorded["gpu"].activation_log, recorded["cpu"].activation_log)
 
 
 def test_a_device_mixup_inside_a_network_is_not_taken_for_a_size_it_refuses(accelerator) -> None:
