@@ -78,14 +78,15 @@ def test_command_line_dream(accelerator, tmp_path) -> None:
         dict(param="fft"),
         dict(param="pixel", lucent=True),
         dict(param="laplacian", redirected_relu=True),
-        dict(param="cppn"),
+        dict(param="cppn", steps=1, size=16),  # 8 small layers per image: many operations
         dict(param="maco", transforms="none"),
     ],
     ids=lambda options: options["param"],
 )
 def test_render_every_parametrisation(accelerator, options) -> None:
-    on_cpu = render(str(TINYNET), "relu2:0,relu2:3", steps=2, size=32, device="cpu", **options)
-    on_device = render(str(TINYNET), "relu2:0,relu2:3", steps=2, size=32, device=accelerator, **options)
+    options = {"steps": 2, "size": 32, **options}
+    on_cpu = render(str(TINYNET), "relu2:0,relu2:3", device="cpu", **options)
+    on_device = render(str(TINYNET), "relu2:0,relu2:3", device=accelerator, **options)
     np.testing.assert_array_equal(on_device.images, on_cpu.images)
     np.testing.assert_array_equal(on_device.losses, on_cpu.losses)
 

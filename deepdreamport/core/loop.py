@@ -19,6 +19,11 @@ in host memory (pinned when the device is CUDA) and one group of whole images
 at a time is copied to the device for its gradient, normalisation and update
 (and for the resize between levels), then copied back. Device memory then
 holds one group, not K images; each copy back waits for the device.
+
+Replayed levels (``DreamSettings.graphs``, no MATLAB counterpart, same numbers, off by default
+until a GPU run has shown them): each level's iteration (:func:`iterate`) is captured once against
+static buffers and replayed per iteration (:class:`StaticLevel`, :mod:`.replay`: CUDA Graphs on
+CUDA, a recorded replay elsewhere), so a GPU launches one graph instead of hundreds of operations.
 """
 
 from __future__ import annotations
