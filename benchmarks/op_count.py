@@ -8,7 +8,8 @@ operation the dispatcher runs (views included: they cost host time, not kernels;
 gives the count without views, closer to the kernels launched). The iteration is one warm
 ``deep_dream`` iteration (one level: tiled gradient, Laplacian normalisation, update, strength);
 the bare pass is the truncated network's forward + input gradient on the same tiles in the same
-chunks, with nothing around it. Both with one batch (a GPU's default) and with the CPU's chunks.
+chunks, with nothing around it. With one batch (a GPU's default: the figure, along a GPU's copy path)
+and with the CPU's chunks and copies.
 
 ``python -m benchmarks.op_count [--model M --layer L --k K --sizes 224,448]`` prints JSON.
 """
@@ -25,6 +26,7 @@ import numpy as np
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from deepdreamport.core import pyramid
 from deepdreamport.core.loop import CPU_MAX_BATCH, DreamSettings, deep_dream
 
 from .common import DEFAULT_LAYER, DEFAULT_MODEL, Setup, load_setup
@@ -83,12 +85,27 @@ def bare_pass(setup: Setup, size: int, max_batch: Optional[int]) -> Callable[[],
 
 
 def figure_op_count(setup: Setup, sizes=None, top: int = 12) -> dict:
-    """Operations per iteration / per bare pass, at each size, with one batch and with the CPU's chunks."""
+    """Operations per iteration / per bare pass, at each size: one batch along an accelerator's copy path
+    (the figure), one batch along the CPU's, and the CPU's chunks along the CPU's.
+
+    The Laplacian pyramid copies its pads and interleaves by slices on the CPU (faster there) and by one
+    gather or ``stack`` elsewhere (:data:`~deepdreamport.core.pyramid.CPU_SLICE_COPIES`); the count of a
+    GPU's operations is taken here by turning the CPU's slice copies off.
+    """
     sizes = sizes or (setup.tile_size, 2 * setup.tile_size)
     rows = []
+    cases = (
+        ("one_batch", ONE_BATCH, False),
+        ("one_batch_cpu_copies", ONE_BATCH, True),
+        ("cpu_chunks", CPU_MAX_BATCH, True),
+    )
     for size in sizes:
-        for label, max_batch in (("one_batch", ONE_BATCH), ("cpu_chunks", CPU_MAX_BATCH)):
-            it = count_operations(iteration(setup, size, max_batch))
+        for label, max_batch, slice_copies in cases:
+            pyramid.CPU_SLICE_COPIES = slice_copies
+            try:
+                it = count_operations(iteration(setup, size, max_batch))
+            finally:
+                pyramid.CPU_SLICE_COPIES = True
             bare = count_operations(bare_pass(setup, size, max_batch))
             extra = it.counts - bare.counts
             rows.append(
@@ -96,6 +113,7 @@ def figure_op_count(setup: Setup, sizes=None, top: int = 12) -> dict:
                     "size": size,
                     "batching": label,
                     "max_batch": max_batch,
+                    "copies": "cpu slices" if slice_copies else "accelerator gathers",
                     "iteration_ops": it.total,
                     "bare_ops": bare.total,
                     "ratio": it.total / bare.total,

@@ -16,9 +16,15 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from .device_cache import cached_per_device
 from .resize import resize_image
+
+CPU_SLICE_COPIES = True
+"""On the CPU, pads and interleaves copy slices (several operations, fast there); off it, and with this
+false, one gather or ``stack`` each (one kernel on a GPU; ``benchmarks.op_count`` counts both paths).
+The same copies either way."""
 
 FILTER_TAPS = (1 / 16, 1 / 4, 3 / 8, 1 / 4, 1 / 16)
 PAD = 2
@@ -53,9 +59,22 @@ def symmetric_pad(images: torch.Tensor, pad: tuple[int, int]) -> torch.Tensor:
     return out
 
 
+def _slice_copies(images: torch.Tensor) -> bool:
+    return CPU_SLICE_COPIES and images.device.type == "cpu"
+
+
 def _symmetric_pad_axis(images: torch.Tensor, dim: int) -> torch.Tensor:
-    """Pad one axis by ``PAD`` repeating edge samples (``np.pad(mode='symmetric')``): one gather."""
-    return images.index_select(dim, _symmetric_index(images.shape[dim], PAD, images.device))
+    """Pad one axis by ``PAD`` repeating edge samples (``np.pad(mode='symmetric')``).
+
+    One gather on accelerators (one kernel); on the CPU, where a gather along the last axis is
+    about ten times slower than copying slices, the two flipped edges and a ``cat`` (the same copy).
+    """
+    size = images.shape[dim]
+    if not _slice_copies(images) or size < PAD:  # (too short to mirror by slices: the index table)
+        return images.index_select(dim, _symmetric_index(size, PAD, images.device))
+    head = images.narrow(dim, 0, PAD).flip(dim)
+    tail = images.narrow(dim, size - PAD, PAD).flip(dim)
+    return torch.cat((head, images, tail), dim=dim)
 
 
 def _every(images: torch.Tensor, dim: int, start: int, count: int, step: int = 1) -> torch.Tensor:
@@ -89,18 +108,25 @@ def _interleave_zeros(images: torch.Tensor, dim: int) -> torch.Tensor:
 @cached_per_device(maxsize=512)
 def _expand_operands(
     m: int, dim: int, ndim: int, gain: float, dtype: torch.dtype, device: torch.device
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The gather index ``[0, 0 … M-1, M-1]`` of the edge-extended samples, their scales ``[4, 1 … 1, 4]``
-    and the first taps of the odd outputs ``gain · [h0 + h1, h1 … h1]`` (shaped to broadcast along ``dim``)."""
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The scales ``[4, 1 … 1, 4]`` of the edge-extended samples and the first taps of the odd outputs
+    ``gain · [h0 + h1, h1 … h1]`` (shaped to broadcast along ``dim``)."""
     shape = [1] * ndim
     shape[dim] = -1
-    index = torch.from_numpy(np.concatenate(([0], np.arange(m), [m - 1]))).to(device)
     scale = np.ones(m + 2)
     scale[[0, -1]] = 4.0
     odd_taps = np.full(m - 1, FILTER_TAPS[1] * gain)
     odd_taps[0] = (FILTER_TAPS[0] + FILTER_TAPS[1]) * gain
     as_tensor = lambda values: torch.from_numpy(values).to(device=device, dtype=dtype).reshape(shape)  # noqa: E731
-    return index, as_tensor(scale), as_tensor(odd_taps)
+    return as_tensor(scale), as_tensor(odd_taps)
+
+
+def _replicate_edge(images: torch.Tensor, dim: int) -> torch.Tensor:
+    """``[a0, a0 … a(M-1), a(M-1)]`` along ``dim`` (one of the last two of N×C×H×W): one padding kernel."""
+    if images.dim() != 4 or dim < 2:
+        size = images.shape[dim]
+        return torch.cat((images.narrow(dim, 0, 1), images, images.narrow(dim, size - 1, 1)), dim=dim)
+    return F.pad(images, (1, 1, 0, 0) if dim == 3 else (0, 0, 1, 1), mode="replicate")
 
 
 def _expand_axis(images: torch.Tensor, dim: int, gain: float = 1.0) -> torch.Tensor:
@@ -128,8 +154,9 @@ def _expand_axis(images: torch.Tensor, dim: int, gain: float = 1.0) -> torch.Ten
     if m < 3:  # too short for the edge patterns below
         out = _filter_axis(_symmetric_pad_axis(_interleave_zeros(images, dim), dim), dim)
         return out.mul_(gain) if gain != 1 else out
-    index, scale, odd_taps = _expand_operands(m, dim % images.dim(), images.dim(), gain, images.dtype, images.device)
-    extended = images.index_select(dim, index).mul_(scale)  # [4·a0, a0 … a(M-1), 4·a(M-1)]
+    dim = dim % images.dim()
+    scale, odd_taps = _expand_operands(m, dim, images.dim(), gain, images.dtype, images.device)
+    extended = _replicate_edge(images, dim).mul_(scale)  # [4·a0, a0 … a(M-1), 4·a(M-1)]
     even = torch.mul(_every(extended, dim, 0, m), taps[0])
     even.add_(_every(extended, dim, 1, m), alpha=taps[2])
     even.add_(_every(extended, dim, 2, m), alpha=taps[4])
@@ -138,9 +165,24 @@ def _expand_axis(images: torch.Tensor, dim: int, gain: float = 1.0) -> torch.Ten
     torch.mul(_every(images, dim, 0, m - 1), odd_taps, out=first)
     first.add_(_every(images, dim, 1, m - 1), alpha=taps[3])
     _every(odd, dim, m - 2, 1).add_(_every(images, dim, m - 1, 1), alpha=taps[4])
-    # interleave [e0 o0 e1 o1 … e(M-1) ·]: one copy (writing the sums into strided views of the
-    # output would keep the CPU from vectorising them)
-    dim = dim % images.dim()
+    return _interleave(even, odd, dim)
+
+
+def _interleave(even: torch.Tensor, odd: torch.Tensor, dim: int) -> torch.Tensor:
+    """``[e0 o0 e1 o1 … e(M-1)]`` along ``dim`` from M even and M (the last unused) odd samples.
+
+    The sums were made in contiguous buffers (sums written into strided views of the output
+    keep the CPU from vectorising them); one ``stack`` interleaves them, but along the CPU's last
+    axis two strided copies are ten times faster than that ``stack``. The same copy either way.
+    """
+    m = even.shape[dim]
+    if _slice_copies(even) and dim == even.dim() - 1:
+        shape = list(even.shape)
+        shape[dim] = 2 * m - 1
+        out = even.new_empty(shape)
+        _every(out, dim, 0, m, 2).copy_(even)
+        _every(out, dim, 1, m - 1, 2).copy_(_every(odd, dim, 0, m - 1))
+        return out
     return torch.stack((even, odd), dim=dim + 1).flatten(dim, dim + 1).narrow(dim, 0, 2 * m - 1)
 
 

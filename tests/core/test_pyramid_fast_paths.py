@@ -52,8 +52,14 @@ def _expand_by_definition(images: torch.Tensor) -> torch.Tensor:
 SIZES = list(itertools.product(range(1, 9), [1, 2, 3, 4, 7, 12])) + [(224, 224), (301, 190)]
 
 
+@pytest.fixture(params=[True, False], ids=["cpu-slice-copies", "accelerator-gathers"])
+def copy_path(request, monkeypatch):
+    """Both ways the pads and interleaves are copied: slices (the CPU's) and one gather / stack (a GPU's)."""
+    monkeypatch.setattr(laplacian, "CPU_SLICE_COPIES", request.param)
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_reduce_is_the_subsampled_blur(dtype):
+def test_reduce_is_the_subsampled_blur(dtype, copy_path):
     generator = torch.Generator().manual_seed(0)
     for height, width in SIZES:
         images = torch.randn(2, 3, height, width, generator=generator, dtype=dtype)
@@ -62,7 +68,7 @@ def test_reduce_is_the_subsampled_blur(dtype):
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_expand_is_the_blurred_zero_grid(dtype):
+def test_expand_is_the_blurred_zero_grid(dtype, copy_path):
     generator = torch.Generator().manual_seed(1)
     for height, width in SIZES:
         images = torch.randn(2, 3, height, width, generator=generator, dtype=dtype)
