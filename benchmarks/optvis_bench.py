@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from deepdreamport.doors.run import ieee_float32
 from deepdreamport.optvis import render
 from deepdreamport.optvis.gradient_free import population_losses, render_gradient_free
 from deepdreamport.optvis.network import OptvisNetwork
@@ -138,24 +139,26 @@ def learning_rates(network: OptvisNetwork, layer: str, units: int, size: int, st
     return {"layer": layer, "units": units, "size": size, "steps": steps, "rates": list(rates), "params": rows}
 
 
-def speed(network: OptvisNetwork, layer: str, k: int, size: int, steps: int, repeats: int = 5) -> dict:
+def speed(
+    network: OptvisNetwork, layer: str, k: int, size: int, steps: int, repeats: int = 5, device: str = "cpu"
+) -> dict:
     spec = ",".join(f"{layer}:{c}" for c in range(k))
 
     def port(n: int) -> float:
         start = time.perf_counter()
-        render(network, spec, size=size, steps=n, device="cpu", progress=False)
+        render(network, spec, size=size, steps=n, device=device, progress=False)  # host arrays: waits for the device
         return time.perf_counter() - start
 
     def port_step() -> float:
         return (port(steps + 1) - port(1)) / steps
 
-    module = network.graph.torch_module([network.resolve(layer)])
+    module = network.graph.torch_module([network.resolve(layer)]).to(device)
     lucent_step, implementation = lucent_step_timer(
         module,
         list(range(k)),
         size,
         steps,
-        torch.device("cpu"),
+        torch.device(device),
         then=(lambda x: x * 255,),  # render's images enter the network in its 0-255 units
         preprocess=False,
     )
@@ -187,6 +190,7 @@ def speed(network: OptvisNetwork, layer: str, k: int, size: int, steps: int, rep
         bare_times.append(time.perf_counter() - start)
     population_s, bare_s = statistics.median(population_times), statistics.median(bare_times)
     result = {
+        "device": device,
         "k": k,
         "size": size,
         "port_seconds_per_step": port_step_s,
@@ -220,18 +224,26 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--learning-rates", action="store_true", help="only the learning-rate figure (per parametrisation)"
     )
+    parser.add_argument("--device", default="cpu", help="device of the speed figures (the population figure: CPU)")
+    parser.add_argument("--k", type=int, default=8, help="units (batch) of the speed figures (default 8)")
+    parser.add_argument("--size", type=int, default=224, help="image side of the speed figures (default 224)")
     args = parser.parse_args(argv)
+    with ieee_float32(torch.device(args.device)):  # the doors' precision mode, for render and lucent alike
+        return _run(args)
+
+
+def _run(args) -> int:
     torch.set_num_threads(max(1, torch.get_num_threads()))
     network = OptvisNetwork.from_onnx(args.model)
     if args.learning_rates:
         size, steps, rates = (32, 4, (0.005, 0.05)) if args.quick else (96, 64, (0.005, 0.02, 0.05, 0.2))
         results = {"learning_rates": learning_rates(network, args.layer, 2, size, steps, rates)}
     elif args.quick:
-        results = {"speed": speed(network, args.layer, 2, 32, 2, repeats=1)}
+        results = {"speed": speed(network, args.layer, 2, 32, 2, repeats=1, device=args.device)}
         if not args.speed_only:
             results["quality"] = quality(network, args.layer, 2, 32, 4)
     else:
-        results = {"speed": speed(network, args.layer, 8, 224, 4, repeats=args.repeats)}
+        results = {"speed": speed(network, args.layer, args.k, args.size, 4, repeats=args.repeats, device=args.device)}
         if not args.speed_only:
             results["quality"] = quality(network, args.layer, 4, 96, 64)
     text = json.dumps(results, indent=2)

@@ -20,9 +20,11 @@ import torch
 
 from deepdreamport.core.loop import DreamSettings, deep_dream, effective_max_batch
 from deepdreamport.core.tiles import draw_roll, tiled_gradient
+from deepdreamport.doors.run import ieee_float32
 
 from .common import DEFAULT_LAYER, DEFAULT_MODEL, REPO, Setup, load_setup, paired_medians, synchronize, timeit
 from .matlab_loop import looped_deep_dream, looped_tiled_gradient
+from .op_count import figure_op_count
 
 TARGETS = {
     "overhead": ("<=", 0.80),  # against the bare pass in the default layout (issue 12)
@@ -31,6 +33,7 @@ TARGETS = {
     "memory_growth": ("<=", 1.5),
     "host_state_memory": ("<=", 1.2),
     "demo_startup": ("<=", 1.5),
+    "op_count": ("<=", 1.3),  # aten operations per iteration / per bare pass, one batch (issue 17)
 }
 
 
@@ -168,7 +171,16 @@ def figure_batched(setup: Setup, quick: bool, size=None) -> dict:
     pass_difference = float((port_gradient - loop_gradient).abs().max() / loop_gradient.abs().max())
     settings = DreamSettings(iterations, levels, 1.4, setup.tile_size, None)
     grad = setup.truncated.gradient
+    # warm-up: one iteration per level both ways, so that every size's first use (kernel choices,
+    # cached operators) is timed here and not in the figure (not in --quick: a smoke run, no timing)
+    warm = DreamSettings(1, levels, 1.4, setup.tile_size, None)
     synchronize(setup.device)
+    start = time.perf_counter()
+    if not quick:
+        deep_dream(images, setup.channel_index, grad, warm, np.random.RandomState(0))
+        looped_deep_dream(images, setup.channel_index, grad, 1, levels, 1.4, setup.tile_size, np.random.RandomState(0))
+    synchronize(setup.device)
+    warmup_s = time.perf_counter() - start
     start = time.perf_counter()
     port = deep_dream(images, setup.channel_index, grad, settings, np.random.RandomState(0))
     synchronize(setup.device)
@@ -189,11 +201,54 @@ def figure_batched(setup: Setup, quick: bool, size=None) -> dict:
         "iterations": iterations,
         "port_s": port_s,
         "matlab_loop_s": loop_s,
+        "warmup_s": warmup_s,
         "ratio": loop_s / port_s,
         "max_relative_gradient_difference_one_pass": pass_difference,
         "max_relative_image_difference": difference,
         "max_relative_strength_difference": strength_difference,
     }
+
+
+def figure_graphs(setup: Setup, quick: bool) -> dict:
+    """Figure 11: one level's iteration replayed from a captured graph (``DreamSettings.graphs``) / eager.
+
+    Per iteration = (N iterations − 1 iteration) / (N − 1) for each mode, alternately (medians), so the
+    capture (warm-up + capture, once per level) is left out and reported as ``capture_s``. The numbers
+    must be the eager ones: images and strengths after N iterations compared bit for bit. On a device
+    other than CUDA the replay is the recorded stand-in (for testing; its speed means nothing).
+    """
+    iterations, repeats = (2, 1) if quick else (6, 5)
+    out: dict = {"device": str(setup.device), "iterations": iterations}
+    for label, size in (("one_tile", setup.tile_size), ("four_tiles", 2 * setup.tile_size)):
+        images = setup.images(size)
+
+        def run(count: int, graphs: bool, images=images):
+            settings = DreamSettings(count, 1, 1.4, setup.tile_size, None, graphs=graphs)
+            return deep_dream(images, setup.channel_index, setup.truncated.gradient, settings, np.random.RandomState(0))
+
+        eager, replayed = run(iterations, False), run(iterations, True)
+        same = bool(torch.equal(eager.images, replayed.images)) and bool(
+            np.array_equal(eager.activation_log, replayed.activation_log)
+        )
+        difference = float((eager.images - replayed.images).abs().max() / eager.images.abs().max())
+        eager_n, graphs_n = paired_medians(
+            lambda: run(iterations, False), lambda: run(iterations, True), setup.device, repeats
+        )
+        eager_1, graphs_1 = paired_medians(lambda: run(1, False), lambda: run(1, True), setup.device, repeats)
+        eager_s = (eager_n - eager_1) / (iterations - 1)
+        graphs_s = (graphs_n - graphs_1) / (iterations - 1)
+        out[label] = {
+            "size": size,
+            "eager_iteration_s": eager_s,
+            "graphs_iteration_s": graphs_s,
+            "ratio": graphs_s / eager_s,
+            "capture_s": graphs_1 - graphs_s,
+            "same_numbers": same,
+            "max_relative_image_difference": difference,
+        }
+    out["ratio"] = max(out["one_tile"]["ratio"], out["four_tiles"]["ratio"])
+    out["same_numbers"] = out["one_tile"]["same_numbers"] and out["four_tiles"]["same_numbers"]
+    return out
 
 
 def figure_lucent(setup: Setup, args, quick: bool) -> dict:
@@ -428,7 +483,8 @@ def table(results: dict) -> str:
     if b:
         lines.append(
             row.format(
-                f"2 MATLAB loop / port, {b['start_size']}² {b['device']} ({b['matlab_loop_s']:.1f} / {b['port_s']:.1f} s)",
+                f"2 MATLAB loop / port, {b['start_size']}² {b['device']} ({b['matlab_loop_s']:.1f} / {b['port_s']:.1f} s; "
+                f"warm-up {b['warmup_s']:.1f} s)",
                 f"{b['ratio']:.2f}x",
                 verdict("batched_vs_loop", b["ratio"]),
             )
@@ -535,6 +591,29 @@ def table(results: dict) -> str:
                     f"first (compiling) {dm['compiled_cold_over_eager']:.2f}",
                 )
             )
+    oc = f.get("op_count")
+    if oc and "rows" in oc:
+        for r in oc["rows"]:
+            if r["batching"] == "one_batch":
+                lines.append(
+                    row.format(
+                        f"10 aten ops / bare pass, {r['size']}², one batch ({r['iteration_ops']} / {r['bare_ops']})",
+                        f"{r['ratio']:.2f}",
+                        verdict("op_count", r["ratio"]),
+                    )
+                )
+    g = f.get("graphs")
+    if g:
+        for key in ("one_tile", "four_tiles"):
+            r = g[key]
+            lines.append(
+                row.format(
+                    f"11 replayed / eager iteration, {r['size']}² ({r['graphs_iteration_s'] * 1e3:.1f} / "
+                    f"{r['eager_iteration_s'] * 1e3:.1f} ms)",
+                    f"{r['ratio']:.2f}",
+                    f"same numbers: {r['same_numbers']}, capture {r['capture_s']:.2f} s",
+                )
+            )
     m = f.get("memory", {"sizes": []})
     for r in m["sizes"]:
         lines.append(
@@ -549,7 +628,9 @@ def table(results: dict) -> str:
             row.format("4 memory growth, largest / smallest", f"{m['ratio']:.2f}", verdict("memory_growth", m["ratio"]))
         )
         lines.append(row.format("  same, less the K-image state", f"{m['ratio_without_image_state']:.2f}", ""))
-    p = f["precision_threads"]
+    p = f.get("precision_threads")
+    if not p:
+        return "\n".join(lines)
     lines.append(
         row.format(
             f"5 float64 / float32 ({p['float64_s'] * 1e3:.0f} / {p['float32_s'] * 1e3:.0f} ms)",
@@ -585,11 +666,15 @@ def parse(argv):
         "--host-state-sizes", default=None, help="figure 4b sizes with host-side image state (default 224,4096)"
     )
     parser.add_argument("--compile", action="store_true", help="also figure 9: torch.compile time against its gain")
+    parser.add_argument(
+        "--graphs", action="store_true", help="also figure 11 off CUDA (replayed iterations; on by default on CUDA)"
+    )
     parser.add_argument("--host-state-k", type=int, default=8, help="figure 4b channels (default 8)")
     parser.add_argument(
         "--skip",
         default="",
-        help="comma-separated figures to skip: lucent,memory,host_memory,batched,layout,layout64,batch_sizes,demo",
+        help="comma-separated figures to skip: "
+        "lucent,memory,host_memory,batched,layout,layout64,batch_sizes,demo,graphs,op_count,precision",
     )
     return parser.parse_args(argv)
 
@@ -601,40 +686,14 @@ def main(argv=None) -> int:
         return 2
     skip = set(filter(None, args.skip.split(",")))
     device = torch.device(args.device)
+    with ieee_float32(device):  # the doors' precision mode: IEEE float32 convolutions and products on CUDA
+        return _run_figures(args, skip, device)
+
+
+def _run_figures(args, skip: set, device: torch.device) -> int:
     started = time.perf_counter()
     setup = load_setup(args.model, args.layer, args.k, torch.float32, device, args.tile_size)
     figures: dict = {}
-    figures["overhead"] = figure_overhead(setup, args.quick)
-    port_step = figures["overhead"]["one_tile"]["iteration_s"]
-    if "layout" not in skip:
-        figures["memory_format"] = figure_memory_format(setup, args, args.quick)
-    if "batch_sizes" not in skip:
-        figures["batch_sizes"] = figure_batch_sizes(setup, args.quick)
-    if "batched" not in skip:
-        figures["batched_vs_loop"] = figure_batched(setup, args.quick, args.batched_size)
-    if "lucent" not in skip:
-        figures["port_vs_lucent"] = figure_lucent(setup, args, args.quick)
-    figures["precision_threads"] = figure_precision_threads(args, setup, args.quick, port_step)
-    if "memory" not in skip:
-        if args.memory_sizes:
-            sizes = [int(s) for s in args.memory_sizes.split(",")]
-        elif args.quick:
-            sizes = [setup.tile_size, 4 * setup.tile_size]
-        else:
-            sizes = [224, 512, 1024, 2048]
-        figures["memory"] = figure_memory(args, setup, sizes)
-    if "host_memory" not in skip:
-        if args.host_state_sizes:
-            sizes = [int(s) for s in args.host_state_sizes.split(",")]
-        elif args.quick:
-            sizes = [setup.tile_size, 4 * setup.tile_size]
-        else:
-            sizes = [224, 4096]
-        figures["host_state_memory"] = figure_memory(args, setup, sizes, host_state=True)
-    if "demo" not in skip:
-        figures["demo_startup"] = figure_demo_startup(args, args.quick)
-    if args.compile:
-        figures["compile"] = figure_compile(args, args.quick, skip)
     results = {
         "model": str(args.model),
         "layer": args.layer,
@@ -647,8 +706,53 @@ def main(argv=None) -> int:
         "quick": args.quick,
         "targets": {name: f"{op} {value}" for name, (op, value) in TARGETS.items()},
         "figures": figures,
-        "wall_s": time.perf_counter() - started,
+        "wall_s": 0.0,
     }
+
+    def keep(name: str, value: dict) -> None:
+        """Record a figure and write the JSON so far (a run stopped by a time limit keeps what it measured)."""
+        figures[name] = value
+        results["wall_s"] = time.perf_counter() - started
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=2))
+
+    keep("overhead", figure_overhead(setup, args.quick))
+    port_step = figures["overhead"]["one_tile"]["iteration_s"]
+    if "batched" not in skip:
+        keep("batched_vs_loop", figure_batched(setup, args.quick, args.batched_size))
+    if args.graphs or (device.type == "cuda" and "graphs" not in skip):
+        keep("graphs", figure_graphs(setup, args.quick))
+    if "layout" not in skip:
+        keep("memory_format", figure_memory_format(setup, args, args.quick))
+    if "batch_sizes" not in skip:
+        keep("batch_sizes", figure_batch_sizes(setup, args.quick))
+    if "lucent" not in skip:
+        keep("port_vs_lucent", figure_lucent(setup, args, args.quick))
+    if "precision" not in skip:
+        keep("precision_threads", figure_precision_threads(args, setup, args.quick, port_step))
+    if "memory" not in skip:
+        if args.memory_sizes:
+            sizes = [int(s) for s in args.memory_sizes.split(",")]
+        elif args.quick:
+            sizes = [setup.tile_size, 4 * setup.tile_size]
+        else:
+            sizes = [224, 512, 1024, 2048]
+        keep("memory", figure_memory(args, setup, sizes))
+    if "host_memory" not in skip:
+        if args.host_state_sizes:
+            sizes = [int(s) for s in args.host_state_sizes.split(",")]
+        elif args.quick:
+            sizes = [setup.tile_size, 4 * setup.tile_size]
+        else:
+            sizes = [224, 4096]
+        keep("host_state_memory", figure_memory(args, setup, sizes, host_state=True))
+    if "demo" not in skip:
+        keep("demo_startup", figure_demo_startup(args, args.quick))
+    if args.compile:
+        keep("compile", figure_compile(args, args.quick, skip))
+    if "op_count" not in skip and not args.quick:
+        keep("op_count", figure_op_count(setup) if device.type == "cpu" else {"skipped": "counted on the CPU"})
+    results["wall_s"] = time.perf_counter() - started
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     print(table(results))

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from tests.foreign_device import accelerator  # noqa: F401 - the stand-in accelerator, a fixture for every test
 from tests.onnx.exported_networks import BUILDERS
 
 REPO = Path(__file__).resolve().parents[1]

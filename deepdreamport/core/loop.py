@@ -19,6 +19,11 @@ in host memory (pinned when the device is CUDA) and one group of whole images
 at a time is copied to the device for its gradient, normalisation and update
 (and for the resize between levels), then copied back. Device memory then
 holds one group, not K images; each copy back waits for the device.
+
+Replayed levels (``DreamSettings.graphs``, no MATLAB counterpart, same numbers, off by default
+until a GPU run has shown them): each level's iteration (:func:`iterate`) is captured once against
+static buffers and replayed per iteration (:class:`StaticLevel`, :mod:`.replay`: CUDA Graphs on
+CUDA, a recorded replay elsewhere), so a GPU launches one graph instead of hundreds of operations.
 """
 
 from __future__ import annotations
@@ -31,8 +36,18 @@ import numpy as np
 import torch
 
 from .pyramid import laplacian_normalized_image
+from .replay import Replay, replay_for
 from .resize import resize_image
-from .tiles import GradientFunction, Roll, draw_roll, needs_tiles, tile_activation, tile_grid, tiled_gradient
+from .tiles import (
+    GradientFunction,
+    Roll,
+    RollLike,
+    draw_roll,
+    needs_tiles,
+    tile_activation,
+    tile_grid,
+    tiled_gradient,
+)
 
 IterationCallback = Callable[[int, int, torch.Tensor], None]
 """``(level, iteration, strength)``; ``strength`` is a 0-d float64 tensor on the images' device."""
@@ -70,6 +85,7 @@ class DreamSettings:
     tile_size: int = 224
     max_batch: Optional[int] = None
     host_state: bool = False  # keep the K images on the host, one group on the device at a time
+    graphs: bool = False  # capture each level's iteration once and replay it (CUDA Graphs; see .replay)
 
 
 @dataclass
@@ -129,36 +145,106 @@ def deep_dream(
         images = host_copy(images, device)
     else:
         images = images.clone()  # updated in place below; never the caller's tensor (often an expanded view)
+    use_graphs = settings.graphs and not settings.host_state
     for level, size in enumerate(sizes, start=1):
         images = resize_state(images, size, device) if settings.host_state else resize_image(images, size)
+        tiled = needs_tiles(images.shape[2], images.shape[3], settings.tile_size)
+        groups = image_groups(images.shape, settings, tiled)
+        static = None
+        if use_graphs:
+            static = StaticLevel(images, channel_index, gradient_fn, settings, groups, replay_for(device))
+            images = static.state  # the level's state from here on
         for iteration in range(1, settings.num_iterations + 1):
-            tiled = needs_tiles(images.shape[2], images.shape[3], settings.tile_size)
             roll = draw_roll(settings.tile_size, stream) if tiled else None
-            raw = []
-            for group in image_groups(images.shape, settings, tiled):  # images are independent
-                part = images[group].to(device, non_blocking=True)  # the state itself when it is on the device
-                gradient, activations = tiled_gradient(
-                    part, channel_index[group], gradient_fn, settings.tile_size, roll, settings.max_batch
-                )
-                part += laplacian_normalized_image(gradient)
-                del gradient
-                if part.device != images.device:
-                    images[group] = part.to(images.device)
-                del part
-                raw.append(activations)
-            activation = tile_activation(torch.cat(raw), roll)
+            if static is not None:
+                strength = static.step(roll)
+            else:
+                strength = iterate(images, channel_index, gradient_fn, settings, groups, roll, device)
             if roll is not None:
                 rolls.append(roll)
-            strength = torch.linalg.vector_norm(activation.reshape(-1).double())
             strengths.append(strength)
             log_positions.append((level, iteration))
             if on_iteration is not None:
                 on_iteration(level, iteration, strength)
+        del static  # the captured graph and its memory (the state is kept)
     values = torch.stack(strengths).cpu().numpy() if strengths else np.zeros(0)
     log = np.array([(lvl, it, value) for (lvl, it), value in zip(log_positions, values)], dtype=np.float64).reshape(
         -1, 3
     )
     return DreamResult(images.detach(), log, rolls)
+
+
+def iterate(
+    images: torch.Tensor,
+    channel_index: torch.Tensor,
+    gradient_fn: GradientFunction,
+    settings: DreamSettings,
+    groups: list[slice],
+    roll: Optional[RollLike],
+    device: torch.device,
+) -> torch.Tensor:
+    """One iteration, ``X = X + laplacianNormalizedImage(TiledGradients(X))``, in place on ``images``.
+
+    Group by group (:func:`image_groups`; a group on the host is copied to ``device`` and back).
+    Returns ``norm(act)`` as a 0-d float64 tensor on ``device``.
+    """
+    raw = []
+    for group in groups:  # images are independent
+        part = images[group].to(device, non_blocking=True)  # the state itself when it is on the device
+        gradient, activations = tiled_gradient(
+            part, channel_index[group], gradient_fn, settings.tile_size, roll, settings.max_batch
+        )
+        part += laplacian_normalized_image(gradient)
+        del gradient
+        if part.device != images.device:
+            images[group] = part.to(images.device)
+        del part
+        raw.append(activations)
+    activation = tile_activation(torch.cat(raw), roll)
+    return torch.linalg.vector_norm(activation.reshape(-1).double())
+
+
+class StaticLevel:
+    """One pyramid level's :func:`iterate`, captured once by ``replay`` (:mod:`.replay`) and replayed per step.
+
+    Its static buffers: :attr:`state` (the level's images, updated in place by every step),
+    :attr:`roll` (``(rollX, rollY)`` as a device tensor) and :attr:`strength`. Same numbers as
+    :func:`iterate`: the roll is the same copy done by gathers (:func:`~.tiles.roll_image`).
+
+    Shape:
+        - images: :math:`(K, C, H, W)` on the device; channel_index: :math:`(K)`
+    """
+
+    def __init__(
+        self,
+        images: torch.Tensor,
+        channel_index: torch.Tensor,
+        gradient_fn: GradientFunction,
+        settings: DreamSettings,
+        groups: list[slice],
+        replay: Replay,
+    ):
+        device = images.device
+        tiled = needs_tiles(images.shape[2], images.shape[3], settings.tile_size)
+        self.state = images.clone()  # scratch for the warm-up and the capture, then the level's state
+        self.roll = torch.ones(2, dtype=torch.long, device=device)  # any valid roll for the warm-up
+        self.strength = torch.zeros((), dtype=torch.float64, device=device)
+        self.replay = replay
+
+        def step() -> None:
+            roll = self.roll if tiled else None
+            self.strength.copy_(iterate(self.state, channel_index, gradient_fn, settings, groups, roll, device))
+
+        replay.capture(step)
+        self.state.copy_(images)
+
+    def step(self, roll: Optional[Roll]) -> torch.Tensor:
+        """One iteration with ``roll`` (``None``: untiled); returns its strength (a copy: the buffer is reused)."""
+        if roll is not None:
+            self.roll[0].fill_(roll[0])  # kernels with the values as arguments: no host copy, no wait
+            self.roll[1].fill_(roll[1])
+        self.replay.replay()
+        return self.strength.clone()
 
 
 def host_copy(images: torch.Tensor, device: torch.device) -> torch.Tensor:

@@ -16,9 +16,15 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from .device_cache import cached_per_device
 from .resize import resize_image
+
+CPU_SLICE_COPIES = True
+"""On the CPU, pads and interleaves copy slices (several operations, fast there); off it, and with this
+false, one gather or ``stack`` each (one kernel on a GPU; ``benchmarks.op_count`` counts both paths).
+The same copies either way."""
 
 FILTER_TAPS = (1 / 16, 1 / 4, 3 / 8, 1 / 4, 1 / 16)
 PAD = 2
@@ -53,10 +59,18 @@ def symmetric_pad(images: torch.Tensor, pad: tuple[int, int]) -> torch.Tensor:
     return out
 
 
+def _slice_copies(images: torch.Tensor) -> bool:
+    return CPU_SLICE_COPIES and images.device.type == "cpu"
+
+
 def _symmetric_pad_axis(images: torch.Tensor, dim: int) -> torch.Tensor:
-    """Pad one axis by ``PAD`` repeating edge samples (``np.pad(mode='symmetric')``)."""
+    """Pad one axis by ``PAD`` repeating edge samples (``np.pad(mode='symmetric')``).
+
+    One gather on accelerators (one kernel); on the CPU, where a gather along the last axis is
+    about ten times slower than copying slices, the two flipped edges and a ``cat`` (the same copy).
+    """
     size = images.shape[dim]
-    if size < PAD:  # too short to mirror by slices: fall back to the index table
+    if not _slice_copies(images) or size < PAD:  # (too short to mirror by slices: the index table)
         return images.index_select(dim, _symmetric_index(size, PAD, images.device))
     head = images.narrow(dim, 0, PAD).flip(dim)
     tail = images.narrow(dim, size - PAD, PAD).flip(dim)
@@ -91,44 +105,85 @@ def _interleave_zeros(images: torch.Tensor, dim: int) -> torch.Tensor:
     return grid
 
 
-def _weighted_sum(terms: list[tuple[torch.Tensor, int]]) -> torch.Tensor:
-    """``sum(FILTER_TAPS[t] * x)`` in the order given, with the blur's own operations."""
-    (first, tap), rest = terms[0], terms[1:]
-    out = first * FILTER_TAPS[tap]
-    for values, tap in rest:
-        out.add_(values, alpha=FILTER_TAPS[tap])
-    return out
+@cached_per_device(maxsize=512)
+def _expand_operands(
+    m: int, dim: int, ndim: int, gain: float, dtype: torch.dtype, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The scales ``[4, 1 … 1, 4]`` of the edge-extended samples and the first taps of the odd outputs
+    ``gain · [h0 + h1, h1 … h1]`` (shaped to broadcast along ``dim``)."""
+    shape = [1] * ndim
+    shape[dim] = -1
+    scale = np.ones(m + 2)
+    scale[[0, -1]] = 4.0
+    odd_taps = np.full(m - 1, FILTER_TAPS[1] * gain)
+    odd_taps[0] = (FILTER_TAPS[0] + FILTER_TAPS[1]) * gain
+    as_tensor = lambda values: torch.from_numpy(values).to(device=device, dtype=dtype).reshape(shape)  # noqa: E731
+    return as_tensor(scale), as_tensor(odd_taps)
 
 
-def _expand_axis(images: torch.Tensor, dim: int) -> torch.Tensor:
-    """Zero-interleave, symmetric-pad and filter one axis, skipping the zeros.
+def _replicate_edge(images: torch.Tensor, dim: int) -> torch.Tensor:
+    """``[a0, a0 … a(M-1), a(M-1)]`` along ``dim`` (one of the last two of N×C×H×W): one padding kernel."""
+    if images.dim() != 4 or dim < 2:
+        size = images.shape[dim]
+        return torch.cat((images.narrow(dim, 0, 1), images, images.narrow(dim, size - 1, 1)), dim=dim)
+    return F.pad(images, (1, 1, 0, 0) if dim == 3 else (0, 0, 1, 1), mode="replicate")
 
-    The padded interleaved signal of ``a`` is ``[0 a0 a0 0 a1 0 ... a(M-1) a(M-1) 0]``,
-    so every output needs only two or three of the five taps. The non-zero terms
-    are added in the same order as the full filter adds them, and adding the
-    skipped ``0 * h`` terms changes nothing, so the result is the full filter's
-    (to the last bit, but for PyTorch rounding a multiply-add once or twice
-    depending on how it vectorises a slice).
+
+def _expand_axis(images: torch.Tensor, dim: int, gain: float = 1.0) -> torch.Tensor:
+    """Zero-interleave, symmetric-pad and filter one axis (times ``gain``, a power of two), skipping the zeros.
+
+    The padded interleaved signal of ``a`` is ``[0 a0 a0 0 a1 0 ... a(M-1) a(M-1) 0]``, so every
+    output needs two or three of the five taps: even outputs ``2j`` are
+    ``h0·a(j-1) + h2·a(j) + h4·a(j+1)`` and odd outputs ``2j+1`` are ``h1·a(j) + h3·a(j+1)`` inside;
+    at the edges the mirrored sample replaces the missing one. Computed with the same operations
+    in the same order as the full filter (a product, then one multiply-add per further non-zero
+    tap; the skipped ``0 · h`` terms add exactly nothing), in few, whole-axis operations:
+
+    * even outputs from the samples extended by ``4·a0`` and ``4·a(M-1)``: ``h0 · 4a0 = h1 · a0``
+      and ``h4 · 4a(M-1) = h3 · a(M-1)`` exactly (powers of two), so the edge sums are the
+      interior formula's;
+    * odd outputs ``h1·a(j) + h3·a(j+1)`` with the first tap ``h0 + h1`` at ``j = 0``:
+      ``round(a0 · 5/16)`` is the full filter's ``h0·a0`` followed by ``+ h1·a0`` (``a0/16`` is
+      exact), and one more multiply-add ``+ h4·a(M-1)`` at the last odd output.
+
+    ``gain`` scales every tap; a power of two scales each rounded result exactly, so EXPAND's
+    ``× 4`` is folded into the second axis's taps instead of costing a pass over the output.
     """
     m = images.shape[dim]
+    taps = [tap * gain for tap in FILTER_TAPS]
     if m < 3:  # too short for the edge patterns below
-        return _filter_axis(_symmetric_pad_axis(_interleave_zeros(images, dim), dim), dim)
-    a = lambda start, count: _every(images, dim, start, count)  # noqa: E731
-    shape = list(images.shape)
-    shape[dim] = 2 * m - 1
-    out = images.new_empty(shape)
-    even = _every(out, dim, 0, m, 2)
-    odd = _every(out, dim, 1, m - 1, 2)
-    # even outputs 2j: interior j = 1..M-2 use a(j-1), a(j), a(j+1) with taps 0, 2, 4
-    _every(even, dim, 1, m - 2).copy_(_weighted_sum([(a(0, m - 2), 0), (a(1, m - 2), 2), (a(2, m - 2), 4)]))
-    _every(even, dim, 0, 1).copy_(_weighted_sum([(a(0, 1), 1), (a(0, 1), 2), (a(1, 1), 4)]))
-    _every(even, dim, m - 1, 1).copy_(_weighted_sum([(a(m - 2, 1), 0), (a(m - 1, 1), 2), (a(m - 1, 1), 3)]))
-    # odd outputs 2j+1: interior j = 1..M-3 use a(j), a(j+1) with taps 1, 3
-    if m > 3:
-        _every(odd, dim, 1, m - 3).copy_(_weighted_sum([(a(1, m - 3), 1), (a(2, m - 3), 3)]))
-    _every(odd, dim, 0, 1).copy_(_weighted_sum([(a(0, 1), 0), (a(0, 1), 1), (a(1, 1), 3)]))
-    _every(odd, dim, m - 2, 1).copy_(_weighted_sum([(a(m - 2, 1), 1), (a(m - 1, 1), 3), (a(m - 1, 1), 4)]))
-    return out
+        out = _filter_axis(_symmetric_pad_axis(_interleave_zeros(images, dim), dim), dim)
+        return out.mul_(gain) if gain != 1 else out
+    dim = dim % images.dim()
+    scale, odd_taps = _expand_operands(m, dim, images.dim(), gain, images.dtype, images.device)
+    extended = _replicate_edge(images, dim).mul_(scale)  # [4·a0, a0 … a(M-1), 4·a(M-1)]
+    even = torch.mul(_every(extended, dim, 0, m), taps[0])
+    even.add_(_every(extended, dim, 1, m), alpha=taps[2])
+    even.add_(_every(extended, dim, 2, m), alpha=taps[4])
+    odd = torch.empty_like(even)  # M slots for the M - 1 odd outputs: the last is cut off below
+    first = _every(odd, dim, 0, m - 1)
+    torch.mul(_every(images, dim, 0, m - 1), odd_taps, out=first)
+    first.add_(_every(images, dim, 1, m - 1), alpha=taps[3])
+    _every(odd, dim, m - 2, 1).add_(_every(images, dim, m - 1, 1), alpha=taps[4])
+    return _interleave(even, odd, dim)
+
+
+def _interleave(even: torch.Tensor, odd: torch.Tensor, dim: int) -> torch.Tensor:
+    """``[e0 o0 e1 o1 … e(M-1)]`` along ``dim`` from M even and M (the last unused) odd samples.
+
+    The sums were made in contiguous buffers (sums written into strided views of the output
+    keep the CPU from vectorising them); one ``stack`` interleaves them, but along the CPU's last
+    axis two strided copies are ten times faster than that ``stack``. The same copy either way.
+    """
+    m = even.shape[dim]
+    if _slice_copies(even) and dim == even.dim() - 1:
+        shape = list(even.shape)
+        shape[dim] = 2 * m - 1
+        out = even.new_empty(shape)
+        _every(out, dim, 0, m, 2).copy_(even)
+        _every(out, dim, 1, m - 1, 2).copy_(_every(odd, dim, 0, m - 1))
+        return out
+    return torch.stack((even, odd), dim=dim + 1).flatten(dim, dim + 1).narrow(dim, 0, 2 * m - 1)
 
 
 def reduce(images: torch.Tensor) -> torch.Tensor:
@@ -163,7 +218,7 @@ def expand(images: torch.Tensor) -> torch.Tensor:
         >>> out.shape, out[0, 0, 2, 2].item()  # the centre keeps its value; no renormalisation at borders
         (torch.Size([1, 1, 5, 5]), 1.0)
     """
-    return _expand_axis(_expand_axis(images, -2), -1).mul_(4)
+    return _expand_axis(_expand_axis(images, -2), -1, gain=4.0)
 
 
 def laplacian_pyramid(images: torch.Tensor, levels: int = NUM_LEVELS) -> list[torch.Tensor]:

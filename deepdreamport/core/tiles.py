@@ -21,17 +21,23 @@ Deviations (same numbers):
 from __future__ import annotations
 
 import math
-from typing import Callable, Optional
+from typing import Callable, Optional, Union
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from .device_cache import cached_per_device
 
 GradientFunction = Callable[[torch.Tensor, torch.Tensor], "tuple[torch.Tensor, torch.Tensor]"]
 """``(images B×C×H×W, channel_index B) -> (gradient B×C×H×W, activations B)``."""
 
 Roll = tuple[int, int]
 """``(rollX, rollY)``, 1-based, as MATLAB draws them."""
+
+RollLike = Union[Roll, torch.Tensor]
+"""A :data:`Roll`, or the same two numbers in a device tensor (``int64``, shape ``(2,)``): a graph replayed
+with other rolls reads them from there (:mod:`.replay`)."""
 
 
 def randi(n: int, stream: np.random.RandomState) -> int:
@@ -123,25 +129,80 @@ def needs_tiles(height: int, width: int, tile_size: int) -> bool:
     return height > tile_size or width > tile_size
 
 
+@cached_per_device(maxsize=64)
+def tile_places(
+    count: int, rows: int, cols: int, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Image, tile-row and tile-column index of each tile, in the batch order ``(k, i, j)``.
+
+    Shape:
+        - output: three tensors of shape :math:`(K · nV · nH)`
+
+    Example:
+        >>> [t.tolist() for t in tile_places(2, 1, 2, torch.device("cpu"))]
+        [[0, 0, 1, 1], [0, 0, 0, 0], [0, 1, 0, 1]]
+    """
+    place = torch.arange(count * rows * cols, device=device)
+    return place // (rows * cols), (place // cols) % rows, place % cols
+
+
+def tile_views(padded: torch.Tensor, tile_size: int) -> torch.Tensor:
+    """The T×T tiles of a padded batch as a view: ``[k, i, j]`` is tile ``(i, j)`` of image ``k``.
+
+    Shape:
+        - padded: :math:`(K, C, nV · T, nH · T)`
+        - output: :math:`(K, nV, nH, C, T, T)`, a view of ``padded`` (writes go to it)
+    """
+    return padded.unfold(2, tile_size, tile_size).unfold(3, tile_size, tile_size).permute(0, 2, 3, 1, 4, 5)
+
+
+@cached_per_device(maxsize=64)
+def _positions(size: int, device: torch.device) -> torch.Tensor:
+    return torch.arange(size, device=device)
+
+
+def roll_image(images: torch.Tensor, roll: RollLike, sign: int = 1) -> torch.Tensor:
+    """``circshift(X, sign · [rollY rollX])``: ``torch.roll`` for a :data:`Roll`, two gathers for a tensor roll.
+
+    Both are the same copy of the same samples (``out[i] = x[(i - shift) mod n]``).
+
+    Example:
+        >>> image = torch.arange(6.0).reshape(1, 1, 2, 3)
+        >>> torch.equal(roll_image(image, (1, 1)), roll_image(image, torch.tensor([1, 1])))
+        True
+    """
+    if not isinstance(roll, torch.Tensor):
+        return torch.roll(images, shifts=(sign * roll[1], sign * roll[0]), dims=(2, 3))
+    return _gather_rolled(images, roll, sign, images.shape[2], images.shape[3])
+
+
+def _gather_rolled(images: torch.Tensor, roll: torch.Tensor, sign: int, height: int, width: int) -> torch.Tensor:
+    """Rows and columns ``(i - sign · shift) mod n`` of ``images`` (``n`` = ``height``, ``width``: the first ``n``
+    rows/columns of a larger, padded image are rolled and the rest cut off)."""
+    rows = torch.remainder(_positions(height, images.device) - sign * roll[1], height)
+    cols = torch.remainder(_positions(width, images.device) - sign * roll[0], width)
+    return images.index_select(2, rows).index_select(3, cols)
+
+
 def _tiled_pass(
     images: torch.Tensor,
     channel_index: torch.Tensor,
     gradient_fn: GradientFunction,
     tile_size: int,
-    roll: Roll,
+    roll: RollLike,
     max_batch: Optional[int],
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Gradient of rolled, padded, tiled ``images`` and the tile activations (K×nV×nH).
 
     Without a batch limit (or when all tiles fit in one) every tile of every
-    image is one batch. With ``max_batch``, tiles are cut from the padded image
-    ``max_batch`` at a time and their gradients written straight into one
-    gradient buffer, so no tiled copy of the whole batch is ever made.
+    image is one batch. With ``max_batch``, each chunk of ``max_batch`` tiles is
+    gathered from the padded image in one indexing operation and its gradients
+    scattered back into one gradient buffer in another, so no tiled copy of the
+    whole batch is ever made and the operations do not grow with the tiles.
     """
     count, channels, height, width = images.shape
-    roll_x, roll_y = roll
     rows, cols = tile_grid(height, width, tile_size)
-    rolled = torch.roll(images, shifts=(roll_y, roll_x), dims=(2, 3))
+    rolled = roll_image(images, roll)
     padded = F.pad(rolled, (0, cols * tile_size - width, 0, rows * tile_size - height))
     del rolled
     total = count * rows * cols
@@ -162,22 +223,18 @@ def _tiled_pass(
     else:
         gradient = torch.empty_like(padded)
         activations = images.new_empty(total)
-        places = [(k, i, j) for k in range(count) for i in range(rows) for j in range(cols)]
-
-        def window(k: int, i: int, j: int) -> tuple:
-            return k, slice(None), slice(i * tile_size, (i + 1) * tile_size), slice(j * tile_size, (j + 1) * tile_size)
-
+        image, row, col = tile_places(count, rows, cols, images.device)
+        padded_tiles, gradient_tiles = tile_views(padded, tile_size), tile_views(gradient, tile_size)
         for start in range(0, total, max_batch):
-            chunk = places[start : start + max_batch]
-            tiles = torch.stack([padded[window(*place)] for place in chunk])
-            tile_gradients, tile_activations = gradient_fn(tiles, tile_channels[start : start + len(chunk)])
-            for place, tile_gradient in zip(chunk, tile_gradients):
-                gradient[window(*place)] = tile_gradient
-            activations[start : start + len(chunk)] = tile_activations
+            chunk = slice(start, min(start + max_batch, total))
+            place = (image[chunk], row[chunk], col[chunk])
+            tile_gradients, activations[chunk] = gradient_fn(padded_tiles[place], tile_channels[chunk])  # one gather
+            gradient_tiles[place] = tile_gradients  # one scatter into the gradient's tiles
         activations = activations.reshape(count, rows, cols)
     del padded
-    gradient = torch.roll(gradient[..., :height, :width], shifts=(-roll_y, -roll_x), dims=(2, 3))
-    return gradient, activations
+    if isinstance(roll, torch.Tensor):  # crop and roll back in one gather per axis
+        return _gather_rolled(gradient, roll, -1, height, width), activations
+    return roll_image(gradient[..., :height, :width], roll, -1), activations
 
 
 def tiled_gradient(
@@ -185,7 +242,7 @@ def tiled_gradient(
     channel_index: torch.Tensor,
     gradient_fn: GradientFunction,
     tile_size: int,
-    roll: Optional[Roll],
+    roll: Optional[RollLike],
     max_batch: Optional[int] = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """MATLAB's ``TiledGradients``: the objective's input gradient and its raw activations.
@@ -211,7 +268,7 @@ def tiled_gradient(
     return _tiled_pass(images, channel_index, gradient_fn, tile_size, roll, max_batch)
 
 
-def tile_activation(raw: torch.Tensor, roll: Optional[Roll]) -> torch.Tensor:
+def tile_activation(raw: torch.Tensor, roll: Optional[RollLike]) -> torch.Tensor:
     """MATLAB's ``act``: the mean over images, or ``mean(mean(Z))`` over nV×nH×K tiles.
 
     Shape:

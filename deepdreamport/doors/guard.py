@@ -23,13 +23,20 @@ channels, element size ``b`` and ``G`` images per group
 
 Measured against the peak RSS of real runs (see the README's "Memory guard"),
 the estimate is within a factor of about 1.5 of the growth of the process.
+
+Batch sizing (no MATLAB counterpart, same algorithm): on a GPU without a batch limit, a
+run whose one-batch estimate, times :data:`SAFETY`, exceeds the free memory gets the largest
+batch that fits instead (:func:`dream_max_batch`), rather than being refused or running out of
+memory; runs that fit keep one batch (so their numbers do not change). The CPU keeps its
+fixed default (:data:`~deepdreamport.core.loop.CPU_MAX_BATCH`). :func:`items_that_fit` is the
+same rule for any batch of independent items (units of the atlas, images of ``render``).
 """
 
 from __future__ import annotations
 
 import math
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
@@ -38,12 +45,14 @@ import torch
 from ..core.loop import DreamSettings, effective_max_batch, image_groups, level_sizes
 from ..core.tiles import needs_tiles, tile_grid
 from ..errors import DeepDreamError
-from ..nets.base import VisualNetwork
+from ..nets.base import VisualNetwork, counting_saved_elements
 
 GROUP_COPIES = 8
 """Image-sized buffers of one group alive at once: rolled, padded, gradient, pyramid bands, update."""
 PASS_COPIES = 1
 """Saved activations of a network pass (the backward pass frees them as it makes the gradients)."""
+SAFETY = 1.5
+"""Estimates are within about this factor of measured peaks: a chosen batch leaves that much room."""
 PROBE_SIDE = 1024
 """Largest probe square, unless the network's input is larger (then its input size)."""
 OUT_OF_MEMORY = "deepdreamport:deepDreamImage:OutOfMemory"
@@ -61,8 +70,10 @@ def activation_elements_per_pixel(
     """Elements the network saves for backward per input pixel, measured on one ``tile_size`` tile.
 
     Runs the truncated network once with :func:`torch.autograd.graph.saved_tensors_hooks`
-    (a public hook) and counts the distinct tensors it saves, parameters excluded.
-    Cached per module and tile size. This is also the check that the network
+    (a public hook; :func:`~deepdreamport.nets.base.counting_saved_elements`) and counts the
+    distinct tensors it saves, parameters excluded. Cached per module and tile size; when the
+    tile is the network's input size, the pass that built the truncated network measured it
+    already (:attr:`VisualNetwork.saved_elements`) and no pass runs here. This is also the check that the network
     runs on a tile: a size it cannot take is a ``DeepDreamError``. A tile larger
     than ``largest_probe`` is measured on a ``largest_probe`` square instead (the
     count per pixel hardly depends on the size), so the probe itself never
@@ -73,6 +84,8 @@ def activation_elements_per_pixel(
     """
     cache = _PER_PIXEL.setdefault(truncated.module, {})
     side = min(tile_size, largest_probe)
+    if side not in cache and truncated.saved_elements is not None and truncated.input_shape == (channels, side, side):
+        cache[side] = truncated.saved_elements / (side * side)  # the build's probe measured it there already
     if side not in cache:
         try:
             cache[side] = _elements_per_pixel(truncated, channels, (side, side))
@@ -92,7 +105,7 @@ def _elements_per_pixel(truncated: VisualNetwork, channels: int, size: tuple[int
     device = parameter.device if parameter is not None else torch.device("cpu")
     probe = torch.zeros(1, channels, height, width, dtype=dtype, device=device, requires_grad=True)
     try:
-        elements = saved_elements(lambda: module(probe), (*module.parameters(), *module.buffers()))
+        elements = saved_elements(lambda: module(probe), module)
     except RuntimeError as exc:  # a size the network cannot take: name it instead of torch's traceback
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DeepDreamError(
@@ -106,20 +119,11 @@ def _elements_per_pixel(truncated: VisualNetwork, channels: int, size: tuple[int
 def saved_elements(run: Callable[[], object], owned: Iterable[torch.Tensor] = ()) -> int:
     """Elements autograd saves for the backward pass while ``run()`` runs, plus its output's elements.
 
-    Counted with :func:`torch.autograd.graph.saved_tensors_hooks` (a public hook),
-    each storage once, the storages of ``owned`` (parameters, buffers) excluded.
-    ``run`` returns a tensor, a dict or a sequence of tensors (its output), or ``None``.
+    Counted by :func:`~deepdreamport.nets.base.counting_saved_elements` (a public hook), each
+    storage once, the storages of ``owned`` (parameters, buffers) excluded. ``run`` returns a
+    tensor, a dict or a sequence of tensors (its output), or ``None``.
     """
-    excluded = {t.untyped_storage().data_ptr() for t in owned}
-    saved: dict[int, int] = {}
-
-    def pack(tensor: torch.Tensor) -> torch.Tensor:
-        storage = tensor.untyped_storage()
-        if storage.data_ptr() not in excluded and tensor.device.type != "meta":
-            saved[storage.data_ptr()] = storage.nbytes() // max(1, tensor.element_size())
-        return tensor
-
-    with torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+    with torch.enable_grad(), counting_saved_elements(owned) as saved:
         output = run()
     outputs = output.values() if isinstance(output, dict) else output if isinstance(output, (list, tuple)) else [output]
     elements = sum(saved.values()) + sum(t.numel() for t in outputs if isinstance(t, torch.Tensor))
@@ -199,6 +203,74 @@ def available_bytes(device: torch.device) -> Optional[int]:
     except OSError:
         return None
     return None
+
+
+def items_that_fit(
+    per_item_bytes: float,
+    device: torch.device,
+    fixed_bytes: float = 0,
+    most: Optional[int] = None,
+    limit: Optional[int] = None,
+) -> Optional[int]:
+    """How many independent items (tiles, units, images) of ``per_item_bytes`` each fit in one pass on ``device``
+    next to ``fixed_bytes`` of other memory, with :data:`SAFETY` room; at least 1, at most ``most``.
+
+    ``limit``: the memory to share (default :func:`available_bytes`). ``None`` when the memory cannot be known
+    or the device is the CPU (whose batch is chosen for speed, not memory): keep the caller's default.
+
+    Example:
+        >>> items_that_fit(2**20, torch.device("cuda"), fixed_bytes=2**20, limit=12 * 2**20)
+        7
+        >>> items_that_fit(2**20, torch.device("cpu")) is None
+        True
+    """
+    if device.type == "cpu":
+        return None
+    limit = available_bytes(device) if limit is None else limit
+    if limit is None:
+        return None
+    count = int((limit / SAFETY - fixed_bytes) // max(per_item_bytes, 1))
+    count = max(1, count)
+    return min(count, most) if most is not None else count
+
+
+def dream_max_batch(
+    per_pixel: float,
+    images: int,
+    channels: int,
+    size: tuple[int, int],
+    settings: DreamSettings,
+    dtype: torch.dtype,
+    device: torch.device,
+    limit: Optional[int] = None,
+) -> Optional[int]:
+    """The dream's batch limit on ``device``: ``settings.max_batch`` if given; on a GPU, one batch (``None``) when its
+    estimated peak times :data:`SAFETY` fits the free memory, else the largest batch that does (at least 1).
+
+    ``per_pixel`` is :func:`activation_elements_per_pixel`; the CPU keeps ``None`` (its fixed default).
+    """
+    if settings.max_batch is not None or device.type == "cpu":
+        return settings.max_batch
+    limit = available_bytes(device) if limit is None else limit
+    if limit is None:
+        return None
+    element_bytes = torch.empty((), dtype=dtype).element_size()
+
+    def fits(max_batch: Optional[int]) -> bool:
+        trial = replace(settings, max_batch=max_batch)
+        estimate = estimate_memory(images, channels, size, trial, element_bytes, per_pixel, device)
+        return estimate.peak_bytes * SAFETY <= limit
+
+    if fits(None):
+        return None
+    low, high = 1, max(1, estimate_memory(images, channels, size, settings, element_bytes, per_pixel, device).batch)
+    while low < high:  # the largest batch that fits (the estimate grows with the batch)
+        middle = (low + high + 1) // 2
+        if fits(middle):
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 def readable_bytes(value: int) -> str:

@@ -30,7 +30,7 @@ from ..matlab.options import initial_image as checked_image_values
 from ..nets.base import DreamNetwork, VisualNetwork
 from ..nets.sizes import SizeProbe
 from .degenerate import carried_start, warn_degenerate
-from .guard import PROBE_SIDE, activation_elements_per_pixel, check_memory
+from .guard import PROBE_SIDE, activation_elements_per_pixel, check_memory, dream_max_batch
 
 LayerLike = Union[str, int]
 PRECISION_DTYPES = {"single": torch.float32, "double": torch.float64}
@@ -248,7 +248,8 @@ def run_deep_dream(
     ``base`` is the numbering of the caller's layer indices and of the messages
     (MATLAB door and command line: 1; Python door: 0). Every check, the memory
     guard (:mod:`.guard`, unless ``memory_check`` is false) included, runs before
-    the random stream is drawn from or the network is moved. ``compile`` runs the
+    the random stream is drawn from or the network is moved; on a GPU the guard also
+    picks the batch when one batch would not fit (:func:`.guard.dream_max_batch`). ``compile`` runs the
     visual network through ``torch.compile`` (:meth:`VisualNetwork.runnable`; the
     compiled module is kept on the network's cached visual network for later runs).
     Images that show nothing of their unit (NaN or constant, or the start image
@@ -274,7 +275,9 @@ def run_deep_dream(
         per_pixel = activation_elements_per_pixel(  # an explicit TileSize must fit; MATLAB's default may not
             truncated, network.input_channels, tile, largest_probe, fallback=None if tile_size else network.input_size
         )
-        check_memory(per_pixel, len(channels), network.input_channels, tuple(start_size), settings, dtype, device)
+        run_size = (len(channels), network.input_channels, tuple(start_size))
+        settings = replace(settings, max_batch=dream_max_batch(per_pixel, *run_size, settings, dtype, device))
+        check_memory(per_pixel, *run_size, settings, dtype, device)
     image = default_initial_image(network, start_size, stream) if initial_image is None else initial_image
     truncated.to(device, dtype)
     truncated.compile = bool(compile)

@@ -32,7 +32,7 @@ from __future__ import annotations
 import contextlib
 import copy
 from dataclasses import dataclass, field
-from typing import Optional, Protocol, runtime_checkable
+from typing import Iterable, Optional, Protocol, Union, runtime_checkable
 
 import numpy as np
 import torch
@@ -65,6 +65,9 @@ class VisualNetwork:
     convolution_macs: Optional[int] = None
     """Convolution multiply-adds on one ``input_shape`` image, counted by the probe that built this network
     (:func:`probe_truncation`): set only when the module ran at ``input_shape``, so that size works."""
+    saved_elements: Optional[int] = None
+    """Elements saved for the backward pass (and output) on one ``input_shape`` image, by the same probe:
+    the memory guard's measurement, when it is made at that size (no second pass)."""
     _layout_choices: dict = field(default_factory=dict, repr=False)
     _size_probe: Optional[SizeProbe] = field(default=None, repr=False)
     compile: bool = False
@@ -233,6 +236,29 @@ def counting_convolutions(module: torch.nn.Module):
             hook.remove()
 
 
+@contextlib.contextmanager
+def counting_saved_elements(owned: Union[torch.nn.Module, Iterable[torch.Tensor]] = ()):
+    """While open, count what autograd saves for the backward pass of the forwards run.
+
+    Yields a dict ``{storage address: elements}`` of the distinct tensors saved, filled by
+    :func:`torch.autograd.graph.saved_tensors_hooks` (a public hook). ``owned``: a module (its
+    parameters and buffers are excluded) or the tensors to exclude.
+    """
+    if isinstance(owned, torch.nn.Module):
+        owned = (*owned.parameters(), *owned.buffers())
+    owned = {t.untyped_storage().data_ptr() for t in owned}
+    saved: dict[int, int] = {}
+
+    def pack(tensor: torch.Tensor) -> torch.Tensor:
+        storage = tensor.untyped_storage()
+        if storage.data_ptr() not in owned and tensor.device.type != "meta":
+            saved[storage.data_ptr()] = storage.nbytes() // max(1, tensor.element_size())
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        yield saved
+
+
 @runtime_checkable
 class DreamNetwork(Protocol):
     """MATLAB's ``net`` as ``deepDreamImage`` uses it."""
@@ -269,18 +295,27 @@ def tile_size_of(input_size: InputSize, override: Optional[int], why_unknown: st
     return max(input_size)  # type: ignore[type-var]
 
 
+@dataclass(frozen=True)
+class TruncationProbe:
+    """What one pass of a truncated network on a zero image of its input size told."""
+
+    channels: int  # of its N×C×H×W or N×C output
+    convolution_macs: int  # :func:`convolution_macs` on that image
+    saved_elements: int  # :func:`counting_saved_elements` on that image (what the backward pass keeps)
+
+
 def probe_truncation(
     module: torch.nn.Module, layer: str, input_channels: int, size: tuple[int, int]
-) -> tuple[int, int]:
-    """Run ``module`` once on zeros of ``size``: the channel count of its N×C×H×W or N×C output, and the
-    multiply-adds of its convolutions on that image (:func:`convolution_macs`, counted on the same pass
-    so that the layout choice needs no second one)."""
+) -> TruncationProbe:
+    """Run ``module`` once on zeros of ``size`` (with gradients recorded, none computed): its output's
+    channel count, the multiply-adds of its convolutions (for the layout rule) and the elements it saves
+    for its backward pass (for the memory guard), all from the same pass so that neither needs another."""
     parameter = next(module.parameters(), None)
     dtype = parameter.dtype if parameter is not None else torch.float32
     device = parameter.device if parameter is not None else "cpu"
     try:
-        probe = torch.zeros(1, input_channels, *size, dtype=dtype, device=device)
-        with counting_convolutions(module) as counted, torch.no_grad():
+        probe = torch.zeros(1, input_channels, *size, dtype=dtype, device=device, requires_grad=True)
+        with counting_convolutions(module) as counted, counting_saved_elements(module) as saved, torch.enable_grad():
             output = module(probe)
     except (RuntimeError, MemoryError) as exc:  # a size the layers cannot take: name it, not torch's traceback
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -301,4 +336,4 @@ def probe_truncation(
             "deepdreamport:deepDreamImage:LayerNotImageLike",
             f"layer: {layer!r} outputs a tensor of shape {tuple(output.shape)}; expected N×C×H×W or N×C (fully connected).",
         )
-    return int(output.shape[1]), counted[0]
+    return TruncationProbe(int(output.shape[1]), counted[0], sum(saved.values()) + output.numel())

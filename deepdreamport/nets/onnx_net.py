@@ -144,16 +144,17 @@ class OnnxNetwork:
         )
         module = to_torch(subgraph)
         size = self.input_size if None not in self.input_size else (self.tile_size(tile_size),) * 2
-        channels, macs = probe_truncation(module, layer, self.input_channels, size)  # type: ignore[arg-type]
+        probe = probe_truncation(module, layer, self.input_channels, size)  # type: ignore[arg-type]
         field_size = receptive_field(self.model, self.input_name, output_name, size)  # type: ignore[arg-type]
         return VisualNetwork(
             layer,
             output_name,
             module,
-            channels,
+            probe.channels,
             field_size,
             input_shape=(self.input_channels, *size),  # type: ignore[arg-type]
-            convolution_macs=macs,
+            convolution_macs=probe.convolution_macs,
+            saved_elements=probe.saved_elements,
         )
 
     # -- input normalisation -----------------------------------------------

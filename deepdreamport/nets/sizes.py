@@ -67,7 +67,9 @@ class SizeProbe:
                 output = self.module(probe)
         except torch.OutOfMemoryError:  # a RuntimeError too, but not about the size's shape
             raise
-        except RuntimeError:  # torch reports every size mismatch (cat, matmul, view, conv) as RuntimeError
+        except RuntimeError as exc:  # torch reports every size mismatch (cat, matmul, view, conv) as RuntimeError
+            if "same device" in str(exc):  # a device mix-up inside the module is a bug to show, not a size
+                raise
             return False
         return not (isinstance(output, torch.Tensor) and output.numel() == 0)  # an empty output is no output
 

@@ -157,15 +157,16 @@ class TorchNetwork:
             size = self.tile_size(tile_size)
             whole = tuple(s or size for s in self.input_size)
             module = LayerOutput(self._model, layer)
-            channels, macs = probe_truncation(module, layer, self.input_channels, whole)  # type: ignore[arg-type]
+            probe = probe_truncation(module, layer, self.input_channels, whole)  # type: ignore[arg-type]
             field_size = module_receptive_field(self._model, layer, whole)  # type: ignore[arg-type]
             self._truncated[key] = VisualNetwork(
                 layer,
                 layer,
                 module,
-                channels,
+                probe.channels,
                 field_size,
                 input_shape=(self.input_channels, *whole),  # type: ignore[arg-type]
-                convolution_macs=macs,
+                convolution_macs=probe.convolution_macs,
+                saved_elements=probe.saved_elements,
             )
         return self._truncated[key]
