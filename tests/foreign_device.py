@@ -178,16 +178,22 @@ def foreign_device() -> Iterator[torch.device]:
 @pytest.fixture
 def accelerator(monkeypatch):
     """While a test runs: the stand-in accelerator on, and the doors' ``'gpu'`` (``'auto'``, ``'cuda'``) is it."""
-    import deepdreamport.doors.matlab as matlab_door
-    import deepdreamport.doors.python as python_door
-    import deepdreamport.parity._package as parity_package
+    import importlib
+    import sys
 
-    resolve = python_door.resolve_device
+    from deepdreamport.doors import run
 
-    def resolve_foreign(environment):
-        return FOREIGN if str(environment).lower() in ("gpu", "cuda", "auto", "meta") else resolve(environment)
+    for name in ("doors.cli", "doors.matlab", "doors.python", "optvis.cli", "optvis.rendering", "parity.cli"):
+        importlib.import_module(f"deepdreamport.{name}")  # every module that binds resolve_device, loaded now
+    resolve = run.resolve_device
 
-    for module in (python_door, matlab_door, parity_package):
-        monkeypatch.setattr(module, "resolve_device", resolve_foreign)
+    def resolve_foreign(environment, argument="ExecutionEnvironment"):
+        if str(environment).lower() in ("gpu", "cuda", "auto", "meta"):
+            return FOREIGN
+        return resolve(environment, argument)
+
+    for name, module in list(sys.modules.items()):
+        if name.startswith("deepdreamport") and getattr(module, "resolve_device", None) is resolve:
+            monkeypatch.setattr(module, "resolve_device", resolve_foreign)
     with foreign_device() as device:
         yield device
