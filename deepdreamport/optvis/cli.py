@@ -185,6 +185,7 @@ def _render(args: argparse.Namespace, network: OptvisNetwork, parsed, objective,
             size=args.size,
             steps=args.steps,
             progress=False,
+            memory_check=False,  # the command's own guard ran first (_check_memory), before any output existed
             callback=on_step,
             **options,
         )

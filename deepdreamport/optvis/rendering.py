@@ -53,6 +53,7 @@ Shape:
 from __future__ import annotations
 
 import inspect
+import math
 import sys
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence, Union
@@ -198,6 +199,8 @@ def make_optimizer(
         raise _bad(
             "optimizer", "the parametrisation has no parameters to optimise.", "deepdreamport:optvis:BadOptimizer"
         )
+    if lr is not None and (isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < math.inf):
+        raise _bad("lr", f"expected a learning rate, a finite number > 0; got {lr!r}.")
     if optimizer is None:
         optimizer = "adam"
     if isinstance(optimizer, str):
@@ -295,6 +298,19 @@ def _from_pair(pair: tuple) -> ImageParam:
     return ImageParam(parameters, pair[1], shape[1], "custom")
 
 
+def _image_size(size) -> tuple[int, int]:
+    """``size``: a side (an integer ≥ 1) or ``(height, width)``; anything else is refused naming ``size``."""
+
+    def side(value) -> bool:
+        return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1
+
+    if side(size):
+        return int(size), int(size)
+    if isinstance(size, (tuple, list)) and len(size) == 2 and all(side(v) for v in size):
+        return int(size[0]), int(size[1])
+    raise _bad("size", f"expected a side in pixels (an integer ≥ 1) or (height, width); got {size!r}.")
+
+
 def make_param(
     network: OptvisNetwork,
     param,
@@ -320,7 +336,7 @@ def make_param(
                 "lucent's (params, image_f) pair or a callable returning one.",
                 "deepdreamport:optvis:BadParam",
             )
-        height, width = (size, size) if isinstance(size, (int, np.integer)) else tuple(size)
+        height, width = _image_size(size)
         built = _named_param(
             param,
             (batch, network.input_channels, int(height), int(width)),
@@ -471,6 +487,8 @@ def prepare(
     objective_f, implied_batch = build_objective(network, objective)
     if batch is not None and implied_batch is not None and batch != implied_batch:
         raise _bad("batch", f"{batch} disagrees with the {implied_batch} objectives given (one per batch element).")
+    if batch is not None and (not isinstance(batch, (int, np.integer)) or isinstance(batch, bool) or batch < 1):
+        raise _bad("batch", f"expected a positive integer; got {batch!r}.")
     batch = batch or implied_batch or 1
     generator = None if seed is None else torch.Generator().manual_seed(int(seed))
     supplied = supplied_param(param)
@@ -575,6 +593,30 @@ def export(images: np.ndarray, image_name: Optional[str] = None):
     return write_atomic(name, lambda handle: picture.save(handle, format=image_format))
 
 
+def _check_memory(session: RenderSession, options: dict) -> None:
+    """The render guard (:mod:`.guard`) on a prepared session: probe the layers it reads, refuse what cannot fit.
+
+    Only for the built-in parametrisations (named by a string) at a square ``size``: a caller's own
+    parametrisation has its tensors already, at their own size.
+    """
+    size = options.get("size", 128)
+    if not isinstance(options.get("param", "fft"), str) or not isinstance(size, (int, np.integer)):
+        return
+    from .guard import check_render_memory, gradient_per_pixel  # the guard probes with prepare(): imported late
+
+    layers = session.objective.layers if session.objective is not None else ()
+    probe_options = {k: v for k, v in options.items() if k not in ("size", "batch")}
+    probe_options.update(dtype=session.image().dtype, device=session.device, seed=0, lucent=False)
+    units = [(layer, 0) for layer in layers if layer != "input"] or [(session.network.layer_names()[-1], 0)]
+    numpy_state = np.random.get_state()
+    with torch.random.fork_rng(devices=[]):  # the probe draws nothing from the global streams a lucent script seeded
+        per_pixel = gradient_per_pixel(session.network, units, int(size), probe_options)
+    np.random.set_state(numpy_state)
+    images = session.image().shape[0]
+    advice = "a smaller size, fewer images (batch, objectives) or dtype=torch.float32, or memory_check=False"
+    check_render_memory(per_pixel, images, int(size), session.image().dtype, session.device, advice)
+
+
 def render(
     net,
     objective,
@@ -589,6 +631,7 @@ def render(
     image_name: Optional[str] = None,
     verbose: bool = False,
     param_f=None,
+    memory_check: bool = True,
     **options,
 ) -> RenderResult:
     """Render ``objective`` on ``net`` (an ONNX path/proto, a torch module or an :class:`OptvisNetwork`).
@@ -617,7 +660,10 @@ def render(
     ``progress``: a progress bar (default: where a person is watching, a terminal or Jupyter);
     ``callback(step, loss)`` after every step; lucent's ``thresholds``, ``verbose``, ``show_image``,
     ``show_inline``, ``save_image`` and ``image_name``. Ctrl-C ends the optimisation and returns the
-    images so far (``RenderResult.interrupted``).
+    images so far (``RenderResult.interrupted``). ``memory_check`` (default on; no lucent counterpart):
+    before the first step, a render whose estimated memory exceeds what the device has is refused
+    in one line (:mod:`.guard`, the guard of ``deepdream render``; for the built-in parametrisations
+    at a square ``size``).
     """
     if param_f is not None:
         if "param" in options:
@@ -628,6 +674,8 @@ def render(
     kept = _thresholds(thresholds, steps)
     steps = steps if steps is not None else (max(kept) if kept else 512)
     session = prepare(net, objective, **options)
+    if memory_check:
+        _check_memory(session, options)
     losses: list[float] = []
     snapshots: dict = {}
     interrupted = False

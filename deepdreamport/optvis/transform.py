@@ -334,15 +334,29 @@ def compose(
     return inner
 
 
+def _number(value: Optional[str], default: float, name: str, low: float, high: float, integer: bool) -> float:
+    """A transform spec's number (``pad:12``): ``default`` when absent; outside [low, high] is refused."""
+    if value is None:
+        return default
+    number = int(value) if integer else float(value)  # ValueError: not a number (said by from_names)
+    if not (math.isfinite(number) and low <= number <= high):
+        kind = "an integer" if integer else "a number"
+        raise DeepDreamError(
+            "deepdreamport:optvis:BadTransform",
+            f"transforms: {name}:{value} is out of range; expected {kind} in {low:g}..{high:g}.",
+        )
+    return number
+
+
 _BY_NAME = {
-    "pad": lambda value: pad(int(value or 12), mode="constant", constant_value=0.5),
-    "jitter": lambda value: jitter(int(value or 8)),
+    "pad": lambda value: pad(int(_number(value, 12, "pad", 0, 4096, True)), mode="constant", constant_value=0.5),
+    "jitter": lambda value: jitter(int(_number(value, 8, "jitter", 1, 4096, True))),
     "scale": lambda value: random_scale(
         [1 + (i - 5) / 50.0 for i in range(11)]
         if value is None
-        else np.linspace(1 - float(value), 1 + float(value), 11).tolist()
+        else np.linspace(1 - (v := _number(value, 0.1, "scale", 0, 0.9, False)), 1 + v, 11).tolist()
     ),
-    "rotate": lambda value: random_rotate(list(range(-int(value or 10), int(value or 10) + 1))),
+    "rotate": lambda value: random_rotate(list(range(-(r := int(_number(value, 10, "rotate", 0, 180, True))), r + 1))),
 }
 
 
@@ -373,6 +387,8 @@ def from_names(spec: Union[str, Sequence]) -> list:
             )
         try:
             result.append(_BY_NAME[name](value or None))
+        except DeepDreamError:
+            raise
         except ValueError:
             raise DeepDreamError(
                 "deepdreamport:optvis:BadTransform", f"transforms: {item!r} needs a number after the colon."

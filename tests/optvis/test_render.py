@@ -12,7 +12,7 @@ from deepdreamport.optvis.network import OptvisNetwork
 from deepdreamport.optvis.param import image
 from deepdreamport.optvis.rendering import prepare
 
-from .conftest import conv_graph, relative_error
+from .conftest import TINYNET, conv_graph, relative_error
 
 
 def test_units_are_one_per_batch_element(tinynet):
@@ -129,3 +129,34 @@ def test_objective_objects_are_checked_before_running(tinynet):
         render(tinynet, objectives.neuron("conv2", 0) + 2 * objectives.channel("conv2", 7), device="cpu", steps=1)
     with pytest.raises(DeepDreamError, match="objective: the network has no layer named 'conv3'"):
         render(tinynet, [objectives.diversity("conv3")], device="cpu", steps=1)
+
+
+def test_python_render_refuses_a_render_that_cannot_fit_before_the_first_step(monkeypatch):
+    """``render`` has the guard of ``deepdream render``: one line naming what to change, or memory_check=False."""
+    import deepdreamport.optvis.guard as guard
+
+    monkeypatch.setattr(guard, "available_bytes", lambda device: 10 * 2**20)
+    with pytest.raises(DeepDreamError, match="needs about .* memory_check=False"):
+        render(str(TINYNET), "conv2:0", size=512, steps=1, device="cpu", progress=False)
+    result = render(str(TINYNET), "conv2:0", size=512, steps=1, device="cpu", progress=False, memory_check=False)
+    assert result.images.shape == (1, 512, 512, 3)
+
+
+@pytest.mark.parametrize(
+    "options, words",
+    [
+        ({"size": 0}, "size: expected a side in pixels"),
+        ({"size": 2.5}, "size: expected a side in pixels"),
+        ({"size": (8,)}, "size: expected a side in pixels"),
+        ({"batch": 0}, "batch: expected a positive integer"),
+        ({"lr": -1}, "lr: expected a learning rate"),
+        ({"lr": float("nan")}, "lr: expected a learning rate"),
+        ({"transforms": "pad:-1"}, "transforms: pad:-1 is out of range"),
+        ({"transforms": "jitter:0"}, "transforms: jitter:0 is out of range"),
+        ({"transforms": "scale:5"}, "transforms: scale:5 is out of range"),
+        ({"transforms": "rotate:x"}, "needs a number after the colon"),
+    ],
+)
+def test_careless_render_arguments_are_one_line_naming_the_argument(options, words):
+    with pytest.raises(DeepDreamError, match=words):
+        render(str(TINYNET), "conv2:0", steps=1, device="cpu", progress=False, **options)
