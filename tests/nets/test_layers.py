@@ -59,7 +59,8 @@ def test_layer_name_at(matlab_net):
 def test_format_layer_table(matlab_net):
     text = format_layer_table(matlab_net)
     lines = text.splitlines()
-    assert len(lines) == 13 and "batchnorm_2" in lines[8] and "8×8" in lines[7]
+    assert len(lines) == 15 and "batchnorm_2" in lines[8] and "8×8" in lines[7]  # 13 rows, a blank line, the note
+    assert lines[14].startswith("MATLAB layer: ")
     assert format_layer_table(PARITY / "tinynet.onnx").count("\n") == 10
 
 
