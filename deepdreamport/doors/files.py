@@ -18,6 +18,7 @@ from PIL import Image, ImageDraw
 from ..errors import DeepDreamError
 from ..matlab import tiling
 from .commands import DEMO_MODEL_NAME as DEMO_MODEL_NAME
+from .outputs import write_atomic
 
 _SOURCE_CHECKOUT = Path(__file__).resolve().parents[2]
 
@@ -230,6 +231,45 @@ def imread(filename) -> np.ndarray:
     if not Path(filename).is_file():
         raise DeepDreamError(IMREAD_NOT_FOUND, f"filename: file {str(filename)!r} does not exist.")
     return _decoded(filename, "filename")
+
+
+IMWRITE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF", ".bmp": "BMP"}
+
+
+def imwrite(A, filename) -> Path:
+    """MATLAB's ``imwrite(A, filename)``: an H×W or H×W×3 image written in the format its extension names.
+
+    As MATLAB: single/double values are taken as [0, 1] (outside it saturates) and written as 8 bits,
+    rounded; uint8 as it is; uint16 grey as 16 bits (PNG, TIFF); logical as black and white. So
+    ``imwrite(imtile(I), "dreams.png")`` writes ``deepDreamImage``'s images as MATLAB shows them.
+    Deviations: uint16 colour is refused (Pillow writes 16-bit grey only); the file is written
+    atomically (a temporary file renamed into place).
+    """
+    path = Path(filename)
+    kind = IMWRITE_FORMATS.get(path.suffix.lower())
+    if kind is None:
+        raise DeepDreamError(
+            "MATLAB:imagesci:imwrite:fileFormat",
+            f"filename: cannot tell an image format from {str(filename)!r}; use {', '.join(IMWRITE_FORMATS)}",
+        )
+    array = np.asarray(A)
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] != 3) or array.size == 0:
+        raise DeepDreamError(IMAGE_ERROR, f"A: expected an H×W or H×W×3 image; got {array.shape}")
+    if array.dtype == bool:
+        array = array.astype(np.uint8) * 255
+    elif array.dtype.kind == "f":
+        array = np.round(np.clip(np.nan_to_num(array), 0.0, 1.0) * 255).astype(np.uint8)
+    elif array.dtype == np.uint16 and array.ndim == 2 and kind in ("PNG", "TIFF"):
+        pass  # Pillow's I;16
+    elif array.dtype != np.uint8:
+        raise DeepDreamError(
+            IMAGE_ERROR,
+            f"A: images of class {array.dtype} are not written (uint8, uint16 grey, single, double, logical)",
+        )
+    picture = Image.fromarray(np.ascontiguousarray(array))
+    return write_atomic(path, lambda handle: picture.save(handle, format=kind), "filename")
 
 
 def matlab_montage(images, *name_value, **keywords):

@@ -123,3 +123,20 @@ def test_imread_returns_the_pixels_in_the_files_class(tmp_path):
         imread(tmp_path / "missing.png")
     assert caught.value.identifier == "MATLAB:imagesci:imread:fileDoesNotExist"
     assert imtile([imread(tmp_path / "rgb.png"), imread(tmp_path / "grey.png")]).shape == (3, 8, 3)
+
+
+def test_imwrite_writes_as_matlab_and_imread_reads_it_back(tmp_path):
+    from deepdreamport import imwrite
+
+    single = np.array([[0.0, 0.5], [1.0, 2.0]], np.float32)  # outside [0, 1] saturates
+    imwrite(single, tmp_path / "s.png")
+    np.testing.assert_array_equal(imread(tmp_path / "s.png"), [[0, 128], [255, 255]])
+    rgb = np.random.RandomState(1).randint(0, 256, (2, 3, 3)).astype(np.uint8)
+    imwrite(rgb, str(tmp_path / "rgb.png"))
+    np.testing.assert_array_equal(imread(tmp_path / "rgb.png"), rgb)
+    deep = np.array([[0, 40000]], np.uint16)
+    imwrite(deep, tmp_path / "deep.png")
+    assert imread(tmp_path / "deep.png").dtype == np.uint16 and imread(tmp_path / "deep.png").tolist() == [[0, 40000]]
+    with pytest.raises(DeepDreamError) as caught:
+        imwrite(rgb, tmp_path / "x.unknown")
+    assert caught.value.identifier == "MATLAB:imagesci:imwrite:fileFormat" and not list(tmp_path.glob("x*"))
