@@ -72,25 +72,23 @@ def _recording_value(args: argparse.Namespace, dest: str):
     return RECORD_OPTIONS[dest][1] if value is None else value
 
 
+def _recording_options_given(args: argparse.Namespace, *allowed: str) -> list[str]:
+    """The flags of recording options given on the command line, except ``allowed`` (dests)."""
+    return [
+        flag for dest, (flag, _) in RECORD_OPTIONS.items() if dest not in allowed and getattr(args, dest) is not None
+    ]
+
+
 def _update_model(args: argparse.Namespace, rest: list[str]) -> int:
     """``record --update-model CASES --models DIR --out DIR``: re-hash cases whose numbers still agree."""
     if rest:
         raise UsageError(f"MODEL: not with --update-model (got {rest[0]!r}); the cases name their models")
-    given = [
-        flag
-        for dest, (flag, _) in RECORD_OPTIONS.items()
-        if dest not in ("out", "overwrite", "update_model") and getattr(args, dest) is not None
-    ]
+    given = _recording_options_given(args, "out", "overwrite", "update_model")
     if given:
         raise UsageError(f"{given[0]}: not with --update-model (the cases keep their recorded settings)")
     if args.models is None or not Path(args.models).is_dir():
         raise UsageError("--models: the folder holding the cases' current ONNX networks is required (a folder)")
-    try:
-        paths = find_cases(args.update_model)
-    except FileNotFoundError as exc:
-        raise UsageError(f"--update-model: {exc}") from None
-    if not paths:
-        raise UsageError("--update-model: no case files (*.mat) found")
+    paths = _case_files(args.update_model, "--update-model")
     updated, judgements = update_model_hashes(
         paths, args.models, args.out, overwrite=bool(args.overwrite), device=args.device or "cpu"
     )
@@ -120,11 +118,7 @@ def _record(args: argparse.Namespace, rest: list[str]) -> int:
     if args.batch is not None:
         if rest:
             raise UsageError(f"MODEL: give either MODEL or --batch, not both (got {rest[0]!r} and --batch)")
-        given = [
-            flag
-            for dest, (flag, _) in RECORD_OPTIONS.items()
-            if dest not in ("out", "batch", "overwrite") and getattr(args, dest) is not None
-        ]
+        given = _recording_options_given(args, "out", "batch", "overwrite")
         if args.device is not None:
             given.append("--device")
         if given:
@@ -170,21 +164,27 @@ def _print_row(result: CaseResult) -> None:
     )
 
 
+def _case_files(paths: list[str], argument: str) -> list[Path]:
+    """The case files named by ``paths`` (files or folders of them); at least one."""
+    try:
+        found = find_cases(paths)
+    except FileNotFoundError as exc:
+        raise UsageError(f"{argument}: {exc}") from None
+    if not found:
+        raise UsageError(f"{argument}: no case files (*.mat) found")
+    return found
+
+
 def _check_inputs(args: argparse.Namespace) -> tuple[list[Path], dict[str, Path]]:
     """The case files, and every input (case files, their folders, the models folder and its files) by name."""
-    misplaced = [flag for dest, (flag, _) in RECORD_OPTIONS.items() if getattr(args, dest) is not None]
+    misplaced = _recording_options_given(args)
     if misplaced:
         raise UsageError(f"{misplaced[0]}: only for `deepdream parity record`")
     if args.models is None:
         raise UsageError("--models: the folder holding the cases' ONNX networks is required")
     if not Path(args.models).is_dir():
         raise UsageError(f"--models: {args.models!r} is not a folder")
-    try:
-        paths = find_cases(args.paths)
-    except FileNotFoundError as exc:
-        raise UsageError(f"PATH: {exc}") from None
-    if not paths:
-        raise UsageError("PATH: no case files (*.mat) found")
+    paths = _case_files(args.paths, "PATH")
     inputs = {f"case file {p.name}": p for p in paths}
     inputs.update({f"case path {p}": Path(p) for p in args.paths})
     inputs["--models folder"] = Path(args.models)
