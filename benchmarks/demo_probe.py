@@ -47,7 +47,8 @@ def breakdown(model: str, layer: str, device: str) -> dict:
     from deepdreamport.doors.commands import HANDLERS
 
     load(HANDLERS["demo"])  # the rest of what the demo's handler imports
-    from deepdreamport import deep_dream_image, load_network, montage
+    from deepdreamport import deep_dream_image, load_network
+    from deepdreamport.doors.files import montage
     from deepdreamport.doors.run import resolve_device
 
     stamps.append(time.perf_counter())

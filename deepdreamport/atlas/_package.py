@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from .._version import __version__ as PACKAGE_VERSION
+from ..dependencies import missing_dependency, require
 from ..doors.commands import parse_channels
 from ..doors.numbering import layer_from_text
 from ..doors.outputs import check_output_folder, write_atomic
@@ -63,7 +64,9 @@ __all__ = [
     "layer_module",
     "layer_rows",
     "load_network",
+    "missing_dependency",
     "outputs_module",
     "parse_channels",
+    "require",
     "write_atomic",
 ]

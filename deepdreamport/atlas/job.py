@@ -31,6 +31,7 @@ from ._package import (
     layer_rows,
     load_network,
     parse_channels,
+    require,
     write_atomic,
 )
 from .engines import WorkerSpec
@@ -38,7 +39,7 @@ from .engines.local import LocalEngine, default_devices
 from .errors import AtlasInputError
 from .estimate import Estimate, estimate, time_pass
 from .examples.sources import FOLDER, NONE, SKIMAGE, ExampleItem, check_folder, folder_items, skimage_items
-from .gallery import build_gallery, remove_gallery
+from .gallery import build_gallery, remove_gallery, require_jinja2
 from .recipes import recipe_names, recipe_parameters
 from .signals import deferred_interrupts, say, terminate_as_interrupt
 from .state import DATABASE_NAME, AtlasState, JobRecord, database_path, read_existing_job
@@ -205,7 +206,11 @@ def _positive(name: str, value: Any) -> None:
 def _examples_source(examples: Any, network) -> tuple[dict, Optional[Path]]:
     """The examples source record and the folder (None for the bundled bank or none)."""
     if examples is None or examples is True:
-        return {"kind": SKIMAGE, "count": len(skimage_items(input_size(network))), "chunk": CHUNK_ITEMS}, None
+        try:
+            count = len(skimage_items(input_size(network)))
+        except DeepDreamError as missing:
+            raise AtlasInputError(f"{missing.message} (or a folder of images, or none)", "examples") from None
+        return {"kind": SKIMAGE, "count": count, "chunk": CHUNK_ITEMS}, None
     if examples is False or (isinstance(examples, str) and examples.strip().lower() == "none"):
         return {"kind": NONE}, None
     if not isinstance(examples, (str, os.PathLike)):
@@ -307,6 +312,11 @@ def plan_atlas(
         raise AtlasInputError(f"expected a mapping of recipe parameters; got {params!r}", "params")
     names = recipe_names(recipe)
     recipe_params = recipe_parameters(names, params)
+    if any(name == "maco" or values.get("param") == "maco" for name, values in recipe_params.items()):
+        try:
+            require("skimage", "the MACO parametrisation (natural image statistics)", "atlas")
+        except DeepDreamError as missing:
+            raise AtlasInputError(missing.message, "recipe") from None
     shard_spec = parse_shard(shard)
     channel_list = parse_channel_spec(channels)
     check_out_folder(out, model)
@@ -443,6 +453,11 @@ def execute(plan: AtlasPlan, *, progress: bool = True, gallery: bool = True, eng
     date, and the interrupt (a ``KeyboardInterrupt``; ``Terminated`` for SIGTERM/SIGHUP) is raised
     again at the end.
     """
+    if gallery:
+        try:
+            require_jinja2()
+        except DeepDreamError as missing:  # before anything is written
+            raise AtlasInputError(f"{missing.message} (or build no gallery: --no-gallery, gallery=False)") from None
     plan.out.mkdir(parents=True, exist_ok=True)
     if plan.new:
         remove_gallery(plan.out)  # the replaced atlas's pages and images

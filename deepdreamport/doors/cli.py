@@ -30,6 +30,7 @@ from ..input_files import check_input_file
 from ..matlab.layout import khwc_to_hwck
 from ..matlab.options import channel_list
 from ..nets.load import format_layer_table, load_network
+from ..nets.onnx_net import CONSTANT_WEIGHTS_NOTE
 from ..onnx.read import check_onnx_path
 from .commands import DEMO_OUT, CommandError, parse_channels
 from .commands import add_parsers as add_parsers  # re-exported: the parsers of these handlers
@@ -64,6 +65,8 @@ def dream_to_files(args: argparse.Namespace, model: Path) -> int:
     outputs = {"--out": args.out, "--mat": args.mat, "--npy": args.npy}
     with reserved_outputs(outputs, {"model": str(model), "--image": args.image}, OUTPUT_EXTENSIONS) as reserved:
         network = load_network(str(model))
+        if network.constant_weights:
+            print(f"deepdream {args.command}: {CONSTANT_WEIGHTS_NOTE}", file=sys.stderr)
         layer = resolve_layer_name(
             network, layer_from_text(args.layer, [row.name for row in network.layers], "--layer"), base=1
         )

@@ -16,7 +16,9 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from ..errors import DeepDreamError
+from ..matlab import tiling
 from .commands import DEMO_MODEL_NAME as DEMO_MODEL_NAME
+from .outputs import write_atomic
 
 _SOURCE_CHECKOUT = Path(__file__).resolve().parents[2]
 
@@ -147,6 +149,40 @@ def image_size(path: str) -> tuple[int, int]:
         raise DeepDreamError(IMAGE_ERROR, f"--image: cannot read {str(path)!r} as an image ({exc})") from None
 
 
+def _decoded(path, argument: str) -> np.ndarray:
+    """The pixels of an image file (or the array of a ``.npy``), as MATLAB's ``imread`` returns them: H×W or H×W×C.
+
+    Errors name ``argument`` (``--image``, ``filename``). See :func:`read_image` for the rules.
+    """
+    if str(path).lower().endswith(".npy"):
+        try:
+            return np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise DeepDreamError(
+                IMAGE_ERROR, f"{argument}: cannot read {str(path)!r} as a .npy array ({exc})"
+            ) from None
+    try:
+        with open_image(path) as image:
+            if _stored_bits_lost(image):
+                raise DeepDreamError(
+                    IMAGE_ERROR,
+                    f"{argument}: {str(path)!r} stores more than 8 bits per colour sample, which Pillow would read as "
+                    "8 bits; save it as an H×W×C .npy array (uint16) and give that instead",
+                )
+            if image.mode not in _IMREAD_MODES:
+                raise DeepDreamError(
+                    IMAGE_ERROR, f"{argument}: {str(path)!r} has the unsupported pixel mode {image.mode!r}"
+                )
+            mode, dtype = _IMREAD_MODES[image.mode]
+            if image.mode != mode:
+                image = image.convert(mode)
+            return np.array(image, dtype=dtype)
+    except (OSError, ValueError, SyntaxError) as exc:
+        if isinstance(exc, DeepDreamError):
+            raise
+        raise DeepDreamError(IMAGE_ERROR, f"{argument}: cannot read {str(path)!r} as an image ({exc})") from None
+
+
 def read_image(path: str, channels: int) -> np.ndarray:
     """MATLAB's ``imread``: an H×W×C array of the file's own values and type, checked against the network.
 
@@ -159,32 +195,7 @@ def read_image(path: str, channels: int) -> np.ndarray:
     Pillow can only read as 8 bits per sample is refused instead of being
     silently reduced; save it as ``.npy``.
     """
-    if str(path).lower().endswith(".npy"):
-        try:
-            array = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise DeepDreamError(IMAGE_ERROR, f"--image: cannot read {path!r} as a .npy array ({exc})") from None
-    else:
-        try:
-            with open_image(path) as image:
-                if _stored_bits_lost(image):
-                    raise DeepDreamError(
-                        IMAGE_ERROR,
-                        f"--image: {path!r} stores more than 8 bits per colour sample, which Pillow would read as "
-                        "8 bits; save it as an H×W×C .npy array (uint16) and give that instead",
-                    )
-                if image.mode not in _IMREAD_MODES:
-                    raise DeepDreamError(
-                        IMAGE_ERROR, f"--image: {path!r} has the unsupported pixel mode {image.mode!r}"
-                    )
-                mode, dtype = _IMREAD_MODES[image.mode]
-                if image.mode != mode:
-                    image = image.convert(mode)
-                array = np.array(image, dtype=dtype)
-        except (OSError, ValueError, SyntaxError) as exc:
-            if isinstance(exc, DeepDreamError):
-                raise
-            raise DeepDreamError(IMAGE_ERROR, f"--image: cannot read {path!r} as an image ({exc})") from None
+    array = _decoded(path, "--image")
     if array.ndim == 2:
         array = array[:, :, None]
     if array.ndim != 3 or array.dtype.kind not in "uif" or array.size == 0:
@@ -199,3 +210,82 @@ def read_image(path: str, channels: int) -> np.ndarray:
             f"({array.shape[0]}×{array.shape[1]}×{array.shape[2]} {array.dtype})",
         )
     return array
+
+
+IMREAD_NOT_FOUND = "MATLAB:imagesci:imread:fileDoesNotExist"
+
+
+def imread(filename) -> np.ndarray:
+    """MATLAB's ``A = imread(filename)``: the image's pixels in the file's own class.
+
+    Grey images are H×W, colour ones H×W×3 (CMYK H×W×4); 8-bit pixels are uint8 (0–255),
+    16-bit grey ones uint16 (0–65535), binary images 0/1 uint8. Pass the array to
+    ``deepDreamImage(..., 'InitialImage', A)`` as it is (the dream's start image is in pixel
+    units, as in MATLAB). Deviations: an indexed (palette) image gives its colours, H×W×3
+    (MATLAB: the indices, with the colormap as a second output; ``ind2rgb`` of them); the alpha
+    channel is dropped (MATLAB: a third output); a 16-bit *colour* image that Pillow can only read
+    as 8 bits is refused (save it as ``.npy``); a ``.npy`` file is read as the array it holds.
+    A missing file raises ``DeepDreamError`` with MATLAB's identifier
+    ``MATLAB:imagesci:imread:fileDoesNotExist``.
+    """
+    if not Path(filename).is_file():
+        raise DeepDreamError(IMREAD_NOT_FOUND, f"filename: file {str(filename)!r} does not exist.")
+    return _decoded(filename, "filename")
+
+
+IMWRITE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF", ".bmp": "BMP"}
+
+
+def imwrite(A, filename) -> Path:
+    """MATLAB's ``imwrite(A, filename)``: an H×W or H×W×3 image written in the format its extension names.
+
+    As MATLAB: single/double values are taken as [0, 1] (outside it saturates) and written as 8 bits,
+    rounded; uint8 as it is; uint16 grey as 16 bits (PNG, TIFF); logical as black and white. So
+    ``imwrite(imtile(I), "dreams.png")`` writes ``deepDreamImage``'s images as MATLAB shows them.
+    Deviations: uint16 colour is refused (Pillow writes 16-bit grey only); the file is written
+    atomically (a temporary file renamed into place).
+    """
+    path = Path(filename)
+    kind = IMWRITE_FORMATS.get(path.suffix.lower())
+    if kind is None:
+        raise DeepDreamError(
+            "MATLAB:imagesci:imwrite:fileFormat",
+            f"filename: cannot tell an image format from {str(filename)!r}; use {', '.join(IMWRITE_FORMATS)}",
+        )
+    array = np.asarray(A)
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] != 3) or array.size == 0:
+        raise DeepDreamError(IMAGE_ERROR, f"A: expected an H×W or H×W×3 image; got {array.shape}")
+    if array.dtype == bool:
+        array = array.astype(np.uint8) * 255
+    elif array.dtype.kind == "f":
+        array = np.round(np.clip(np.nan_to_num(array), 0.0, 1.0) * 255).astype(np.uint8)
+    elif array.dtype == np.uint16 and array.ndim == 2 and kind in ("PNG", "TIFF"):
+        pass  # Pillow's I;16
+    elif array.dtype != np.uint8:
+        raise DeepDreamError(
+            IMAGE_ERROR,
+            f"A: images of class {array.dtype} are not written (uint8, uint16 grey, single, double, logical)",
+        )
+    picture = Image.fromarray(np.ascontiguousarray(array))
+    return write_atomic(path, lambda handle: picture.save(handle, format=kind), "filename")
+
+
+def matlab_montage(images, *name_value, **keywords):
+    """``deepdreamport.montage``: MATLAB's ``montage(I, ...)`` as an array (:func:`deepdreamport.matlab.tiling.montage`).
+
+    ``montage(images, labels)`` with K×H×W×C images and a list of labels, this package's
+    earlier montage, still gives the labelled Pillow picture (:func:`montage`), with a
+    ``DeprecationWarning``.
+    """
+    if name_value and isinstance(name_value[0], (list, tuple)) and all(isinstance(t, str) for t in name_value[0]):
+        warnings.warn(
+            "deepdreamport.montage(images, labels) with K×H×W×C images is deprecated: use "
+            "deepdreamport.doors.files.montage for a labelled picture, or deepdreamport.montage(I) / imtile(I) "
+            "with MATLAB's H×W×C×K array",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return montage(images, *name_value, **keywords)
+    return tiling.montage(images, *name_value, **keywords)

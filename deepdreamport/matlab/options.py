@@ -315,15 +315,29 @@ def parse_name_value(args: Sequence[object], keywords: Optional[Mapping[str, obj
         >>> parse_name_value(["NumIterations", 2], {"pyramidlevels": 1, "Verbose": 0}).PyramidLevels
         1
     """
+    values = collect_name_value(args, keywords, OPTION_NAMES)
+    return DreamOptions(**{name: _CONVERTERS[name](value) for name, value in values.items()})
+
+
+def collect_name_value(
+    args: Sequence[object], keywords: Optional[Mapping[str, object]], valid: Sequence[str]
+) -> dict[str, object]:
+    """``inputParser``'s reading of ``Name, Value, ...`` then ``Name=Value`` options: each value under the
+    ``valid`` name it matches (case-insensitive, unambiguous prefixes); a name given twice keeps the last value.
+
+    Example:
+        >>> collect_name_value(["grid", [2, 3]], {"bordersize": 1}, ("GridSize", "BorderSize"))
+        {'GridSize': [2, 3], 'BorderSize': 1}
+    """
     args = list(args) + [item for pair in (keywords or {}).items() for item in pair]
-    values: dict[str, Any] = {}
+    values: dict[str, object] = {}
     for position in range(0, len(args), 2):
-        name = match_name(args[position])
+        name = match_name(args[position], valid)
         if position + 1 >= len(args):
             raise DeepDreamError(
                 MISSING_VALUE,
                 f"Expected a value for parameter '{name}': name-value arguments must come in pairs "
                 f"(got {len(args)} arguments).",
             )
-        values[name] = _CONVERTERS[name](args[position + 1])
-    return DreamOptions(**values)
+        values[name] = args[position + 1]
+    return values

@@ -13,18 +13,27 @@ layers as MATLAB's exporter writes them:
   as the run-time 'same' padding arithmetic) are not layers;
 * a subtraction of a constant from the graph input (``imageinput_Sub``,
   ``data_Sub``: the input normalisation) belongs to the input layer;
-* a node named ``<layer>_<Suffix>`` (``conv_1_Pad``, ``softmax_Flatten``),
-  where ``<layer>`` names another layer and ``<Suffix>`` is not a number,
-  belongs to ``<layer>``.
+* a node named ``<layer>_<Operator>`` after its own operator (the ``Pad``
+  ``conv_1_Pad``, the ``Flatten`` ``softmax_Flatten``), where ``<layer>`` names
+  another layer, belongs to ``<layer>``; a node named with another word after
+  the underscore is a layer of its own (MATLAB's ResNet-50 ``res2a_branch2a``
+  beside the addition ``res2a``).
 
 Deviation: for graphs from other exporters every remaining node is a layer
 (a Pad or Reshape is listed on its own), so indices can differ from the
 network MATLAB's importer would build.
+
+For a network MATLAB exported (``producer_name`` names MATLAB) each row also
+carries the layer of MATLAB's ``net.Layers`` it came from, by the exporter's
+names (:func:`matlab_layers`): a row that is only a helper named after a layer
+no node is named after (``fc8_Flatten`` beside ``fc8_Gemm``) belongs to that
+layer, so MATLAB's index can be lower than the row's. MATLAB's list also ends
+with its output layer (``classoutput``), which ONNX does not hold.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional
 
 import onnx
@@ -82,6 +91,8 @@ class Layer:
     output_size: tuple[Optional[int], ...]
     receptive_field: Optional[tuple[int, int]]
     nodes: tuple[str, ...]
+    matlab_index: int = 0  # the row's layer in MATLAB's net.Layers (1-based), for a network MATLAB exported; else 0
+    matlab_name: str = ""
 
 
 def _shape_only_nodes(model: onnx.ModelProto, dependent: set[str]) -> set[int]:
@@ -96,16 +107,19 @@ def _shape_only_nodes(model: onnx.ModelProto, dependent: set[str]) -> set[int]:
     return found
 
 
-def _owner(name: str, layer_names: set[str]) -> Optional[str]:
-    """``conv_1`` for ``conv_1_Pad``: the longest prefix naming a layer, with a word as suffix.
+def _owner(name: str, op_type: str, layer_names: set[str]) -> Optional[str]:
+    """``conv_1`` for the ``Pad`` node ``conv_1_Pad``: the longest prefix naming a layer, when the rest
+    names the node's operator.
 
-    The suffix is one alphanumeric word starting with a letter (MATLAB's
-    ``Pad``, ``Flatten``, ``InputShapeInt``): ``conv2d_1/Relu`` (Keras) or
-    ``conv_12`` are layers of their own, not helpers of ``conv2d`` / ``conv``.
+    MATLAB's exporter names a layer's helper nodes ``<layer>_<Operator>`` (``conv_1_Pad``,
+    ``softmax_Flatten``, ``imageinput_Sub``; ``conv_1_Pad1`` for a second one). Layers the user
+    named with a word after an underscore are layers of their own: MATLAB's ResNet-50
+    ``res2a_branch2a`` (a ``Conv``) is not a helper of the addition ``res2a``, nor its
+    ``res2a_relu`` (``Relu``: the case differs); nor are ``conv2d_1/Relu`` (Keras) or ``conv_12``.
     """
     for cut in range(len(name) - 1, 0, -1):
         suffix = name[cut + 1 :]
-        if name[cut] == "_" and name[:cut] in layer_names and suffix[:1].isalpha() and suffix.isalnum():
+        if name[cut] == "_" and name[:cut] in layer_names and suffix.startswith(op_type) and suffix.isalnum():
             return name[:cut]
     return None
 
@@ -230,6 +244,7 @@ def _owners(
         for name in node.input:
             readers.setdefault(name, []).append(node)
         producers.update((output, node) for output in node.output)
+    op_types = {node_name(node): node.op_type for node in data_nodes}
     image = sizes.get(input_name) or []
     on_input = {input_name}
     owners: dict[int, str] = {}
@@ -260,9 +275,9 @@ def _owners(
         if product is not None and id(product) in owners:
             owners[id(node)] = owners[id(product)]
             continue
-        owner = _owner(name, names)
-        while owner is not None and owner != input_name and _owner(owner, names) is not None:
-            owner = _owner(owner, names)
+        owner = _owner(name, node.op_type, names)
+        while owner is not None and owner != input_name and _owner(owner, op_types.get(owner, ""), names) is not None:
+            owner = _owner(owner, op_types.get(owner, ""), names)
         owners[id(node)] = owner if owner is not None else name
     by_name = {node_name(node): owners[id(node)] for node in data_nodes if id(node) in owners}
     for node in data_nodes:  # deferred transposes: the owner of their reader (through chains of transposes)
@@ -275,6 +290,37 @@ def _owners(
         if id(node) in marked:
             owners[id(node)] = by_name.get(marked[id(node)], node_name(node))
     return owners
+
+
+def is_matlab_export(model: onnx.ModelProto) -> bool:
+    """Whether MATLAB's exporter wrote ``model`` (its ``producer_name`` says so)."""
+    return "matlab" in model.producer_name.lower()
+
+
+def _helper_stem(name: str, op_type: str, rows: set[str]) -> Optional[str]:
+    """``fc8`` for a row ``fc8_Flatten`` (a ``Flatten``) when no row is named ``fc8``: MATLAB's helper naming."""
+    cut = name.rfind("_")
+    stem, suffix = name[:cut], name[cut + 1 :]
+    if cut > 0 and stem not in rows and suffix.startswith(op_type) and suffix.isalnum():
+        return stem
+    return None
+
+
+def matlab_layers(rows: list[tuple[str, str]]) -> list[tuple[int, str]]:
+    """MATLAB's ``net.Layers`` index and name of each row, given each row's name and operator, for a
+    MATLAB export: a helper row (:func:`_helper_stem`) is its layer's; consecutive rows of one layer share it.
+
+    Example:
+        >>> matlab_layers([("data", ""), ("conv", "Conv"), ("fc8_Flatten", "Flatten"), ("fc8_Gemm", "Gemm"),
+        ...                ("prob", "Softmax")])
+        [(1, 'data'), (2, 'conv'), (3, 'fc8'), (3, 'fc8'), (4, 'prob')]
+    """
+    names = {name for name, _ in rows}
+    found: list[tuple[int, str]] = []
+    for name, op_type in rows:
+        layer = _helper_stem(name, op_type, names) or name
+        found.append((found[-1][0] if found and found[-1][1] == layer else len({n for _, n in found}) + 1, layer))
+    return found
 
 
 def build_layers(
@@ -342,6 +388,10 @@ def build_layers(
                 nodes=tuple(node_name(n) for n in nodes),
             )
         )
+    if is_matlab_export(model):
+        operators = [main[layer.name].op_type if layer.name in main else "" for layer in layers]
+        matlab = matlab_layers([(layer.name, op) for layer, op in zip(layers, operators)])
+        layers = [replace(layer, matlab_index=k, matlab_name=name) for layer, (k, name) in zip(layers, matlab)]
     return layers
 
 
@@ -350,8 +400,9 @@ def _format_size(size: tuple) -> str:
 
 
 def format_layers(layers: list[Layer]) -> str:
-    """A printable table of ``layers``."""
-    header = ("#", "name", "type", "output size", "receptive field")
+    """A printable table of ``layers`` (with a ``MATLAB layer`` column for a network MATLAB exported)."""
+    matlab = any(layer.matlab_index for layer in layers)
+    header = ("#", "name", "type", "output size", "receptive field") + (("MATLAB layer",) if matlab else ())
     rows = [
         (
             str(layer.index),
@@ -360,6 +411,7 @@ def format_layers(layers: list[Layer]) -> str:
             _format_size(layer.output_size),
             "whole input" if layer.receptive_field is None else _format_size(layer.receptive_field),
         )
+        + ((f"{layer.matlab_index} {layer.matlab_name}",) if matlab else ())
         for layer in layers
     ]
     widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]

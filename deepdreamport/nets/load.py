@@ -14,7 +14,7 @@ import torch
 from ..onnx.read import OnnxSource
 from .base import DreamNetwork
 from .layers import format_layers
-from .onnx_net import OnnxNetwork
+from .onnx_net import CONSTANT_WEIGHTS_NOTE, OnnxNetwork
 from .torch_net import TorchNetwork
 
 NetworkLike = Union[DreamNetwork, OnnxSource, torch.nn.Module]
@@ -32,7 +32,17 @@ def load_network(net: Any, input_channels: Optional[int] = None) -> DreamNetwork
     return OnnxNetwork.from_onnx(net)
 
 
+MATLAB_ROWS_NOTE = (
+    "MATLAB layer: the layer of MATLAB's net.Layers each row comes from, by the exporter's names; row numbers of an "
+    "exported network can differ from MATLAB's indices (MATLAB also lists its output layer, such as classoutput, which "
+    "ONNX does not hold), so name layers rather than numbering them"
+)
+
+
 def format_layer_table(net: Union[OnnxNetwork, OnnxSource]) -> str:
-    """The printable layer table (MATLAB's ``net.Layers``) of an ONNX network or source."""
+    """The printable layer table (MATLAB's ``net.Layers``) of an ONNX network or source, and its notes: the
+    ``MATLAB layer`` column of a network MATLAB exported, weights that are one value repeated."""
     network = net if isinstance(net, OnnxNetwork) else OnnxNetwork.from_onnx(net)
-    return format_layers(network.layers)
+    notes = [MATLAB_ROWS_NOTE] if any(layer.matlab_index for layer in network.layers) else []
+    notes += [CONSTANT_WEIGHTS_NOTE] if network.constant_weights else []
+    return "\n\n".join([format_layers(network.layers), *notes])

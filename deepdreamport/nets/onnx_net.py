@@ -41,6 +41,7 @@ class OnnxNetwork:
     input_size: InputSize
     _truncated: dict = field(default_factory=dict, repr=False)
     _layers: Optional[list[Layer]] = field(default=None, repr=False)
+    _constant_weights: Optional[bool] = field(default=None, repr=False)
 
     @classmethod
     def from_onnx(cls, source: OnnxSource) -> "OnnxNetwork":
@@ -69,6 +70,14 @@ class OnnxNetwork:
         if self._layers is None:
             self._layers = build_layers(self.model, self.input_name, self.input_channels, self.input_size)
         return self._layers
+
+    @property
+    def constant_weights(self) -> bool:
+        """Whether every weight tensor of the network is one value repeated (the ONNX "light" test models):
+        then every channel of a layer computes the same, and dreams the same picture."""
+        if self._constant_weights is None:
+            self._constant_weights = weights_are_constant(self.model)
+        return self._constant_weights
 
     def layer_name_at(self, index: int, base: int = 1) -> str:
         """Name of layer ``index`` of the layer table (MATLAB's ``net.Layers(index).Name`` for ``base`` 1).
@@ -177,3 +186,35 @@ class OnnxNetwork:
                     return None
                 return np.broadcast_to(mean.mean(axis=(1, 2)), (self.input_channels,)).copy()
         return None
+
+
+WEIGHTED_OPS = ("Conv", "ConvTranspose", "Gemm", "MatMul")
+CONSTANT_WEIGHTS_NOTE = (
+    "note: every weight tensor of this network holds one value repeated (a test model, such as the ONNX 'light' "
+    "models), so every channel of a layer dreams the same picture; use a network with trained weights"
+)
+
+
+def _values(tensor: onnx.TensorProto) -> np.ndarray:
+    """The values of an initializer, flat (a view of its raw bytes when it has them: no copy of a large weight)."""
+    if tensor.raw_data:
+        return np.frombuffer(tensor.raw_data, dtype=onnx.helper.tensor_dtype_to_np_dtype(tensor.data_type))
+    return onnx.numpy_helper.to_array(tensor).reshape(-1)
+
+
+def weights_are_constant(model: onnx.ModelProto) -> bool:
+    """Whether the model has weights (of Conv, ConvTranspose, Gemm, MatMul nodes) and each is one value repeated.
+
+    Stops at the first weight that varies, which for a trained network is the first one.
+    """
+    initializers = {tensor.name: tensor for tensor in model.graph.initializer}
+    weights = [
+        initializers[node.input[1]]
+        for node in model.graph.node
+        if node.op_type in WEIGHTED_OPS and len(node.input) > 1 and node.input[1] in initializers
+    ]
+    for tensor in weights:
+        values = _values(tensor)
+        if values.size and (not (values[:64] == values[0]).all() or not (values == values[0]).all()):
+            return False
+    return bool(weights)

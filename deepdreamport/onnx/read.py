@@ -35,6 +35,10 @@ def _checked(model: onnx.ModelProto, what: str) -> onnx.ModelProto:
     return model
 
 
+GIT_LFS_POINTER = b"version https://git-lfs.github.com/spec/"
+"""How a Git LFS pointer file starts (what a checkout without LFS leaves in place of a large file)."""
+
+
 def _parse(data: bytes, what: str) -> onnx.ModelProto:
     try:
         return _checked(onnx.load_from_string(data), what)
@@ -47,6 +51,12 @@ def _parse(data: bytes, what: str) -> onnx.ModelProto:
                 "deepdreamport:onnx:CorruptFile",
                 f"net: {what} looks like ONNX but cannot be parsed: truncated or corrupted ({exc}).",
             ) from exc
+        if data.startswith(GIT_LFS_POINTER):
+            raise DeepDreamError(
+                "deepdreamport:onnx:GitLfsPointer",
+                f"net: {what} is a Git LFS pointer, not the model: fetch the file (git lfs pull; in GitHub Actions "
+                "actions/checkout with lfs: true).",
+            ) from None
         raise DeepDreamError("deepdreamport:onnx:NotONNX", f"net: {what} is not an ONNX model ({exc}).") from exc
 
 

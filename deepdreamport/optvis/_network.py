@@ -23,6 +23,7 @@ import onnx
 import torch
 
 from ..core.objective import channel_objective_gradient
+from ..dependencies import require
 from ..doors.degenerate import EXIT_STATUS as DEGENERATE_STATUS
 from ..doors.degenerate import degenerate_images
 from ..doors.files import MONTAGE_EXTENSIONS, montage, montage_format
@@ -58,6 +59,7 @@ __all__ = [
     "montage",
     "montage_format",
     "person_watching",
+    "require",
     "preferred_memory_format",
     "readable_bytes",
     "reserved_outputs",

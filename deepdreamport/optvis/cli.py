@@ -38,6 +38,7 @@ from ._network import (
     degenerate_images,
     montage,
     montage_format,
+    require,
     reserved_outputs,
     resolve_device,
 )
@@ -56,6 +57,10 @@ def run_render(args: argparse.Namespace) -> int:
     """Run ``deepdream render``; 0 on success, 3 when images are degenerate (bad input raises, for ``run_command``)."""
     model = check_input_file(args.model, "MODEL", "model file", "deepdreamport:onnx:FileNotFound")
     gradient_free = args.optimizer.lower() in OPTIMIZERS
+    if gradient_free:  # before any work: the extra each choice needs
+        require("nevergrad", f"--optimizer {args.optimizer}")
+    if args.param == "maco":
+        require("skimage", "--param maco")
     device = torch.device("cpu") if gradient_free else resolve_device(args.device, "--device")
     if gradient_free and args.batch not in (None, 1):
         raise DeepDreamError(

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from . import objectives as objectives_module
-from ._network import DeepDreamError
+from ._network import DeepDreamError, require
 from .layer_discovery import layers_read
 from .network import OptvisNetwork, as_network, check_memory_format
 from .param.color import linear_decorrelate_color
@@ -99,7 +99,7 @@ class GradientFreeResult:
 
 def make_optimizer(name: str, dimension: int, population: int, sigma: float, seed: int):
     """A nevergrad optimiser over ``R^dimension`` (``"cmaes"`` or ``"ga"``), seeded."""
-    import nevergrad as ng
+    ng = require("nevergrad", f"the gradient-free optimiser {name!r}")
 
     parametrization = ng.p.Array(init=np.zeros(dimension)).set_mutation(sigma=sigma)
     parametrization.random_state = np.random.RandomState(seed)

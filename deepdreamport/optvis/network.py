@@ -48,7 +48,7 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 import torch
 
-from ._network import DeepDreamError, OnnxGraph, load_onnx, preferred_memory_format
+from ._network import DeepDreamError, OnnxGraph, load_onnx, preferred_memory_format, require
 from .redirected_relu import with_redirected_relu
 from .torch_files import FxGraph, is_torch_file, load_torch_file
 
@@ -363,8 +363,9 @@ class OptvisNetwork:
             raise DeepDreamError(
                 "deepdreamport:optvis:BadNetwork", "net: onnxruntime runs ONNX graphs only; this is a torch network."
             )
-        import onnxruntime
-
+        onnxruntime = require(
+            "onnxruntime", f"running this graph without onnx2torch ({self.graph.why_not_convertible or 'by request'})"
+        )
         layers = [layer for layer in dict.fromkeys(layers) if layer != "input"]
         keys = [self.resolve(layer) for layer in layers]
         cache_key = tuple(dict.fromkeys(keys))

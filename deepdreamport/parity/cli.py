@@ -7,6 +7,11 @@ and the readable diff of each failure; exit 0 only if all pass, 1 if any fails.
 Recording: ``deepdream parity record MODEL --layer L --channels C --out DIR
 [options]`` or ``deepdream parity record --batch CASES.toml --out DIR``.
 
+A re-exported model (another sha256, the same numbers): ``--accept-model-change``
+lets a float64 case pass when its numbers agree, and says so in the verdict;
+``deepdream parity record --update-model CASES --models DIR --out DIR`` stores
+the new sha256 in the cases after the same check.
+
 Bad input ends with one line on stderr naming the argument, exit status 2.
 Every output file is written atomically and no input is ever overwritten.
 """
@@ -25,9 +30,17 @@ from . import _package
 from .cases import find_cases, load_case
 from .commands import RECORD_WORD
 from .commands import add_parity_parser as add_parity_parser  # re-exported: the parser of run_parity
-from .judge import CaseResult, Judgement, broken_case_result, describe_result, judge_case
+from .judge import CaseResult, Judgement, broken_case_result, describe_result, judge_case, verdict_text
 from .junit import junit_xml
-from .record import RecordError, RecordSpec, channels_from, read_batch, record_batch, record_case
+from .record import (
+    RecordError,
+    RecordSpec,
+    channels_from,
+    read_batch,
+    record_batch,
+    record_case,
+    update_model_hashes,
+)
 from .report import write_failure_report
 
 # option dest -> (flag, default when recording); None on the parser so that misuse is detectable
@@ -46,6 +59,7 @@ RECORD_OPTIONS = {
     "tile_size": ("--tile-size", None),
     "name": ("--name", None),
     "overwrite": ("--overwrite", False),
+    "update_model": ("--update-model", None),
 }
 
 
@@ -58,18 +72,53 @@ def _recording_value(args: argparse.Namespace, dest: str):
     return RECORD_OPTIONS[dest][1] if value is None else value
 
 
+def _recording_options_given(args: argparse.Namespace, *allowed: str) -> list[str]:
+    """The flags of recording options given on the command line, except ``allowed`` (dests)."""
+    return [
+        flag for dest, (flag, _) in RECORD_OPTIONS.items() if dest not in allowed and getattr(args, dest) is not None
+    ]
+
+
+def _update_model(args: argparse.Namespace, rest: list[str]) -> int:
+    """``record --update-model CASES --models DIR --out DIR``: re-hash cases whose numbers still agree."""
+    if rest:
+        raise UsageError(f"MODEL: not with --update-model (got {rest[0]!r}); the cases name their models")
+    given = _recording_options_given(args, "out", "overwrite", "update_model")
+    if given:
+        raise UsageError(f"{given[0]}: not with --update-model (the cases keep their recorded settings)")
+    if args.models is None or not Path(args.models).is_dir():
+        raise UsageError("--models: the folder holding the cases' current ONNX networks is required (a folder)")
+    paths = _case_files(args.update_model, "--update-model")
+    updated, judgements = update_model_hashes(
+        paths, args.models, args.out, overwrite=bool(args.overwrite), device=args.device or "cpu"
+    )
+    if not updated:
+        print("nothing written: the port no longer gives these cases' numbers with the current models\n")
+        for judgement in judgements:
+            if not judgement.result.numeric_passed:
+                print(describe_result(judgement.result))
+        return 1
+    for case, judgement in zip(updated, judgements):
+        result = judgement.result
+        change = (
+            f"model sha256 {result.recorded_sha256[:12]}… → {result.current_sha256[:12]}…"
+            if result.model_changed
+            else "model unchanged"
+        )
+        print(f"wrote {case.path} ({change}; numbers agree: Iraw relative error {result.iraw_relative_error:.1e})")
+    return 0
+
+
 def _record(args: argparse.Namespace, rest: list[str]) -> int:
     out = args.out
     if out is None:
         raise UsageError("--out: the folder for the recorded case files is required")
+    if args.update_model:
+        return _update_model(args, rest)
     if args.batch is not None:
         if rest:
             raise UsageError(f"MODEL: give either MODEL or --batch, not both (got {rest[0]!r} and --batch)")
-        given = [
-            flag
-            for dest, (flag, _) in RECORD_OPTIONS.items()
-            if dest not in ("out", "batch", "overwrite") and getattr(args, dest) is not None
-        ]
+        given = _recording_options_given(args, "out", "batch", "overwrite")
         if args.device is not None:
             given.append("--device")
         if given:
@@ -107,9 +156,7 @@ def _record(args: argparse.Namespace, rest: list[str]) -> int:
 
 
 def _print_row(result: CaseResult) -> None:
-    verdict = (
-        "PASS" if result.passed else "FAIL" + (f" ({result.error})" if result.error else f" ({result.failure_kind})")
-    )
+    verdict = f"FAIL ({result.error})" if result.error else verdict_text(result)
     print(
         f"{result.case:40s} {result.precision:6s} {result.iraw_relative_error:10.2e} "
         f"{result.ilinear_relative_error:11.2e} {result.strength_abs_error:9.2e} "
@@ -117,21 +164,27 @@ def _print_row(result: CaseResult) -> None:
     )
 
 
+def _case_files(paths: list[str], argument: str) -> list[Path]:
+    """The case files named by ``paths`` (files or folders of them); at least one."""
+    try:
+        found = find_cases(paths)
+    except FileNotFoundError as exc:
+        raise UsageError(f"{argument}: {exc}") from None
+    if not found:
+        raise UsageError(f"{argument}: no case files (*.mat) found")
+    return found
+
+
 def _check_inputs(args: argparse.Namespace) -> tuple[list[Path], dict[str, Path]]:
     """The case files, and every input (case files, their folders, the models folder and its files) by name."""
-    misplaced = [flag for dest, (flag, _) in RECORD_OPTIONS.items() if getattr(args, dest) is not None]
+    misplaced = _recording_options_given(args)
     if misplaced:
         raise UsageError(f"{misplaced[0]}: only for `deepdream parity record`")
     if args.models is None:
         raise UsageError("--models: the folder holding the cases' ONNX networks is required")
     if not Path(args.models).is_dir():
         raise UsageError(f"--models: {args.models!r} is not a folder")
-    try:
-        paths = find_cases(args.paths)
-    except FileNotFoundError as exc:
-        raise UsageError(f"PATH: {exc}") from None
-    if not paths:
-        raise UsageError("PATH: no case files (*.mat) found")
+    paths = _case_files(args.paths, "PATH")
     inputs = {f"case file {p.name}": p for p in paths}
     inputs.update({f"case path {p}": Path(p) for p in args.paths})
     inputs["--models folder"] = Path(args.models)
@@ -156,7 +209,9 @@ def _check(args: argparse.Namespace) -> int:
         for path in paths:
             start = time.perf_counter()
             try:
-                judgement = judge_case(load_case(path), args.models, device=device)
+                judgement = judge_case(
+                    load_case(path), args.models, device=device, accept_model_change=args.accept_model_change
+                )
             except Exception as exc:  # a broken case is a failed case, reported and not fatal
                 judgement = Judgement(broken_case_result(path.stem, exc))
             durations.append(time.perf_counter() - start)
@@ -167,9 +222,10 @@ def _check(args: argparse.Namespace) -> int:
                 _print_row(judgement.result)
         results = [j.result for j in judgements]
         failures = [j for j in judgements if not j.result.passed]
-        if failures and not args.json:
+        accepted = [j for j in judgements if j.result.model_change_accepted]
+        if (failures or accepted) and not args.json:
             print()
-            for judgement in failures:
+            for judgement in accepted + failures:
                 print(describe_result(judgement.result))
         if "--junit-xml" in reserved:
             document = junit_xml(results, durations, started)
@@ -185,8 +241,14 @@ def run_parity(args: argparse.Namespace) -> int:
     """Run ``deepdream parity`` from parsed arguments; returns the exit status."""
     try:
         if args.paths[0] == RECORD_WORD:
-            if any(getattr(args, o) for o in ("models", "json", "junit_xml", "report")):
-                raise UsageError("--models/--json/--junit-xml/--report: only for checking, not for `record`")
+            checking = ("json", "junit_xml", "report", "accept_model_change") + (
+                () if args.update_model else ("models",)
+            )
+            if any(getattr(args, o) for o in checking):
+                raise UsageError(
+                    "--models/--json/--junit-xml/--report/--accept-model-change: only for checking, not for `record` "
+                    "(--models also with `record --update-model`)"
+                )
             return _record(args, args.paths[1:])
         return _check(args)
     except (UsageError, RecordError) as exc:

@@ -99,6 +99,7 @@ class CaseResult:
     diagnosis: str = ""
     iraw_error_pixels: int = 0  # pixels (positions of all K images) with an error >= SPREAD_LEVEL × the largest
     iraw_pixels: int = 0
+    model_change_accepted: bool = False  # --accept-model-change: a float64 case's changed model, numbers agreeing
 
     @property
     def numeric_passed(self) -> bool:
@@ -112,13 +113,15 @@ class CaseResult:
 
     @property
     def passed(self) -> bool:
-        return self.numeric_passed and not self.model_changed
+        return self.numeric_passed and (not self.model_changed or self.model_change_accepted)
 
     @property
     def failure_kind(self) -> str:
         """'' (passed), 'error', 'model changed', 'numeric' or 'model changed and numeric'."""
         if self.error:
             return "error"
+        if self.passed:
+            return ""
         kinds = [k for k, bad in (("model changed", self.model_changed), ("numeric", not self.numeric_passed)) if bad]
         return " and ".join(kinds)
 
@@ -287,12 +290,7 @@ def diagnose(case: ParityCase, result: CaseResult) -> str:
     if result.model_changed:
         notes.append(
             f"the model changed: {case.network} has sha256 {result.current_sha256[:16]}…, "
-            f"the case was recorded with {result.recorded_sha256[:16]}…"
-            + (
-                " (its numbers agree within the case's tolerance: re-record the case if the new file is intended)"
-                if result.numeric_passed
-                else ""
-            )
+            f"the case was recorded with {result.recorded_sha256[:16]}…" + _model_change_advice(case, result)
         )
     if result.numeric_passed or rolls_differ:
         return "; ".join(notes)
@@ -337,8 +335,32 @@ def diagnose(case: ParityCase, result: CaseResult) -> str:
     return "; ".join(notes)
 
 
-def compare(case: ParityCase, port: PortRun, current_sha256: str = "") -> CaseResult:
-    """The verdict on ``port`` against the numbers recorded in ``case``."""
+def _model_change_advice(case: ParityCase, result: CaseResult) -> str:
+    """What a changed model file means for ``result`` and what to do (empty when its numbers disagree)."""
+    if not result.numeric_passed:
+        return ""
+    if result.model_change_accepted:
+        return (
+            f" (its numbers agree within the case's tolerance {result.tolerance:.0e}: accepted by "
+            "--accept-model-change; `deepdream parity record --update-model` stores the new sha256 in the case)"
+        )
+    if case.precision != "double":
+        return (
+            f" (its numbers agree within the float32 tolerance {result.tolerance:.0e}, which can hide a changed "
+            "weight, so a float32 case is never accepted: re-record it, in float64 to check across machines)"
+        )
+    return (
+        " (its numbers agree within the case's tolerance: if the new file is intended, accept it with "
+        "--accept-model-change, or store its sha256 with `deepdream parity record --update-model`)"
+    )
+
+
+def compare(case: ParityCase, port: PortRun, current_sha256: str = "", accept_model_change: bool = False) -> CaseResult:
+    """The verdict on ``port`` against the numbers recorded in ``case``.
+
+    ``accept_model_change``: a float64 case whose model file changed passes when its numbers
+    agree (float32 cases never: a weight changed by 1e-3 moves the images by ~2e-6, inside 1e-5).
+    """
     tolerance, strength_tolerance = precision_tolerances(case)
     log, expected_log = port.activation_log, case.activation_log
     if log.shape == expected_log.shape and np.array_equal(log[:, :2], expected_log[:, :2]):
@@ -367,15 +389,19 @@ def compare(case: ParityCase, port: PortRun, current_sha256: str = "") -> CaseRe
         iraw_error_pixels=spread,
         iraw_pixels=pixels,
     )
+    accepted = accept_model_change and result.model_changed and result.numeric_passed and case.precision == "double"
+    result = dataclasses.replace(result, model_change_accepted=accepted)
     return dataclasses.replace(result, diagnosis=diagnose(case, result))
 
 
-def judge_case(case: ParityCase, models_dir: str | Path, device: str = "cpu") -> Judgement:
-    """Run the port on ``case`` and judge it (model file identity included)."""
+def judge_case(
+    case: ParityCase, models_dir: str | Path, device: str = "cpu", accept_model_change: bool = False
+) -> Judgement:
+    """Run the port on ``case`` and judge it (model file identity included; see :func:`compare`)."""
     model_path = Path(models_dir) / case.network
     current_sha = file_sha256(model_path) if case.provenance.model_sha256 else ""
     port = run_port(case, model_path, device)
-    return Judgement(compare(case, port, current_sha), case, port)
+    return Judgement(compare(case, port, current_sha, accept_model_change), case, port)
 
 
 def run_case(case: ParityCase, models_dir: str | Path, device: str = "cpu") -> CaseResult:
@@ -383,12 +409,16 @@ def run_case(case: ParityCase, models_dir: str | Path, device: str = "cpu") -> C
     return judge_case(case, models_dir, device).result
 
 
+def verdict_text(result: CaseResult) -> str:
+    """``PASS``, ``PASS (model changed, accepted)`` or ``FAIL (kind)``."""
+    if result.passed:
+        return "PASS (model changed, accepted)" if result.model_change_accepted else "PASS"
+    return f"FAIL ({result.failure_kind})"
+
+
 def describe_result(result: CaseResult) -> str:
     """A readable failure diff: verdict, strengths table first, then the image errors."""
-    lines = [
-        f"{result.case} ({result.precision}, recorded by {result.recorded_by}): "
-        + ("PASS" if result.passed else f"FAIL ({result.failure_kind})")
-    ]
+    lines = [f"{result.case} ({result.precision}, recorded by {result.recorded_by}): " + (verdict_text(result))]
     if result.error:
         lines.append(f"  could not run: {result.error}")
         return "\n".join(lines)

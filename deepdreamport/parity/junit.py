@@ -3,7 +3,8 @@
 ``testsuites`` > ``testsuite`` (name, errors, failures, skipped, tests, time,
 timestamp, hostname) > one ``testcase`` per case (classname, name, time) with a
 ``failure`` (numeric or model mismatch) or an ``error`` (the case could not be
-read or run), each carrying a one-line ``message`` and the readable diff as text.
+read or run), each carrying a one-line ``message`` and the readable diff as text; a
+case that passed with an accepted model change carries its diff as ``system-out``.
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ def junit_tree(results: Sequence[CaseResult], durations: Sequence[float], starte
         testcase = ET.SubElement(
             suite, "testcase", classname=CLASSNAME, name=_clean(result.case), time=f"{duration:.3f}"
         )
+        if result.model_change_accepted:  # passed, and the report says why the model's sha256 did not fail it
+            ET.SubElement(testcase, "system-out").text = _clean(describe_result(result))
         if not result.passed:
             tag = "error" if result.error else "failure"
             node = ET.SubElement(testcase, tag, message=failure_message(result))

@@ -33,6 +33,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--deepdream-device", default="cpu", metavar="DEVICE", help="torch device for the cases (default cpu)"
     )
     group.addoption("--deepdream-report", metavar="DIR", help="write PNG failure reports of failing cases here")
+    group.addoption(
+        "--deepdream-accept-model-change",
+        action="store_true",
+        help="a float64 recorded case whose model file changed passes when its numbers agree (deepdream parity's flag)",
+    )
 
 
 class ParityMismatch(AssertionError):
@@ -46,17 +51,20 @@ class ParityMismatch(AssertionError):
 class ParityCaseItem(pytest.Item):
     """One case file, judged by the port."""
 
-    def __init__(self, *, models: Path, device: str, report: str | None, **kwargs):
+    def __init__(self, *, models: Path, device: str, report: str | None, accept_model_change: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.models = models
         self.device = device
         self.report = report
+        self.accept_model_change = accept_model_change
 
     def runtest(self) -> None:
         from .cases import load_case
-        from .judge import judge_case
+        from .judge import describe_result, judge_case
 
-        judgement = judge_case(load_case(self.path), self.models, self.device)
+        judgement = judge_case(load_case(self.path), self.models, self.device, self.accept_model_change)
+        if judgement.result.model_change_accepted:
+            self.add_report_section("call", "deepdream parity", describe_result(judgement.result))
         if not judgement.result.passed:
             if self.report:
                 from .report import write_failure_report
@@ -87,6 +95,7 @@ class ParityCaseFile(pytest.File):
             models=Path(config.getoption("deepdream_models")),
             device=config.getoption("deepdream_device"),
             report=config.getoption("deepdream_report"),
+            accept_model_change=config.getoption("deepdream_accept_model_change"),
         )
 
 

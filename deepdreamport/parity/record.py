@@ -36,8 +36,8 @@ import numpy as np
 import torch
 
 from . import _package
-from .cases import PORT_RECORDER, ParityCase, Provenance, case_writer, file_sha256
-from .judge import load_network, run_port
+from .cases import PORT_RECORDER, ParityCase, Provenance, case_writer, file_sha256, load_case
+from .judge import Judgement, judge_case, load_network, run_port
 
 PRECISIONS = ("single", "double")
 
@@ -305,3 +305,75 @@ def record_batch(specs: Sequence[RecordSpec], out_dir: str | Path, overwrite: bo
             for option, case in zip(outputs, cases):
                 reserved[option].commit(case_writer(case))
     return cases
+
+
+def update_model_hashes(
+    case_paths: Sequence[Path],
+    models_dir: str | Path,
+    out_dir: str | Path,
+    overwrite: bool = False,
+    device: str = "cpu",
+) -> tuple[list[ParityCase], list[Judgement]]:
+    """Store the current model files' sha256 in recorded cases whose numbers the port still gives.
+
+    For a re-exported model: every case is judged against ``models_dir`` first; only when
+    all of them agree within their tolerances (the model's sha256 aside) is each written to
+    ``out_dir`` under its own file name, with the new ``modelSha256`` and a ``source`` line
+    saying what was updated. Its numbers are kept as recorded. Returns the written cases and
+    the judgements; when any case disagrees, nothing is written and the written list is empty.
+    An existing file (the case itself, when ``out_dir`` is its folder) is replaced only with
+    ``overwrite``.
+    """
+    cases = [load_case(path) for path in case_paths]
+    for case in cases:
+        if not case.provenance.model_sha256:
+            raise RecordError(
+                f"--update-model: {case.path.name} holds no model sha256 (a MATLAB case, or one recorded before provenance): "
+                "nothing to update"
+            )
+    device = str(_package.resolve_device(device, "--device"))
+    inputs = {f"model {path.name}": path for path in Path(models_dir).iterdir()}
+    inputs["--models folder"] = Path(models_dir)
+    try:
+        with _package.output_folder("--out", out_dir, inputs, parents=True) as folder:
+            outputs = {
+                ("--out" if len(cases) == 1 else f"--out, case {k}"): folder / case.path.name
+                for k, case in enumerate(cases, 1)
+            }
+            for option, target in outputs.items():
+                if target.exists() and not overwrite:
+                    raise RecordError(f"{option}: {str(target)!r} exists; pass --overwrite to replace it")
+            with _package.reserved_outputs(outputs, inputs, {option: (".mat",) for option in outputs}) as reserved:
+                judgements = [judge_case(case, models_dir, device) for case in cases]
+                if not all(j.result.numeric_passed for j in judgements):
+                    raise _NumbersDisagree(judgements)  # leaves no temporary file, nor a folder made for them
+                updated = [
+                    _with_model_hash(case, target, judgement)
+                    for case, target, judgement in zip(cases, outputs.values(), judgements)
+                ]
+                for option, case in zip(outputs, updated):
+                    reserved[option].commit(case_writer(case))
+    except _NumbersDisagree as disagree:
+        return [], disagree.judgements
+    return updated, judgements
+
+
+class _NumbersDisagree(Exception):
+    def __init__(self, judgements: list[Judgement]):
+        super().__init__("the port no longer gives the cases' numbers")
+        self.judgements = judgements
+
+
+def _with_model_hash(case: ParityCase, target: Path, judgement: Judgement) -> ParityCase:
+    """``case`` at ``target`` with the judged model's sha256, its numbers unchanged."""
+    result = judgement.result
+    old, new = case.provenance.model_sha256, result.current_sha256
+    if old == new:
+        return dataclasses.replace(case, path=target)
+    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    note = (
+        f"; model sha256 updated from {old} to {new} by deepdreamport {_package.PACKAGE_VERSION}, {when}, "
+        f"its numbers agreeing (Iraw relative error {result.iraw_relative_error:.1e})"
+    )
+    provenance = dataclasses.replace(case.provenance, model_sha256=new, source=case.provenance.source + note)
+    return dataclasses.replace(case, path=target, provenance=provenance)

@@ -10,6 +10,7 @@ from deepdreamport.errors import DeepDreamError
 from deepdreamport.matlab.activations import activations
 from deepdreamport.nets import OnnxNetwork, format_layer_table
 from tests.conftest import REPO
+from tests.nets.test_matlab_layers import MATLAB_STYLE_NET_LAYERS
 
 PARITY = REPO / "parity" / "reference" / "models"
 
@@ -21,19 +22,7 @@ def matlab_net():
 
 def test_matlab_style_net_lists_matlab_layers(matlab_net):
     names = [layer.name for layer in matlab_net.layers]
-    assert names == [
-        "imageinput",
-        "conv_1",
-        "batchnorm_1",
-        "relu_1",
-        "maxpool_1",
-        "conv_2",
-        "batchnorm_2",
-        "relu_2",
-        "maxpool_2",
-        "fc",
-        "softmax",
-    ]
+    assert names == MATLAB_STYLE_NET_LAYERS  # parity/reference/README.md
     assert [layer.index for layer in matlab_net.layers] == list(range(1, 12))
     conv = matlab_net.layers[1]
     assert conv.type == "Convolution" and conv.output_size == (32, 32, 6) and conv.receptive_field == (3, 3)
@@ -59,7 +48,8 @@ def test_layer_name_at(matlab_net):
 def test_format_layer_table(matlab_net):
     text = format_layer_table(matlab_net)
     lines = text.splitlines()
-    assert len(lines) == 13 and "batchnorm_2" in lines[8] and "8×8" in lines[7]
+    assert len(lines) == 15 and "batchnorm_2" in lines[8] and "8×8" in lines[7]  # 13 rows, a blank line, the note
+    assert lines[14].startswith("MATLAB layer: ")
     assert format_layer_table(PARITY / "tinynet.onnx").count("\n") == 10
 
 

@@ -48,6 +48,17 @@ def test_not_onnx(tmp_path):
     assert identifier(lambda: read_onnx(path))[0] == "deepdreamport:onnx:NotONNX"
 
 
+def test_a_git_lfs_pointer_says_to_fetch_the_file(tmp_path):
+    """What a checkout without LFS leaves in place of a model (a CI user's parity run names it)."""
+    path = tmp_path / "net.onnx"
+    path.write_text(
+        "version https://git-lfs.github.com/spec/v1\n"
+        "oid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\nsize 18617480\n"
+    )
+    ident, message = identifier(lambda: read_onnx(path))
+    assert ident == "deepdreamport:onnx:GitLfsPointer" and "git lfs pull" in message and "lfs: true" in message
+
+
 def test_truncated_protobuf(tmp_path):
     data = TINY.read_bytes()
     path = tmp_path / "cut.onnx"

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
+from .._package import missing_dependency
 from ..errors import AtlasInputError, EngineError
 from ..worker import Task, UnitRenderer
 from . import Outcome, WorkerSpec
@@ -35,7 +36,7 @@ def import_ray():
     try:
         import ray
     except ImportError:
-        raise AtlasInputError("Ray is not installed; pip install 'deepdreamport[ray]'", "engine") from None
+        raise AtlasInputError(missing_dependency("ray", "the Ray engine").message, "engine") from None
     return ray
 
 

@@ -27,6 +27,7 @@ from typing import Iterator, Optional
 import numpy as np
 from PIL import Image
 
+from .._package import require
 from ..errors import AtlasInputError
 
 NATURAL_IMAGES = ("astronaut", "chelsea", "coffee", "rocket", "immunohistochemistry", "hubble_deep_field")
@@ -162,9 +163,10 @@ def check_folder(path, input_channels: int) -> tuple[Path, FolderFacts]:
 
 @lru_cache(maxsize=8)
 def _skimage_photo(name: str) -> np.ndarray:
-    import skimage.data
-
-    return np.ascontiguousarray(getattr(skimage.data, name)())
+    skimage_data = require(
+        "skimage.data", "the atlas's default example bank (the photographs of skimage.data)", "atlas"
+    )
+    return np.ascontiguousarray(getattr(skimage_data, name)())
 
 
 def skimage_items(size: int) -> list[ExampleItem]:

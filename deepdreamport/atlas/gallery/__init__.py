@@ -20,11 +20,11 @@ import json
 import shutil
 from collections import OrderedDict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from .._package import write_atomic
+from .._package import require, write_atomic
 from ..examples.sources import FOLDER, NONE, SKIMAGE
 from ..recipes import get_recipe
 from ..seeds import unit_seed
@@ -36,14 +36,24 @@ from .plots import curve_plot, curve_svg_points, histogram_plot, number
 TEMPLATES = Path(__file__).with_name("templates")
 ASSETS = Path(__file__).with_name("assets")
 THUMBNAILS = 8
+GALLERY_NEEDS = "the atlas gallery"
 
-__all__ = ["build_gallery", "curve_svg_points"]
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
+__all__ = ["build_gallery", "curve_svg_points", "require_jinja2"]
 
 
-def _environment() -> Environment:
-    return Environment(
-        loader=FileSystemLoader(str(TEMPLATES)),
-        autoescape=select_autoescape(["html"]),
+def require_jinja2():
+    """The ``jinja2`` module, or the one-line error naming the ``atlas`` extra (checked before an atlas starts)."""
+    return require("jinja2", GALLERY_NEEDS, "atlas")
+
+
+def _environment() -> "Environment":
+    jinja2 = require_jinja2()
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=jinja2.select_autoescape(["html"]),
         trim_blocks=True,
         lstrip_blocks=True,
     )

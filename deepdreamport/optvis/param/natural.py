@@ -21,7 +21,9 @@ from functools import lru_cache
 
 import numpy as np
 
-from .._network import DeepDreamError
+from .._network import DeepDreamError, require
+
+MACO_NEEDS = "the MACO parametrisation (natural image statistics from skimage.data)"
 
 IMAGES = ("astronaut", "coffee", "chelsea", "rocket", "cat", "immunohistochemistry", "hubble_deep_field")
 
@@ -34,12 +36,12 @@ class NaturalStatistics:
 
 
 def _images(channels: int) -> list[np.ndarray]:
-    import skimage.color
-    import skimage.data
+    skimage_color = require("skimage.color", MACO_NEEDS)
+    skimage_data = require("skimage.data", MACO_NEEDS)
 
-    images = [np.asarray(getattr(skimage.data, name)(), dtype=np.float64)[..., :3] / 255.0 for name in IMAGES]
+    images = [np.asarray(getattr(skimage_data, name)(), dtype=np.float64)[..., :3] / 255.0 for name in IMAGES]
     if channels == 1:
-        images = [skimage.color.rgb2gray(image)[..., None] for image in images]
+        images = [skimage_color.rgb2gray(image)[..., None] for image in images]
     return images
 
 
@@ -48,13 +50,13 @@ def crops(images: list[np.ndarray], height: int, width: int) -> np.ndarray:
 
     Shape: → ``N×height×width×C``
     """
-    import skimage.transform
+    skimage_transform = require("skimage.transform", MACO_NEEDS)
 
     found = []
     for image in images:
         if image.shape[0] < height or image.shape[1] < width:
             factor = max(height / image.shape[0], width / image.shape[1])
-            image = skimage.transform.resize(
+            image = skimage_transform.resize(
                 image,
                 (int(np.ceil(image.shape[0] * factor)), int(np.ceil(image.shape[1] * factor))),
                 anti_aliasing=False,
