@@ -97,6 +97,10 @@ def test_block_runs_as_written(block: Block, tmp_path, monkeypatch, request):
         )  # fmt: skip
         assert done.returncode == 0, f"exit status {done.returncode}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
         return
+    from deepdreamport.doors.degenerate import DegenerateImagesWarning
+
     monkeypatch.chdir(make_workspace(tmp_path / "workspace"))
     monkeypatch.setattr(sys, "argv", [str(Path(block.document).name)])
-    exec(compile(block.code, block.id, "exec"), {"__name__": "__main__"})  # noqa: S102 - the documentation's code
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DegenerateImagesWarning)  # an example that shows nothing (the CLI: exit 3)
+        exec(compile(block.code, block.id, "exec"), {"__name__": "__main__"})  # noqa: S102 - the documentation's code
