@@ -26,6 +26,9 @@ from .common import DEFAULT_LAYER, DEFAULT_MODEL, REPO, Setup, load_setup, paire
 from .matlab_loop import looped_deep_dream, looped_tiled_gradient
 from .op_count import figure_op_count
 
+SMOKE_MODEL, SMOKE_LAYER, SMOKE_K = REPO / "parity" / "reference" / "models" / "tinynet.onnx", "relu2", 4
+"""``--quick`` without ``--model``: the network of the smoke test (``tests/test_benchmarks_smoke.py``)."""
+
 TARGETS = {
     "overhead": ("<=", 0.80),  # against the bare pass in the default layout (issue 12)
     "batched_vs_loop": (">=", 5.0),  # on a GPU at 896², K = 8 (1.3 was the CPU figure of issue 10)
@@ -651,12 +654,14 @@ def table(results: dict) -> str:
 def parse(argv):
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument(
-        "--quick", action="store_true", help="smoke-test sizes (CI): well under a minute on a small model"
+        "--quick",
+        action="store_true",
+        help="smoke-test sizes, no meaningful timings; without --model on tinynet (relu2, K 4): under a minute",
     )
     parser.add_argument("--json", type=Path, help="write the figures here")
-    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
-    parser.add_argument("--layer", default=DEFAULT_LAYER)
-    parser.add_argument("--k", type=int, default=8, help="channels (batch of images), default 8")
+    parser.add_argument("--model", type=Path, help="default EfficientNet-Lite0 (tinynet with --quick)")
+    parser.add_argument("--layer", help=f"default {DEFAULT_LAYER} (relu2 on tinynet)")
+    parser.add_argument("--k", type=int, help="channels (batch of images), default 8 (4 on tinynet)")
     parser.add_argument("--tile-size", type=int, default=None, help="override the network's input size")
     parser.add_argument("--max-batch", type=int, default=8, help="batch limit for the memory figure")
     parser.add_argument("--memory-sizes", default=None, help="comma-separated sizes (default 224,512,1024,2048)")
@@ -676,7 +681,12 @@ def parse(argv):
         help="comma-separated figures to skip: "
         "lucent,memory,host_memory,batched,layout,layout64,batch_sizes,demo,graphs,op_count,precision",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    smoke = args.quick and args.model is None  # the smoke run's network: seconds, not minutes, per figure
+    args.model = (SMOKE_MODEL if smoke else DEFAULT_MODEL) if args.model is None else args.model
+    args.layer = args.layer or (SMOKE_LAYER if smoke else DEFAULT_LAYER)
+    args.k = (SMOKE_K if smoke else 8) if args.k is None else args.k
+    return args
 
 
 def main(argv=None) -> int:

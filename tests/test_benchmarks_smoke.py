@@ -1,4 +1,5 @@
-"""Smoke test of ``python -m benchmarks --quick``: it runs and reports every figure (no timings asserted)."""
+"""Smoke test of ``./dev bench --quick`` (``python -m benchmarks --quick``: tinynet): it runs and reports every figure
+(no timings asserted)."""
 
 from __future__ import annotations
 
@@ -15,23 +16,11 @@ from tests.conftest import REPO
 @pytest.mark.slow
 def test_quick_benchmark_reports_every_figure(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
-    command = [
-        sys.executable,
-        "-m",
-        "benchmarks",
-        "--quick",
-        "--json",
-        str(out),
-        "--model",
-        str(REPO / "parity" / "reference" / "models" / "tinynet.onnx"),
-        "--layer",
-        "relu2",
-        "--k",
-        "4",
-    ]
+    command = [sys.executable, "-m", "benchmarks", "--quick", "--json", str(out)]  # ./dev bench --quick
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     results = json.loads(out.read_text())
+    assert Path(results["model"]).name == "tinynet.onnx" and (results["layer"], results["k"]) == ("relu2", 4)
     figures = results["figures"]
     assert set(figures) >= {
         "overhead",

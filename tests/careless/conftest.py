@@ -1,7 +1,7 @@
 """Shared pieces of the careless-input tests (issue 18): the command in process, one-line checks, a numbered network.
 
 Each test file holds one class of careless input, for every command (and the
-Python and MATLAB doors where they apply); the README's reliability table counts
+Python and MATLAB doors where they apply); docs/reliability.md's table counts
 them. Commands run in process (``deepdreamport.cli.main``) unless the class needs a
 real process (signals).
 """

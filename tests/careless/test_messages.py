@@ -124,7 +124,7 @@ def test_render_estimate_grows_with_size_and_units():
     network = OptvisNetwork.from_onnx(str(TINYNET))
     options = dict(device=torch.device("cpu"), dtype=torch.float32)
     per_pixel = render_guard.gradient_per_pixel(network, [("conv2", 0)], 256, options)
-    # the parametrisation, the transforms and conv2 keep tens of elements per pixel (README: within 0.66-1.36)
+    # the parametrisation, the transforms and conv2 keep tens of elements per pixel (docs/optvis.md: within 0.66-1.36)
     assert 30 < per_pixel < 200
     one = render_guard.check_render_memory(per_pixel, 1, 1000, torch.float32, torch.device("cpu"), "", limit=2**62)
     two = render_guard.check_render_memory(per_pixel, 2, 2000, torch.float32, torch.device("cpu"), "", limit=2**62)

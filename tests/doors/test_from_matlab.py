@@ -1,4 +1,4 @@
-"""The README's "From MATLAB" block (MathWorks' deepDreamImage examples on EfficientNet-Lite0), run as written."""
+"""The "From MATLAB" block of docs/matlab.md (MathWorks' deepDreamImage examples on EfficientNet-Lite0), run as written."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from ..conftest import REPO
 
 
 def from_matlab_block() -> str:
-    readme = (REPO / "README.md").read_text()
-    section = readme[readme.index("### From MATLAB") :]
+    page = (REPO / "docs" / "matlab.md").read_text()
+    section = page[page.index("## From MATLAB") :]
     return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
 
@@ -25,7 +25,7 @@ def test_the_from_matlab_block_runs_as_written(tmp_path):
     os.chdir(tmp_path)
     try:
         namespace: dict = {}
-        exec(compile(from_matlab_block(), "README.md (From MATLAB)", "exec"), namespace)
+        exec(compile(from_matlab_block(), "docs/matlab.md (From MATLAB)", "exec"), namespace)
     finally:
         os.chdir(here)
     classes = namespace["I"]

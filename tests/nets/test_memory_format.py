@@ -93,7 +93,7 @@ def test_a_tiled_pass_and_a_whole_dream_agree_in_either_layout():
     """One float32 tiled gradient agrees to rounding; a whole float64 dream (tiled, 2 levels) to 1e-12.
 
     (A whole float32 dream is not compared: float32 rounding differences are amplified over the
-    iterations, as between any two float32 implementations; see the README's Benchmarks section.)
+    iterations, as between any two float32 implementations; see docs/benchmarks.md.)
     """
     visual = OnnxNetwork.from_onnx(str(TINYNET)).truncated("relu2")
     noise = np.random.RandomState(0).standard_normal((2, 3, 40, 40))  # tinynet tiles are 32: tiled

@@ -10,7 +10,7 @@ gradients are checked in the layout ``render`` picks by default (the rule:
 for tinynet and float64). Whole 8-step renders are checked in the rule's layout
 where it is lucent's, and in lucent's layout otherwise: in ``channels_last``
 Adam's per-element normalisation amplifies float32 rounding over 8 steps beyond
-1e-4 in some EfficientNet cases (README, "Parity with lucent"). That it is
+1e-4 in some EfficientNet cases (docs/optvis.md, "Parity with lucent"). That it is
 rounding is checked by running the float64 cases in ``channels_last``: they
 agree with lucent's float64 to 1e-9.
 """
