@@ -40,6 +40,24 @@ class CommandParser(argparse.ArgumentParser):
             line += self._suggestions(line[len(_UNRECOGNIZED) :].split())
         self.exit(2, f"{self.prog}: error: {line} (see `{self.prog} --help`)\n")
 
+    def parse_args(self, args=None, namespace=None):  # noqa: D102 - argparse's, with the error from the sub-command
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            self._chosen(parsed).error(_UNRECOGNIZED + " ".join(extras))
+        return parsed
+
+    def _chosen(self, parsed: argparse.Namespace) -> argparse.ArgumentParser:
+        """The innermost sub-command's parser that ``parsed`` went through (this parser when there is none).
+
+        Unrecognised arguments are reported by it: its name and its own options, not those of every command.
+        """
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction) and action.dest != argparse.SUPPRESS:
+                chosen = action.choices.get(getattr(parsed, action.dest, None))
+                if chosen is not None:
+                    return chosen._chosen(parsed) if isinstance(chosen, CommandParser) else chosen
+        return self
+
     def _option_strings(self) -> set[str]:
         """Every option of this parser and of its sub-commands' parsers."""
         names: set[str] = set()

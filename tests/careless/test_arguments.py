@@ -85,9 +85,10 @@ def test_a_bad_number_is_one_line_naming_the_option(argv, command, words, capsys
         ([], "deepdream", ["required", "command"]),
         (["dreem"], "deepdream", ["invalid choice", "'dreem'"]),
         (["dream", TINYNET], "deepdream dream", ["required", "--layer", "--channels", "--out"]),
-        (DREAM + ["--levle", "2"], "deepdream", ["unrecognized arguments", "did you mean --levels?"]),
-        (RENDER + ["--sise", "3"], "deepdream", ["did you mean --size?"]),
-        (["atlas", "--verify", "x", "--wokers", "2"], "deepdream", ["did you mean --workers?"]),
+        (DREAM + ["--levle", "2"], "deepdream dream", ["unrecognized arguments", "did you mean --levels?"]),
+        (RENDER + ["--sise", "3"], "deepdream render", ["did you mean --size?"]),
+        (["atlas", "--verify", "x", "--wokers", "2"], "deepdream atlas", ["did you mean --workers?"]),
+        (["layers", TINYNET, "--out", "x"], "deepdream layers", ["unrecognized arguments: --out x (see"]),
     ],
 )
 def test_usage_mistakes_are_one_line(argv, prog, words, capsys):
