@@ -265,12 +265,9 @@ def run_deep_dream(
         initial_image = check_initial_image(initial_image, network)
     settings = replace(settings, tile_size=tile)  # every other setting (host_state, ...) passes through
     probe = size_probe(network, truncated, tile_size)
-    if initial_image is not None:
-        check_initial_image_size(initial_image.shape[:2], truncated, probe)
     start_size = default_initial_size(truncated, probe) if initial_image is None else initial_image.shape[:2]
     check_pyramid_growth(tuple(start_size), settings.pyramid_levels, settings.pyramid_scale)
-    check_level_sizes(tuple(start_size), settings, truncated, probe)
-    if memory_check:
+    if memory_check:  # before the sizes are probed: a probe of a size that cannot fit would fail on its own
         largest_probe = max([PROBE_SIDE, *(side for side in network.input_size if side)])
         per_pixel = activation_elements_per_pixel(  # an explicit TileSize must fit; MATLAB's default may not
             truncated, network.input_channels, tile, largest_probe, fallback=None if tile_size else network.input_size
@@ -278,6 +275,9 @@ def run_deep_dream(
         run_size = (len(channels), network.input_channels, tuple(start_size))
         settings = replace(settings, max_batch=dream_max_batch(per_pixel, *run_size, settings, dtype, device))
         check_memory(per_pixel, *run_size, settings, dtype, device)
+    if initial_image is not None:
+        check_initial_image_size(initial_image.shape[:2], truncated, probe)
+    check_level_sizes(tuple(start_size), settings, truncated, probe)
     image = default_initial_image(network, start_size, stream) if initial_image is None else initial_image
     truncated.to(device, dtype)
     truncated.compile = bool(compile)

@@ -11,7 +11,9 @@ one image) and the answer cached.
 
 :class:`SizeProbe` answers "does ``H×W`` work?", and, per side, "which sides
 near ``n`` work?" with the other side held at a size known to work (sides are
-independent in these networks). It sizes the default initial image
+independent in these networks). A large size is answered side by side, each
+side with the other at the reference size, so that a probe never runs the
+network on a whole large image (the dream itself runs tiles). It sizes the default initial image
 (the receptive field, rounded up to the nearest side that works) and names
 the sizes that would work when a pyramid level's size does not.
 """
@@ -28,6 +30,8 @@ from ..errors import DeepDreamError
 
 SEARCH = 64
 """How far (pixels) a search for a working side looks on each side of the size asked for."""
+WHOLE_PROBE_PIXELS = 1024 * 1024
+"""The largest area probed as a whole; a larger ``H×W`` is probed as ``H×reference`` and ``reference×W``."""
 
 
 @dataclass
@@ -49,7 +53,8 @@ class SizeProbe:
     def accepts(self, height: int, width: int) -> bool:
         key = (int(height), int(width))
         if key not in self._answers:
-            self._answers[key] = self._run(*key)
+            split = key[0] * key[1] > WHOLE_PROBE_PIXELS and key[0] != self.reference[0] and key[1] != self.reference[1]
+            self._answers[key] = self.side_works(0, key[0]) and self.side_works(1, key[1]) if split else self._run(*key)
         return self._answers[key]
 
     def _run(self, height: int, width: int) -> bool:

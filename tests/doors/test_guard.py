@@ -102,3 +102,18 @@ def test_available_memory_of_the_host_is_known():
     total = int(next(line for line in open("/proc/meminfo") if line.startswith("MemTotal:")).split()[1]) * 1024
     assert available is not None and 0 < available <= total
     assert np.isfinite(available)
+
+
+def test_a_start_image_that_cannot_fit_is_refused_before_its_size_is_probed(tiny, monkeypatch):
+    """The size probe runs the network; on an image too large for memory the guard must answer first."""
+    from deepdreamport.doors import guard
+    from deepdreamport.nets.sizes import SizeProbe
+
+    probed = []
+    real_run = SizeProbe._run
+    monkeypatch.setattr(SizeProbe, "_run", lambda probe, h, w: probed.append((h, w)) or real_run(probe, h, w))
+    monkeypatch.setattr(guard, "available_bytes", lambda device: 8 * 2**20)  # 8 MiB free
+    with pytest.raises(DeepDreamError) as info:
+        deep_dream_image(tiny, "relu2", [0], initial_image=np.zeros((900, 700, 3), np.float32), callback=stop_at_once)
+    assert info.value.identifier == OUT_OF_MEMORY
+    assert not any(h >= 900 or w >= 700 for h, w in probed), probed

@@ -54,3 +54,23 @@ def test_fully_connected_takes_only_its_input_size():
     assert probe.accepts(6, 8) and not probe.accepts(6, 9)
     assert probe.sides_near(0, 5) == [6] and probe.sides_near(1, 9) == [8]
     assert probe.valid_initial_size(5, 8) == (6, 8)  # the height rounded up to the one it takes
+
+
+class SizeRecorder(EvenOnly):
+    """:class:`EvenOnly` that records the sizes it was run at."""
+
+    def __init__(self):
+        super().__init__()
+        self.sizes: list[tuple[int, int]] = []
+
+    def forward(self, x):
+        self.sizes.append(tuple(x.shape[2:]))
+        return super().forward(x)
+
+
+def test_a_large_size_is_probed_side_by_side_never_whole():
+    module = SizeRecorder().eval()
+    probe = SizeProbe(module, 3, (16, 16))
+    assert probe.accepts(3000, 2000) and not probe.accepts(3001, 2000) and not probe.accepts(3000, 2001)
+    assert sorted(set(module.sizes)) == [(16, 2000), (16, 2001), (3000, 16), (3001, 16)]
+    assert probe.accepts(1024, 1024) and (1024, 1024) in module.sizes  # up to WHOLE_PROBE_PIXELS: as a whole
