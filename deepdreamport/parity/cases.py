@@ -38,9 +38,20 @@ def _scalar(value: Any) -> float:
     return float(np.asarray(_unwrap(value)).reshape(-1)[0])
 
 
+def read_mat(path: str | Path) -> dict[str, Any]:
+    """The variables of a MATLAB v4-v7 ``.mat`` file; a v7.3 (HDF5) file is refused naming how to save one."""
+    try:
+        return scipy.io.loadmat(str(path), squeeze_me=False)
+    except NotImplementedError:  # scipy's answer to v7.3, which is HDF5
+        raise ValueError(
+            f"{path}: a MATLAB v7.3 (HDF5) MAT-file, which this reader does not read; save it as v7: "
+            "save(file, '-struct', 's', '-v7') (as parity/matlab/make_reference.m does)"
+        ) from None
+
+
 def load_struct_array(path: str | Path, name: str) -> list[dict[str, Any]]:
     """Entries of a 1×n MATLAB struct (or cell of structs) as dicts of arrays."""
-    data = scipy.io.loadmat(str(path), squeeze_me=False)
+    data = read_mat(path)
     entries = []
     for item in data[name].reshape(-1):
         item = _unwrap(item)
@@ -106,7 +117,7 @@ class ParityCase:
 def load_case(path: str | Path) -> ParityCase:
     """Read a schema-v1 case ``.mat`` file."""
     path = Path(path)
-    data = scipy.io.loadmat(str(path), squeeze_me=False)
+    data = read_mat(path)
     missing = [f for f in ("network", "layer", "channels", "InitialImage", "Iraw") if f not in data]
     if missing:
         raise ValueError(f"{path}: not a schema-v1 parity case (missing fields {missing})")
