@@ -73,9 +73,10 @@ class CommandParser(argparse.ArgumentParser):
         hints = []
         for token in tokens:
             if token.startswith("-"):
-                close = difflib.get_close_matches(token.split("=")[0], known, n=1, cutoff=0.6)
+                option = token.split("=")[0]
+                close = _closest_option(option, known)
                 if close:
-                    hints.append(f"{token.split('=')[0]}: did you mean {close[0]}?")
+                    hints.append(f"{option}: did you mean {close}?")
         return "; " + "; ".join(hints) if hints else ""
 
     def parse_or_status(self, argv: Optional[Sequence[str]] = None) -> Union[argparse.Namespace, int]:
@@ -145,3 +146,21 @@ def image_size(text: str) -> tuple[int, int]:
     if height < 1 or width < 1:
         raise argparse.ArgumentTypeError(f"expected HxW with sides ≥ 1; got {text!r}")
     return height, width
+
+
+def _closest_option(typed: str, known: Sequence[str]) -> Optional[str]:
+    """The option ``typed`` was probably meant to be: a near spelling, or an option with ``typed`` as one of its words.
+
+    Names are compared without their dashes, which every option shares and which made unrelated names
+    look alike (``--units`` and ``--quiet``).
+    """
+    bare = typed.lstrip("-")
+    if not bare:
+        return None
+    names = {option.lstrip("-"): option for option in known if option.startswith("--")}
+    close = difflib.get_close_matches(bare, list(names), n=1, cutoff=0.7)
+    if close:
+        return names[close[0]]
+    having_the_word = [option for name, option in names.items() if bare in name.split("-")]
+    return having_the_word[0] if len(having_the_word) == 1 else None
+

@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import scipy.io
@@ -118,7 +118,7 @@ def load_case(path: str | Path) -> ParityCase:
     """Read a schema-v1 case ``.mat`` file."""
     path = Path(path)
     data = read_mat(path)
-    missing = [f for f in ("network", "layer", "channels", "InitialImage", "Iraw") if f not in data]
+    missing = [f for f in CASE_FIELDS if f not in data]
     if missing:
         raise ValueError(f"{path}: not a schema-v1 parity case (missing fields {missing})")
     get = lambda key: _unwrap(data[key])  # noqa: E731
@@ -184,13 +184,39 @@ def save_case(case: ParityCase) -> Path:
     return write_atomic(case.path, case_writer(case))
 
 
-def find_cases(paths: list[str | Path]) -> list[Path]:
-    """Expand files and folders into a sorted list of case files."""
+CASE_FIELDS = ("network", "layer", "channels", "InitialImage", "Iraw")
+
+
+def is_case_file(path: str | Path) -> bool:
+    """Whether ``path`` holds a schema-v1 case's variables (read from its header, not its data).
+
+    A v7.3 (HDF5) file answers True, so that reading it says why it cannot be read.
+    """
+    try:
+        names = {name for name, _, _ in scipy.io.whosmat(str(path))}
+    except NotImplementedError:
+        return True
+    except Exception:  # not a MAT-file at all
+        return False
+    return all(field in names for field in CASE_FIELDS)
+
+
+def find_cases(paths: list[str | Path], on_skipped: Callable[[Path], None] | None = None) -> list[Path]:
+    """Expand files and folders into a sorted list of case files.
+
+    A folder is searched with its sub-folders, and a ``.mat`` there that is not a case (MATLAB's
+    ``components.mat`` beside the cases, a workspace) is skipped and passed to ``on_skipped``; a file
+    named itself is always a case, so that reading it says what is wrong with it.
+    """
     found: list[Path] = []
     for entry in paths:
         entry = Path(entry)
         if entry.is_dir():
-            found.extend(sorted(entry.glob("*.mat")))
+            for candidate in sorted(entry.rglob("*.mat")):
+                if is_case_file(candidate):
+                    found.append(candidate)
+                elif on_skipped is not None:
+                    on_skipped(candidate)
         elif entry.is_file():
             found.append(entry)
         else:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from . import _package
-from .cases import find_cases, load_case
+from .cases import CASE_FIELDS, find_cases, load_case
 from .commands import RECORD_WORD
 from .commands import add_parity_parser as add_parity_parser  # re-exported: the parser of run_parity
 from .judge import CaseResult, Judgement, broken_case_result, describe_result, judge_case, verdict_text
@@ -166,12 +166,15 @@ def _print_row(result: CaseResult) -> None:
 
 def _case_files(paths: list[str], argument: str) -> list[Path]:
     """The case files named by ``paths`` (files or folders of them); at least one."""
+    skipped: list[Path] = []
     try:
-        found = find_cases(paths)
+        found = find_cases(paths, on_skipped=skipped.append)
     except FileNotFoundError as exc:
         raise UsageError(f"{argument}: {exc}") from None
     if not found:
-        raise UsageError(f"{argument}: no case files (*.mat) found")
+        raise UsageError(f"{argument}: no case files (*.mat holding {', '.join(CASE_FIELDS)}) found")
+    for path in skipped:
+        print(f"skipped {path}: not a parity case (it lacks {', '.join(CASE_FIELDS)})", file=sys.stderr)
     return found
 
 

@@ -112,7 +112,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     from .cases import find_cases
 
     try:
-        paths = find_cases(requested)
+        paths = find_cases(requested)  # a folder's .mat files that are not cases are left out
     except FileNotFoundError as exc:
         raise pytest.UsageError(f"--deepdream-cases: {exc}") from None
     if not paths:

@@ -88,6 +88,8 @@ def test_a_bad_number_is_one_line_naming_the_option(argv, command, words, capsys
         (DREAM + ["--levle", "2"], "deepdream dream", ["unrecognized arguments", "did you mean --levels?"]),
         (RENDER + ["--sise", "3"], "deepdream render", ["did you mean --size?"]),
         (["atlas", "--verify", "x", "--wokers", "2"], "deepdream atlas", ["did you mean --workers?"]),
+        (DREAM + ["--size", "64"], "deepdream dream", ["--size: did you mean --tile-size?"]),
+        (["atlas", "--verify", "x", "--units", "2"], "deepdream atlas", ["unrecognized arguments: --units (see"]),
         (["layers", TINYNET, "--out", "x"], "deepdream layers", ["unrecognized arguments: --out x (see"]),
     ],
 )
