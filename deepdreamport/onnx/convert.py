@@ -21,6 +21,7 @@ import onnx2torch
 import torch
 from onnx2torch.node_converters import get_converter
 from onnx2torch.onnx_graph import OnnxGraph
+from onnx2torch.utils.safe_shape_inference import safe_shape_inference
 
 from ..errors import DeepDreamError, describe
 from . import converters
@@ -138,11 +139,13 @@ def conversion_error(model: onnx.ModelProto, exc: Exception) -> DeepDreamError:
     """The error for a failed conversion: the first node whose converter fails, named with its attributes.
 
     Each node is converted on its own, in graph order, with the converter
-    onnx2torch would use; the first that raises is the culprit.
+    onnx2torch would use, on the graph with the shapes onnx2torch infers before
+    converting (without them every converter that reads its input's rank, such
+    as ``MaxPool``, would fail first and be blamed); the first that raises is the culprit.
     """
     reason = f"{type(exc).__name__}: {exc}"
     try:
-        graph = OnnxGraph(model.graph)
+        graph = OnnxGraph(safe_shape_inference(model).graph)
         opsets = {entry.domain: entry.version for entry in model.opset_import}
         for name, node in graph.nodes.items():
             converter = get_converter(
