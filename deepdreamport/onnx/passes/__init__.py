@@ -11,7 +11,9 @@ runs them in order:
                                (a repeat ``a`` → ``a_2``; no name → its output's)
 ``upgrade_opset``              opset < 13 → 13 (``onnx.version_converter``)
 ``downgrade_opset``            opset > 17 → 17 when onnx2torch lacks a converter
-                               at the model's opset (dynamo's opset-18 reductions)
+                               at the model's opset (dynamo's opset-18 reductions,
+                               ``Split(num_outputs)``: node by node from 18,
+                               :mod:`.opset17_forms`, else ONNX's converter)
 ``initializers_not_inputs``    initializers listed as graph inputs (IR < 4)
                                → removed from the inputs; IR version ≥ 7
 ``constants_to_initializers``  ``Constant`` nodes → initializers (Paddle style)
