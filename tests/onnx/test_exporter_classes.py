@@ -117,3 +117,44 @@ def test_the_layer_table_is_listed_when_the_network_cannot_run_at_its_declared_s
         ("relu", (expected[2], expected[3], expected[1])),
         ("reshape", ()),
     ]
+
+
+def _unknown_rank_model() -> onnx.ModelProto:
+    """Every rank-reading operator after a ``Reshape`` whose target's length ONNX shape inference cannot tell.
+
+    The target is the tensor's own shape sliced up to its computed rank (``shape[0:rank]``): a no-op at run
+    time, but from it on no tensor has a rank in the graph's shapes. The image height is dynamic, so the
+    target depends on the image and is not folded to a constant.
+    """
+    rng = np.random.RandomState(42)
+    nodes = [
+        helper.make_node("Conv", ["x", "w1"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+        helper.make_node("Shape", ["c"], ["shape"], name="shape"),
+        helper.make_node("Shape", ["shape"], ["rank"], name="rank"),
+        helper.make_node("Slice", ["shape", "zero", "rank"], ["target"], name="target"),
+        helper.make_node("Reshape", ["c", "target"], ["s"], name="view"),
+        helper.make_node("MaxPool", ["s"], ["p"], name="pool", kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("BatchNormalization", ["p", "gamma", "beta", "mean", "var"], ["bn"], name="bn"),
+        helper.make_node("AveragePool", ["bn"], ["ap"], name="apool", kernel_shape=[2, 2]),
+        helper.make_node("InstanceNormalization", ["ap", "gamma", "beta"], ["inn"], name="inorm"),
+        helper.make_node("LayerNormalization", ["inn", "ln_scale", "ln_bias"], ["ln"], name="lnorm", axis=-1),
+        helper.make_node("GlobalAveragePool", ["ln"], ["y"], name="gap"),
+    ]
+    inits = {"w1": W1, "zero": np.array([0], np.int64)}
+    inits |= {name: rng.randn(4).astype(np.float32) for name in ("gamma", "beta", "mean")}
+    inits |= {"var": 1 + rng.rand(4).astype(np.float32), "ln_scale": 1 + rng.rand(5).astype(np.float32)}
+    inits["ln_bias"] = rng.randn(5).astype(np.float32)  # the width after the pools: 12 → 6 → 5
+    return _model(nodes, inits, [1, 3, "h", 12], opset=17)
+
+
+def test_converters_that_read_the_rank_work_when_the_graph_does_not_tell_it():
+    model = _unknown_rank_model()
+    inferred = onnx.shape_inference.infer_shapes(model)
+    assert not next(v for v in inferred.graph.value_info if v.name == "s").type.tensor_type.HasField("shape")
+    module = to_torch(prepare(model))
+    for height in (8, 10):
+        x = RNG.randn(1, 3, height, 12).astype(np.float32)
+        ref = _onnxruntime(model, x)
+        with torch.no_grad():
+            out = module(torch.from_numpy(x)).numpy()
+        assert out.shape == ref.shape == (1, 4, 1, 1) and np.abs(out - ref).max() <= 1e-5 * np.abs(ref).max()
