@@ -28,6 +28,7 @@ from . import converters
 from .graph import attribute, node_name
 from .passes import apply_fixups
 from .static_pads import static_pads
+from .tuple_scatter_nd import tuple_scatter_nd
 from .tuple_slices import tuple_slices
 
 converters.register()
@@ -111,8 +112,9 @@ def to_torch(model: onnx.ModelProto) -> torch.fx.GraphModule:
     """Convert a prepared ONNX model with onnx2torch, in inference mode, without grads.
 
     ``Pad`` nodes with constant pads become static pad modules (:mod:`.static_pads`:
-    no data-dependent reads, so ``torch.compile`` sees one graph); ``Slice`` modules
-    index with tuples (:mod:`.tuple_slices`: no deprecation warning on every call). A converter that refuses a node (an attribute value it does not handle)
+    no data-dependent reads, so ``torch.compile`` sees one graph); ``Slice`` and ``ScatterND`` modules
+    index with tuples (:mod:`.tuple_slices`, :mod:`.tuple_scatter_nd`: no deprecation warning on every
+    call). A converter that refuses a node (an attribute value it does not handle)
     becomes a ``DeepDreamError`` naming the node, its operator and its
     attributes (:func:`conversion_error`).
     """
@@ -120,7 +122,7 @@ def to_torch(model: onnx.ModelProto) -> torch.fx.GraphModule:
         module = onnx2torch.convert(model)
     except Exception as exc:  # onnx2torch raises NotImplementedError, ValueError, KeyError, ...
         raise conversion_error(model, exc) from None
-    module = tuple_slices(static_pads(module))
+    module = tuple_scatter_nd(tuple_slices(static_pads(module)))
     module.eval()
     module.requires_grad_(False)
     return module

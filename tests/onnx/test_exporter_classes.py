@@ -4,9 +4,12 @@ declared size. Small hand-written graphs in the exporters' forms, checked agains
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import onnx
 import onnxruntime as ort
+import pytest
 import torch
 from onnx import TensorProto, helper, numpy_helper
 
@@ -158,3 +161,32 @@ def test_converters_that_read_the_rank_work_when_the_graph_does_not_tell_it():
         with torch.no_grad():
             out = module(torch.from_numpy(x)).numpy()
         assert out.shape == ref.shape == (1, 4, 1, 1) and np.abs(out - ref).max() <= 1e-5 * np.abs(ref).max()
+
+
+@pytest.mark.parametrize("depth", [1, 2])  # indices naming the batch only; the batch and a channel
+def test_scatter_nd_matches_onnxruntime_without_the_list_indexing_warning(depth):
+    """The TorchScript exporter's ``x[:, k] = v`` is a ``ScatterND``; its module indexes with a tuple.
+
+    onnx2torch indexed with a list of lists: torch 2.14 warns on every call, and a later torch reads it
+    as one tensor index.
+    """
+    indices = np.array([[0]] if depth == 1 else [[0, 1], [0, 3]], np.int64)
+    update_shape = [1, 4, 6, 6] if depth == 1 else [2, 6, 6]
+    nodes = [
+        helper.make_node("Conv", ["x", "w1"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c"], ["r"], name="relu"),
+        helper.make_node("Slice", ["r", "start", "stop", "axis"], ["part"], name="part"),
+        helper.make_node("Reshape", ["part", "update_shape"], ["updates"], name="updates"),
+        helper.make_node("ScatterND", ["c", "indices", "updates"], ["y"], name="assign"),
+    ]
+    inits = {"w1": W1, "indices": indices, "update_shape": np.array(update_shape, np.int64)}
+    inits |= {"start": np.array([0], np.int64), "stop": np.array([4 if depth == 1 else 2], np.int64)}
+    inits["axis"] = np.array([1], np.int64)
+    model = _model(nodes, inits, [1, 3, 6, 6])
+    x = RNG.randn(1, 3, 6, 6).astype(np.float32)
+    ref = _onnxruntime(model, x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with torch.no_grad():
+            out = to_torch(prepare(model))(torch.from_numpy(x)).numpy()
+    assert out.shape == ref.shape and np.abs(out - ref).max() <= 1e-6 * np.abs(ref).max()
