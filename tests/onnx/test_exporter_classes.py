@@ -190,3 +190,27 @@ def test_scatter_nd_matches_onnxruntime_without_the_list_indexing_warning(depth)
         with torch.no_grad():
             out = to_torch(prepare(model))(torch.from_numpy(x)).numpy()
     assert out.shape == ref.shape and np.abs(out - ref).max() <= 1e-6 * np.abs(ref).max()
+
+
+def test_layer_normalization_over_dimensions_the_graph_leaves_symbolic():
+    """The class of a Swin-T export (TorchScript, opset 17): the rank is known but the normalised dimension is not.
+
+    onnx2torch built ``nn.LayerNorm`` with a size of 0 and the layer table failed ("normalized_shape = [0]").
+    """
+    rng = np.random.RandomState(43)
+    nodes = [
+        helper.make_node("Conv", ["x", "w1"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+        helper.make_node("Shape", ["c"], ["shape"], name="shape"),
+        helper.make_node("Reshape", ["c", "shape"], ["s"], name="view"),  # rank 4, every dimension unknown
+        helper.make_node("LayerNormalization", ["s", "ln_scale", "ln_bias"], ["y"], name="lnorm", axis=-1),
+    ]
+    inits = {"w1": W1, "ln_scale": 1 + rng.rand(12).astype(np.float32), "ln_bias": rng.randn(12).astype(np.float32)}
+    model = _model(nodes, inits, [1, 3, "h", 12], opset=17)
+    inferred = onnx.shape_inference.infer_shapes(model)
+    dims = next(v for v in inferred.graph.value_info if v.name == "s").type.tensor_type.shape.dim
+    assert len(dims) == 4 and not dims[3].HasField("dim_value")
+    x = RNG.randn(1, 3, 6, 12).astype(np.float32)
+    ref = _onnxruntime(model, x)
+    with torch.no_grad():
+        out = to_torch(prepare(model))(torch.from_numpy(x)).numpy()
+    assert out.shape == ref.shape and np.abs(out - ref).max() <= 1e-5 * np.abs(ref).max()
