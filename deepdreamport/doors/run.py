@@ -30,7 +30,13 @@ from ..matlab.options import initial_image as checked_image_values
 from ..nets.base import DreamNetwork, VisualNetwork
 from ..nets.sizes import SizeProbe
 from .degenerate import carried_start, warn_degenerate
-from .guard import PROBE_SIDE, activation_elements_per_pixel, check_memory, dream_max_batch
+from .guard import (
+    PROBE_SIDE,
+    activation_elements_per_pixel,
+    check_memory,
+    dream_max_batch,
+    takes_one_image_per_pass,
+)
 
 LayerLike = Union[str, int]
 PRECISION_DTYPES = {"single": torch.float32, "double": torch.float64}
@@ -265,6 +271,8 @@ def run_deep_dream(
         initial_image = check_initial_image(initial_image, network)
     settings = replace(settings, tile_size=tile)  # every other setting (host_state, ...) passes through
     probe = size_probe(network, truncated, tile_size)
+    if takes_one_image_per_pass(truncated, network.input_channels, probe.reference):
+        settings = replace(settings, max_batch=1)  # a batch pinned to 1 by the export: one image per pass
     start_size = default_initial_size(truncated, probe) if initial_image is None else initial_image.shape[:2]
     check_pyramid_growth(tuple(start_size), settings.pyramid_levels, settings.pyramid_scale)
     if memory_check:  # before the sizes are probed: a probe of a size that cannot fit would fail on its own

@@ -141,15 +141,21 @@ def _run_sizes(model: onnx.ModelProto, input_name: str, size: list, tensors: lis
     """Sizes shape inference could not give (run-time padding): run the network once on zeros.
 
     Only tensors whose every ancestor converts are probed: a layer after an
-    unsupported operator keeps an unknown size.
+    unsupported operator keeps an unknown size. A network that cannot run at its
+    declared size (a reshape that does not fit it) keeps every such size unknown:
+    the table is still listed, and dreaming names the sizes it takes.
     """
     convertible = convertible_tensors(model)
     wanted = [name for name in dict.fromkeys(tensors) if name != input_name and name in convertible]
     sizes = {input_name: list(size)}
     if not wanted:
         return sizes
-    with torch.no_grad():
-        values = to_torch(extract_subgraph(model, input_name, wanted))(torch.zeros(*size))
+    module = to_torch(extract_subgraph(model, input_name, wanted))
+    try:
+        with torch.no_grad():
+            values = module(torch.zeros(*size))
+    except Exception:  # torch raises RuntimeError, IndexError, ValueError, ... for a size a layer cannot take
+        return sizes
     values = values if isinstance(values, (tuple, list)) else [values]
     return {**sizes, **{name: list(value.shape) for name, value in zip(wanted, values)}}
 

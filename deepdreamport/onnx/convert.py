@@ -21,12 +21,14 @@ import onnx2torch
 import torch
 from onnx2torch.node_converters import get_converter
 from onnx2torch.onnx_graph import OnnxGraph
+from onnx2torch.utils.safe_shape_inference import safe_shape_inference
 
 from ..errors import DeepDreamError, describe
 from . import converters
 from .graph import attribute, node_name
 from .passes import apply_fixups
 from .static_pads import static_pads
+from .tuple_scatter_nd import tuple_scatter_nd
 from .tuple_slices import tuple_slices
 
 converters.register()
@@ -110,8 +112,9 @@ def to_torch(model: onnx.ModelProto) -> torch.fx.GraphModule:
     """Convert a prepared ONNX model with onnx2torch, in inference mode, without grads.
 
     ``Pad`` nodes with constant pads become static pad modules (:mod:`.static_pads`:
-    no data-dependent reads, so ``torch.compile`` sees one graph); ``Slice`` modules
-    index with tuples (:mod:`.tuple_slices`: no deprecation warning on every call). A converter that refuses a node (an attribute value it does not handle)
+    no data-dependent reads, so ``torch.compile`` sees one graph); ``Slice`` and ``ScatterND`` modules
+    index with tuples (:mod:`.tuple_slices`, :mod:`.tuple_scatter_nd`: no deprecation warning on every
+    call). A converter that refuses a node (an attribute value it does not handle)
     becomes a ``DeepDreamError`` naming the node, its operator and its
     attributes (:func:`conversion_error`).
     """
@@ -119,7 +122,7 @@ def to_torch(model: onnx.ModelProto) -> torch.fx.GraphModule:
         module = onnx2torch.convert(model)
     except Exception as exc:  # onnx2torch raises NotImplementedError, ValueError, KeyError, ...
         raise conversion_error(model, exc) from None
-    module = tuple_slices(static_pads(module))
+    module = tuple_scatter_nd(tuple_slices(static_pads(module)))
     module.eval()
     module.requires_grad_(False)
     return module
@@ -138,11 +141,13 @@ def conversion_error(model: onnx.ModelProto, exc: Exception) -> DeepDreamError:
     """The error for a failed conversion: the first node whose converter fails, named with its attributes.
 
     Each node is converted on its own, in graph order, with the converter
-    onnx2torch would use; the first that raises is the culprit.
+    onnx2torch would use, on the graph with the shapes onnx2torch infers before
+    converting (without them every converter that reads its input's rank, such
+    as ``MaxPool``, would fail first and be blamed); the first that raises is the culprit.
     """
     reason = f"{type(exc).__name__}: {exc}"
     try:
-        graph = OnnxGraph(model.graph)
+        graph = OnnxGraph(safe_shape_inference(model).graph)
         opsets = {entry.domain: entry.version for entry in model.opset_import}
         for name, node in graph.nodes.items():
             converter = get_converter(

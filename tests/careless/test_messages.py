@@ -14,6 +14,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+import onnx
 import onnxruntime as ort
 import pytest
 import torch
@@ -193,3 +194,40 @@ def test_tuple_slices_match_onnxruntime_with_flips_and_negative_axes():
 
 
 NAMES = ("starts", "ends", "axes", "steps")
+
+
+def _patch_tokens_network(path: Path) -> Path:
+    """A ViT's first layers: a 4×4-patch convolution, its patches as tokens (N×16×6), a layer normalisation."""
+    rng = np.random.RandomState(7)
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["patches"], name="conv_proj", kernel_shape=[4, 4], strides=[4, 4]),
+        helper.make_node("Reshape", ["patches", "flat"], ["flat_patches"], name="flatten_patches"),
+        helper.make_node("Transpose", ["flat_patches"], ["tokens"], name="tokens", perm=[0, 2, 1]),
+        helper.make_node("LayerNormalization", ["tokens", "scale", "bias"], ["normed"], name="ln_1", axis=-1),
+    ]
+    inits = {"w": rng.randn(6, 3, 4, 4), "flat": np.array([1, 6, 16]), "scale": 1 + rng.rand(6), "bias": rng.randn(6)}
+    graph = helper.make_graph(
+        nodes,
+        "vit_start",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 16, 16])],
+        [helper.make_tensor_value_info("normed", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(v.astype(np.int64 if k == "flat" else np.float32), k) for k, v in inits.items()],
+    )
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    return path
+
+
+def test_a_transformers_token_layer_is_refused_in_one_line_and_listed(tmp_path, capsys, monkeypatch):
+    """Token layers (N×tokens×features) are listed by `layers` and refused by `dream` naming the shape and what to
+    choose; the patch convolution before them dreams."""
+    monkeypatch.chdir(tmp_path)
+    model = _patch_tokens_network(tmp_path / "vit_start.onnx")
+    code, out, err = run(capsys, "layers", model)
+    assert code == 0 and "ln_1" in out and "16×6" in out, err
+    code, _, err = run(capsys, "dream", model, "--layer", "ln_1", "--channels", "1", *QUICK_DREAM, "--out", "d.png")
+    assert_refused(code, err, "dream", "'ln_1'", "(1, 16, 6)", "transformer's token layer", "choose a convolution")
+    assert list(tmp_path.iterdir()) == [model]
+    code, _, err = run(
+        capsys, "dream", model, "--layer", "conv_proj", "--channels", "1", *QUICK_DREAM, "--out", "d.png"
+    )
+    assert code == 0, err

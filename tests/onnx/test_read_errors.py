@@ -145,3 +145,20 @@ def test_converter_failure_names_the_node_and_operator():
     ident, message = identifier(lambda: to_torch(prepare(model)))
     assert ident == "deepdreamport:onnx:ConversionFailed"
     assert "clip_9" in message and "Clip" in message
+
+
+def test_converter_failure_after_a_pool_names_the_failing_node_not_the_pool():
+    """The diagnosis converts each node with the shapes onnx2torch infers: the pool before the culprit converts.
+
+    Without them the ``MaxPool`` (whose converter reads its input's rank) was blamed.
+    """
+    nodes = [
+        helper.make_node("ReduceMin", ["x"], ["low"], name="low", keepdims=0),
+        helper.make_node("Relu", ["x"], ["r"], name="relu"),
+        helper.make_node("MaxPool", ["r"], ["p"], name="pool", kernel_shape=[2, 2]),
+        helper.make_node("Clip", ["p", "low"], ["y"], name="clip_9"),
+    ]
+    model = model_with(nodes, [image()])
+    ident, message = identifier(lambda: to_torch(prepare(model)))
+    assert ident == "deepdreamport:onnx:ConversionFailed"
+    assert "node 'clip_9' (operator Clip" in message and "pool" not in message

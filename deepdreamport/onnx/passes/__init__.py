@@ -7,9 +7,13 @@ function ``ModelProto -> ModelProto`` in a module of its own, that leaves a
 graph it does not apply to unchanged (it works on a copy). :func:`apply_fixups`
 runs them in order:
 
+``unique_node_names``          empty or repeated node names → unique ones
+                               (a repeat ``a`` → ``a_2``; no name → its output's)
 ``upgrade_opset``              opset < 13 → 13 (``onnx.version_converter``)
 ``downgrade_opset``            opset > 17 → 17 when onnx2torch lacks a converter
-                               at the model's opset (dynamo's opset-18 reductions)
+                               at the model's opset (dynamo's opset-18 reductions,
+                               ``Split(num_outputs)``: node by node from 18,
+                               :mod:`.opset17_forms`, else ONNX's converter)
 ``initializers_not_inputs``    initializers listed as graph inputs (IR < 4)
                                → removed from the inputs; IR version ≥ 7
 ``constants_to_initializers``  ``Constant`` nodes → initializers (Paddle style)
@@ -65,9 +69,11 @@ from .initializers_not_inputs import initializers_not_inputs
 from .reshape_allowzero import reshape_allowzero
 from .resize_input_mean import CUSTOM_DOMAIN, RESIZED_MEAN_OP, resize_input_mean
 from .static_reshape_targets import static_reshape_targets
+from .unique_node_names import unique_node_names
 from .upgrade_opset import MIN_OPSET, upgrade_opset
 
 PASSES = (
+    unique_node_names,
     upgrade_opset,
     downgrade_opset,
     initializers_not_inputs,
