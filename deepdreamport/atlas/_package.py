@@ -17,6 +17,7 @@ from ..doors.python import deep_dream_image
 from ..doors.signals import HANDLED, Terminated, interrupt_status, terminate_as_interrupt
 from ..errors import DeepDreamError
 from ..nets import OnnxNetwork
+from ..nets.batch import one_image_per_pass
 from ..onnx.convert import to_torch
 from ..onnx.graph import extract_subgraph
 from ..onnx.read import check_onnx_path
@@ -65,6 +66,7 @@ __all__ = [
     "layer_rows",
     "load_network",
     "missing_dependency",
+    "one_image_per_pass",
     "outputs_module",
     "parse_channels",
     "require",
