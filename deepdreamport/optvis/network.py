@@ -413,8 +413,9 @@ class OptvisNetwork:
         session = self._sessions[cache_key]
         input_name = self.graph.input_name
 
-        def run_once(images: np.ndarray) -> list:
-            return session.run(list(cache_key), {input_name: np.ascontiguousarray(images, dtype=np.float32)})
+        def run_once(images: np.ndarray, options=None) -> list:
+            feed = {input_name: np.ascontiguousarray(images, dtype=np.float32)}
+            return session.run(list(cache_key), feed, options)
 
         def run(images: np.ndarray) -> dict:
             if len(images) > 1 and self._ort_batch_pinned(cache_key, run_once, images):
@@ -430,10 +431,12 @@ class OptvisNetwork:
     def _ort_batch_pinned(self, key: tuple, run_once: Callable, images: np.ndarray) -> bool:
         """:meth:`_batch_pinned` for an onnxruntime session: a batch of 2 that fails where 1 runs."""
         if key not in self._ort_pinned:
+            quiet = require("onnxruntime", "running this graph in onnxruntime").RunOptions()
+            quiet.log_severity_level = 4  # the probe's expected failure is not the user's error: not logged
 
             def runs(count: int) -> bool:
                 try:
-                    run_once(np.zeros((count, *images.shape[1:]), np.float32))
+                    run_once(np.zeros((count, *images.shape[1:]), np.float32), quiet)
                 except Exception:  # noqa: BLE001 - onnxruntime raises several unrelated types
                     return False
                 return True
