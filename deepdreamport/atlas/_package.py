@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import torch
+
 from .._version import __version__ as PACKAGE_VERSION
 from ..dependencies import missing_dependency, require
 from ..doors.commands import parse_channels
@@ -17,6 +19,9 @@ from ..doors.python import deep_dream_image
 from ..doors.signals import HANDLED, Terminated, interrupt_status, terminate_as_interrupt
 from ..errors import DeepDreamError
 from ..nets import OnnxNetwork
+from ..nets.batch import one_image_per_pass
+from ..nets.sizes import SizeProbe
+from ..nets.tokens import tokens_as_channels
 from ..onnx.convert import to_torch
 from ..onnx.graph import extract_subgraph
 from ..onnx.read import check_onnx_path
@@ -33,8 +38,33 @@ def layer_rows(network: OnnxNetwork) -> list:
     return list(network.layers)
 
 
+class TokenMap(torch.nn.Module):
+    """A token layer's module whose N×T×F output comes out as the channel map render reads (:mod:`deepdreamport.nets.tokens`)."""
+
+    def __init__(self, module: torch.nn.Module, layer: str):
+        super().__init__()
+        self.module = module
+        self.layer = layer
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return tokens_as_channels(self.module(images), self.layer, len(images))
+
+
+def token_layer_row(network: OnnxNetwork, layer_name: str):
+    """The layer-table row of ``layer_name`` when it is a token layer (an N×T×F output, shown T×F), else ``None``."""
+    row = next((row for row in network.layers if row.name == layer_name), None)
+    return row if row is not None and len(row.output_size) == 2 else None
+
+
 def layer_module(network: OnnxNetwork, layer_name: str, tile_size=None):
-    """``layer`` and its ancestors as a torch module (images N×C×H×W → activations), and its channel count."""
+    """``layer`` and its ancestors as a torch module (images N×C×H×W → activations), and its channel count.
+
+    A token layer (which the deep-dream doors refuse) is its subgraph with the output read as channels
+    (:class:`TokenMap`: N×F×h×w, or N×F×T without a grid), its features the channels.
+    """
+    row = token_layer_row(network, layer_name)
+    if row is not None:
+        return TokenMap(outputs_module(network, [row.output]), layer_name), int(row.output_size[-1])
     truncated = network.truncated(layer_name, tile_size)
     return truncated.module, truncated.num_channels
 
@@ -65,8 +95,13 @@ __all__ = [
     "layer_rows",
     "load_network",
     "missing_dependency",
+    "one_image_per_pass",
     "outputs_module",
     "parse_channels",
+    "SizeProbe",
+    "TokenMap",
+    "token_layer_row",
+    "tokens_as_channels",
     "require",
     "write_atomic",
 ]

@@ -28,6 +28,7 @@ from ._package import (
     check_onnx_path,
     check_output_folder,
     input_size,
+    layer_module,
     layer_rows,
     load_network,
     parse_channels,
@@ -263,7 +264,7 @@ def _plan_estimate(network, out: Path, units, recipes, params, example_layers, e
     fields = {row.name: row.receptive_field or (input_size(network),) * 2 for row in layer_rows(network)}
     left = [(recipe, fields[u.layer]) for u in units for recipe in recipes if (u.layer, u.channel, recipe) not in done]
     deepest = max(units, key=lambda u: u.layer_index).layer
-    module = network.truncated(deepest).module
+    module = layer_module(network, deepest)[0]  # a token layer too (the doors refuse those)
     seconds = time_pass(module, network.input_channels, input_size(network))
     images = examples.get("count", 0) if example_layers and examples.get("kind") != NONE else 0
     layers = len({u.layer for u in units})

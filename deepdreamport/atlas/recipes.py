@@ -27,7 +27,7 @@ from ..optvis import as_network as optvis_network
 from ..optvis import objectives as optvis_objectives
 from ..optvis import render as optvis_render
 from ..optvis.network import OptvisNetwork
-from ._package import deep_dream_image
+from ._package import SizeProbe, deep_dream_image, layer_module, token_layer_row
 from .errors import AtlasInputError
 
 REPRODUCE_ENVIRONMENT = "OMP_NUM_THREADS=1"
@@ -245,7 +245,10 @@ def fixed_image_size(network, layer: str) -> Optional[int]:
     key = (id(network), layer)
     if key not in _FIXED_SIZE:
         side = network.tile_size()
-        probe = network.truncated(layer).size_probe(network.input_channels, (side, side))
+        if token_layer_row(network, layer) is not None:  # the doors refuse token layers: probe the layer's own module
+            probe = SizeProbe(layer_module(network, layer)[0], network.input_channels, (side, side))
+        else:
+            probe = network.truncated(layer).size_probe(network.input_channels, (side, side))
         _FIXED_SIZE[key] = None if probe.accepts(side + 4, side + 4) else side
     return _FIXED_SIZE[key]
 

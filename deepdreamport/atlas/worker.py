@@ -8,6 +8,10 @@ device of the module it feeds (the network's device).
 A CPU worker computes with ``threads`` threads (default 1): oneDNN's sums depend on the
 thread count, so the same count everywhere is part of what makes a unit's bytes independent
 of the number of workers (more cores: more workers).
+
+A network whose batch an export pinned to 1 measures its units' activations and scores
+its example chunks one image per pass (:mod:`deepdreamport.nets.batch`); its renders go
+through ``render`` and the doors, which do the same.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ._package import layer_module, load_network, outputs_module
+from ._package import layer_module, load_network, one_image_per_pass, outputs_module
 from .examples.chunks import ChunkSummary, score_chunk
 from .examples.scoring import module_device
 from .examples.sources import ExampleItem
@@ -163,16 +167,23 @@ class UnitRenderer:
         self._modules: dict = {}
         self._examples: dict = {}
 
+    def _per_pass(self, module: torch.nn.Module) -> torch.nn.Module:
+        """``module`` run one image per pass when the export pinned its batch to 1 (:mod:`deepdreamport.nets.batch`),
+        checked on the host at the network's input size before it moves to the worker's device."""
+        side = self.network.tile_size()
+        return one_image_per_pass(module, self.network.input_channels, (side, side))
+
     def _layer_module(self, layer: str) -> torch.nn.Module:
         if layer not in self._modules:
             module, _ = layer_module(self.network, layer)
-            self._modules[layer] = module.float().eval()
+            self._modules[layer] = self._per_pass(module.float().eval())
         return self._modules[layer].to(self.device)
 
     def _examples_module(self, outputs: tuple[str, ...]) -> torch.nn.Module:
         if outputs not in self._examples:
             self._examples.clear()  # one set of layers at a time: modules hold the weights
-            self._examples[outputs] = outputs_module(self.network, outputs).float().eval().to(self.device)
+            module = self._per_pass(outputs_module(self.network, outputs).float().eval())
+            self._examples[outputs] = module.to(self.device)
         return self._examples[outputs]
 
     def _activations(self, layer: str, images: list, channels0: list[int]) -> list[Optional[float]]:

@@ -116,38 +116,6 @@ def _elements_per_pixel(truncated: VisualNetwork, channels: int, size: tuple[int
     return elements / (height * width)
 
 
-_ONE_PER_PASS: "weakref.WeakKeyDictionary[torch.nn.Module, dict[tuple[int, int], bool]]" = weakref.WeakKeyDictionary()
-
-
-def takes_one_image_per_pass(truncated: VisualNetwork, channels: int, size: tuple[int, int]) -> bool:
-    """Whether the truncated network runs on one image at a time only: its batch is pinned to 1.
-
-    No MATLAB counterpart (MATLAB's layers always take a batch). An export can pin
-    the batch where no fix-up pass frees it: a constant of batch 1 concatenated with
-    the activations (a CoordConv grid the exporter folded), an ``Expand`` or a
-    ``Reshape`` to a computed shape with a 1 in front. Such a network runs on one
-    image (the pass that built the truncated network) but not on two; the doors then
-    dream one image per network pass (``max_batch`` 1: the same numbers, more passes)
-    instead of failing in the first batch. Tried once per module and size, on zeros
-    of batch 2 without gradients; any other network answers ``False``.
-    """
-    cache = _ONE_PER_PASS.setdefault(truncated.module, {})
-    key = (int(size[0]), int(size[1]))
-    if key not in cache:
-        module = truncated.module
-        parameter = next(module.parameters(), None)
-        dtype = parameter.dtype if parameter is not None else torch.float32
-        device = parameter.device if parameter is not None else torch.device("cpu")
-        pair = torch.zeros(2, channels, *key, dtype=dtype, device=device)
-        try:
-            with torch.no_grad():
-                module(pair)
-            cache[key] = False
-        except (RuntimeError, ValueError, IndexError):  # torch's shape errors: the batch of 2 does not fit
-            cache[key] = True
-    return cache[key]
-
-
 def saved_elements(run: Callable[[], object], owned: Iterable[torch.Tensor] = ()) -> int:
     """Elements autograd saves for the backward pass while ``run()`` runs, plus its output's elements.
 

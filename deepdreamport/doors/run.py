@@ -28,15 +28,10 @@ from ..errors import DeepDreamError, describe, describe_numbers
 from ..matlab.layout import to_nchw
 from ..matlab.options import initial_image as checked_image_values
 from ..nets.base import DreamNetwork, VisualNetwork
+from ..nets.batch import takes_one_image_per_pass
 from ..nets.sizes import SizeProbe
 from .degenerate import carried_start, warn_degenerate
-from .guard import (
-    PROBE_SIDE,
-    activation_elements_per_pixel,
-    check_memory,
-    dream_max_batch,
-    takes_one_image_per_pass,
-)
+from .guard import PROBE_SIDE, activation_elements_per_pixel, check_memory, dream_max_batch
 
 LayerLike = Union[str, int]
 PRECISION_DTYPES = {"single": torch.float32, "double": torch.float64}

@@ -4,7 +4,9 @@
 :class:`VisualNetwork`), :mod:`.onnx_net` and :mod:`.torch_net` (the two kinds
 of network), :mod:`.layers` (``net.Layers``), :mod:`.receptive_field` (the
 toolbox's rule), :mod:`.sizes` (which image sizes a truncation takes, by
-probing) and :mod:`.load` (one way in for all of them).
+probing), :mod:`.batch` (networks whose batch an export pinned to 1, run one image
+per pass), :mod:`.tokens` (a transformer's token layers read as channel maps) and
+:mod:`.load` (one way in for all of them).
 """
 
 from .base import DreamNetwork, VisualNetwork

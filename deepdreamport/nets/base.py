@@ -333,9 +333,14 @@ def probe_truncation(
         ) from None
     if output.dim() not in (2, 4):
         tokens = " (N×tokens×features: a transformer's token layer)" if output.dim() == 3 else ""
+        render = (
+            "; render (deepdream render, deepdreamport.optvis.render) visualises token layers"
+            if output.dim() == 3
+            else ""
+        )
         raise DeepDreamError(
             "deepdreamport:deepDreamImage:LayerNotImageLike",
             f"layer: {layer!r} outputs a tensor of shape {tuple(output.shape)}{tokens}; expected N×C×H×W or N×C "
-            "(fully connected): choose a convolution, pooling or fully connected layer.",
+            f"(fully connected): choose a convolution, pooling or fully connected layer{render}.",
         )
     return TruncationProbe(int(output.shape[1]), counted[0], sum(saved.values()) + output.numel())

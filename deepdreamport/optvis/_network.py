@@ -7,8 +7,10 @@ objective, the error type, the layout rule the deep-dream side runs networks
 in (:func:`~deepdreamport.nets.base.preferred_memory_format`), the doors'
 labelled montage, output checks and atomic writer, device check (``'auto'``:
 the GPU when there is one), memory limit, the command line's layer and channel
-numbering, and the results that save and show themselves
-(:class:`~deepdreamport.doors.images.ImageSet`).
+numbering, the results that save and show themselves
+(:class:`~deepdreamport.doors.images.ImageSet`), running a network whose batch an
+export pinned to 1 one image per pass (:mod:`deepdreamport.nets.batch`) and a
+transformer's token layers read as channel maps (:mod:`deepdreamport.nets.tokens`).
 A graph with operators onnx2torch cannot convert still loads: it can then only
 run in onnxruntime (the gradient-free path).
 """
@@ -36,6 +38,8 @@ from ..errors import DeepDreamError, bounded
 from ..input_files import check_input_file
 from ..nets import OnnxNetwork
 from ..nets.base import preferred_memory_format
+from ..nets.batch import OneImagePerPass, batch_pinned_to_one
+from ..nets.tokens import TokenGrid, token_grid, tokens_as_channels
 from ..onnx.convert import check_supported, to_torch, unsupported_ops
 from ..onnx.graph import extract_subgraph
 from ..onnx.read import check_onnx_path
@@ -44,7 +48,9 @@ __all__ = [
     "DEGENERATE_STATUS",
     "DeepDreamError",
     "ImageSet",
+    "OneImagePerPass",
     "OnnxGraph",
+    "TokenGrid",
     "bounded",
     "channel_objective_gradient",
     "check_input_file",
@@ -52,6 +58,7 @@ __all__ = [
     "MONTAGE_EXTENSIONS",
     "OUT_OF_MEMORY",
     "available_bytes",
+    "batch_pinned_to_one",
     "channel_index",
     "check_onnx_path",
     "layer_name_from_text",
@@ -65,6 +72,8 @@ __all__ = [
     "reserved_outputs",
     "resolve_device",
     "saved_elements",
+    "token_grid",
+    "tokens_as_channels",
     "write_atomic",
 ]
 

@@ -48,7 +48,16 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 import torch
 
-from ._network import DeepDreamError, OnnxGraph, load_onnx, preferred_memory_format, require
+from ._network import (
+    DeepDreamError,
+    OneImagePerPass,
+    OnnxGraph,
+    batch_pinned_to_one,
+    load_onnx,
+    preferred_memory_format,
+    require,
+    tokens_as_channels,
+)
 from .redirected_relu import with_redirected_relu
 from .torch_files import FxGraph, is_torch_file, load_torch_file
 
@@ -100,9 +109,13 @@ def _enter(images: torch.Tensor, memory_format: torch.memory_format) -> torch.Te
     return entered
 
 
-def _leave(activations, memory_format: torch.memory_format):
-    """Activations back in the default layout (a no-op when the network ran in it)."""
-    if memory_format is torch.contiguous_format or not isinstance(activations, torch.Tensor):
+def _leave(activations, memory_format: torch.memory_format, layer: str, batch: int):
+    """Activations back in the default layout (a no-op when the network ran in it); a token layer's
+    ``N×T×F`` as ``N×F×h×w`` (:func:`~deepdreamport.nets.tokens.tokens_as_channels`)."""
+    if not isinstance(activations, torch.Tensor):
+        return activations
+    activations = tokens_as_channels(activations, layer, batch)
+    if memory_format is torch.contiguous_format:
         return activations
     return activations.contiguous()
 
@@ -132,6 +145,8 @@ class OptvisNetwork:
         self.last_memory_format: Optional[torch.memory_format] = None  # the layout of the latest torch forward
         self._layout_choices: dict = {}  # (module key, device, dtype, C×H×W) → the rule's layout
         self._weight_layouts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._pinned: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # module → its batch is pinned to 1
+        self._ort_pinned: dict = {}  # onnxruntime session key → its batch is pinned to 1
 
     # -- construction ----------------------------------------------------------
     @classmethod
@@ -305,7 +320,7 @@ class OptvisNetwork:
                 finally:
                     for handle in handles:
                         handle.remove()
-                return {layer: _leave(output, layout) for layer, output in found.items()}
+                return {layer: _leave(output, layout, layer, len(images)) for layer, output in found.items()}
 
             return run_module
         if not self.graph.convertible:
@@ -323,13 +338,27 @@ class OptvisNetwork:
 
         def run_graph(images: torch.Tensor) -> dict:
             layout = self.last_memory_format = choose(images)
-            outputs = self._in_layout(module, layout)(_enter(images, layout))
+            runner = self._in_layout(module, layout)
+            if len(images) > 1 and self._batch_pinned(runner, images):
+                runner = OneImagePerPass(runner)
+            outputs = runner(_enter(images, layout))
             if isinstance(outputs, torch.Tensor):
                 outputs = (outputs,)
             by_key = dict(zip(cache_key, outputs))
-            return {layer: _leave(by_key[key], layout) for layer, key in zip(layers, keys)}
+            return {layer: _leave(by_key[key], layout, layer, len(images)) for layer, key in zip(layers, keys)}
 
         return run_graph
+
+    def _batch_pinned(self, module: torch.nn.Module, images: torch.Tensor) -> bool:
+        """Whether a graph's ``module`` runs one image per pass (:mod:`deepdreamport.nets.batch`).
+
+        Decided once per module, at the shape of the first batch of several images it sees: the
+        batch is a property of the export, not of the image size (the transforms change the size
+        at every step, and a probe per size would cost a pass each).
+        """
+        if module not in self._pinned:
+            self._pinned[module] = batch_pinned_to_one(module, images.shape[1], tuple(images.shape[2:]))
+        return self._pinned[module]
 
     def _layout_rule(
         self, key: tuple, module: torch.nn.Module, memory_format: Optional[torch.memory_format]
@@ -384,12 +413,36 @@ class OptvisNetwork:
         session = self._sessions[cache_key]
         input_name = self.graph.input_name
 
+        def run_once(images: np.ndarray, options=None) -> list:
+            feed = {input_name: np.ascontiguousarray(images, dtype=np.float32)}
+            return session.run(list(cache_key), feed, options)
+
         def run(images: np.ndarray) -> dict:
-            outputs = session.run(list(cache_key), {input_name: np.ascontiguousarray(images, dtype=np.float32)})
+            if len(images) > 1 and self._ort_batch_pinned(cache_key, run_once, images):
+                per_image = [run_once(images[k : k + 1]) for k in range(len(images))]
+                outputs = [np.concatenate(parts) for parts in zip(*per_image)]
+            else:
+                outputs = run_once(images)
             by_key = dict(zip(cache_key, outputs))
-            return {layer: by_key[key] for layer, key in zip(layers, keys)}
+            return {layer: tokens_as_channels(by_key[key], layer, len(images)) for layer, key in zip(layers, keys)}
 
         return run
+
+    def _ort_batch_pinned(self, key: tuple, run_once: Callable, images: np.ndarray) -> bool:
+        """:meth:`_batch_pinned` for an onnxruntime session: a batch of 2 that fails where 1 runs."""
+        if key not in self._ort_pinned:
+            quiet = require("onnxruntime", "running this graph in onnxruntime").RunOptions()
+            quiet.log_severity_level = 4  # the probe's expected failure is not the user's error: not logged
+
+            def runs(count: int) -> bool:
+                try:
+                    run_once(np.zeros((count, *images.shape[1:]), np.float32), quiet)
+                except Exception:  # noqa: BLE001 - onnxruntime raises several unrelated types
+                    return False
+                return True
+
+            self._ort_pinned[key] = not runs(2) and runs(1)
+        return self._ort_pinned[key]
 
 
 def as_network(net, input_range: Optional[tuple] = None, preprocess: Optional[Callable] = None) -> OptvisNetwork:

@@ -33,9 +33,17 @@ Deviations:
   negative weight. ``blur`` is lucent's ``blur_input_each_step`` for any
   channel count.
 
+Token layers (no lucent counterpart): a transformer's ``K×tokens×features``
+layer is read as ``K×features×h×w`` (:mod:`deepdreamport.nets.tokens`): its
+features are the channels, its patch tokens the positions, a leading class
+token (``1 + h·h`` tokens) left out. ``channel`` is then the feature averaged
+over the patch tokens; a layer whose tokens form no square grid is
+``K×features×tokens`` (the channel mean covers every token) and objectives
+that name a position refuse it.
+
 Shape:
-    ``T(layer)`` is ``K×C×H×W`` (or ``K×C`` for fully connected layers); every
-    objective returns a scalar tensor.
+    ``T(layer)`` is ``K×C×H×W`` (or ``K×C`` for fully connected layers, ``K×F×T``
+    for a token layer without a grid); every objective returns a scalar tensor.
 """
 
 from __future__ import annotations
@@ -168,7 +176,21 @@ def _batched(T: Activations, batch: Optional[int]) -> Activations:
 
 
 def _image_like(t: torch.Tensor) -> torch.Tensor:
-    return t[:, :, None, None] if t.dim() == 2 else t
+    """``K×C`` as ``K×C×1×1``; a token layer without a grid (``K×F×T``, :mod:`deepdreamport.nets.tokens`)
+    as ``K×F×T×1``; ``K×C×H×W`` unchanged."""
+    if t.dim() == 2:
+        return t[:, :, None, None]
+    return t[:, :, :, None] if t.dim() == 3 else t
+
+
+def _position_map(t: torch.Tensor, layer: str) -> torch.Tensor:
+    """:func:`_image_like` for objectives that name a position: a token layer without a grid is refused."""
+    if t.dim() == 3:
+        raise _bad(
+            f"{layer!r} is a token layer whose {t.shape[2]} tokens form no square grid (h·h or 1 + h·h), "
+            "so it has no positions; use a channel objective (the mean over its tokens)."
+        )
+    return _image_like(t)
 
 
 def _describe(name: str, *args) -> str:
@@ -216,7 +238,7 @@ def neuron(
     """Minus channel ``n_channel`` at one position, the centre by default (lucent ``neuron``)."""
 
     def inner(T):
-        acts = _center_position(_image_like(_batched(T, batch)(layer)), x, y, layer)
+        acts = _center_position(_position_map(_batched(T, batch)(layer), layer), x, y, layer)
         return -acts[:, n_channel].mean()
 
     return Objective(inner, "neuron", _describe("neuron", layer, n_channel, x, y, batch), [layer], [(layer, n_channel)])
@@ -239,7 +261,7 @@ def direction_neuron(
     averaged over the batch (lucent ``direction_neuron``)."""
 
     def inner(T):
-        acts = _image_like(_batched(T, batch)(layer))
+        acts = _position_map(_batched(T, batch)(layer), layer)
         target = _direction_like(vector, acts, layer)
         return -torch.nn.CosineSimilarity(dim=1)(target, _center_position(acts, x, y, layer)).mean()
 
@@ -261,7 +283,7 @@ def neuron_weight(
     (lucent ``neuron_weight``: ``-(acts.squeeze() * weight).mean()``; no weight: the mean of all channels)."""
 
     def inner(T):
-        acts = _center_position(_image_like(_batched(T, batch)(layer)), x, y, layer)
+        acts = _center_position(_position_map(_batched(T, batch)(layer), layer), x, y, layer)
         if weight is None:
             return -acts.mean()
         return -(acts.squeeze() * _weight_vector(weight, acts, layer)).mean()
@@ -296,7 +318,7 @@ def localgroup_weight(
         raise _bad("localgroup_weight needs the window's corner: give x= and y= (as in lucent).")
 
     def inner(T):
-        acts = _image_like(_batched(T, batch)(layer))
+        acts = _position_map(_batched(T, batch)(layer), layer)
         height, width = acts.shape[2], acts.shape[3]
         if not (0 <= x < width and 0 <= y < height) or wx < 1 or wy < 1:
             raise _bad(f"window x={x}, y={y}, wx={wx}, wy={wy} is outside {layer!r}'s {height}×{width} activation map.")

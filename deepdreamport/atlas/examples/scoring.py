@@ -5,7 +5,9 @@ network truncated at several layers at once (one output per layer), so a batch o
 through the network once for all of them. Every tensor is made on the module's device.
 
 Shapes: images N×H×W×C uint8 (H = W = the input size); a layer output N×C×h×w (or N×C for a
-fully connected layer, one position); scores, ys, xs N×C, positions in input pixels.
+fully connected layer, one position; a transformer's token layer N×T×F is read as N×F×h×w, its
+patch tokens the positions, :mod:`deepdreamport.nets.tokens`); scores, ys, xs N×C, positions in
+input pixels.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 import torch
+
+from .._package import tokens_as_channels
 
 
 def module_device(module: torch.nn.Module) -> torch.device:
@@ -62,6 +66,8 @@ def score_batch(
         outputs = module(preprocess(images_on(pixels, device)))
     if isinstance(outputs, torch.Tensor):
         outputs = (outputs,)
+    # a token layer's N×T×F as its channel map (:mod:`deepdreamport.nets.tokens`): features, patch positions
+    outputs = [tokens_as_channels(output, "examples", len(pixels)) for output in outputs]
     return [spatial_maxima(output.float(), size) for output in outputs]
 
 
