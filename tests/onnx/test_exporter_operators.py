@@ -219,11 +219,18 @@ def test_newer_operators_survive_the_downgrade_of_the_rest_of_the_graph():
     assert _relative_error(out, _reference(model, x)) <= 1e-6
 
 
-def test_an_operator_left_unsupported_is_still_refused_in_one_line():
-    model = _model(*_single("Hardmax"), 13)
+@pytest.mark.parametrize(
+    "opset, nodes, named",
+    [
+        (13, _single("Hardmax")[0], "Hardmax (nodes hardmax)"),
+        # ONNX's converter would drop the dilations on the way to opset 17: the graph stays at 22, refused
+        (22, _single("AveragePool", kernel_shape=[2, 2], dilations=[2, 2])[0], "AveragePool (nodes averagepool)"),
+    ],
+)
+def test_an_operator_left_unsupported_is_refused_in_one_line(opset, nodes, named):
     with pytest.raises(DeepDreamError) as info:
-        prepare(model)
-    assert "\n" not in info.value.message and "Hardmax (nodes hardmax)" in info.value.message
+        prepare(_model(nodes, {}, opset))
+    assert "\n" not in info.value.message and named in info.value.message
 
 
 def _cli_model(path) -> str:

@@ -21,6 +21,10 @@ lowering they move to the port's domain (``deepdreamport::GroupNormalization``, 
 inputs and attributes), which neither lowering touches, so they no longer keep the
 rest of the graph at its opset. Their outputs keep the shapes ONNX inferred for them
 (as ``value_info``), so shape inference goes on past them at opset 17.
+
+A graph with a dilated ``AveragePool`` (opset 19) is left at its opset: the converter
+drops the dilations (a pool of another size, silently); its operators are named as
+unsupported instead.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ import onnx
 from onnx import defs, version_converter
 from onnx2torch.node_converters import get_converter
 
-from ..graph import copy_model, default_opset
+from ..graph import attribute, copy_model, default_opset
 from .opset17_forms import opset17_forms
 from .resize_input_mean import CUSTOM_DOMAIN
 
@@ -56,7 +60,7 @@ def downgrade_opset(model: onnx.ModelProto) -> onnx.ModelProto:
         return model
     default = [node for node in model.graph.node if node.domain in ("", "ai.onnx")]
     missing = [node for node in default if not _converts(node, opset)]
-    if not missing or not any(_converts(node, MAX_OPSET) for node in missing):
+    if not missing or not any(_converts(node, MAX_OPSET) for node in missing) or _dilated_average_pool(default):
         return model
     lowered = _lowered(_newer_operators_to_port_domain(model), opset)
     if lowered is None:
@@ -80,6 +84,13 @@ def _lowered(model: onnx.ModelProto, opset: int) -> Optional[onnx.ModelProto]:
         return version_converter.convert_version(model, MAX_OPSET)
     except Exception:  # no adapter for some operator: keep the model, its operators are named at load time
         return None
+
+
+def _dilated_average_pool(nodes: list[onnx.NodeProto]) -> bool:
+    """An ``AveragePool`` with ``dilations`` (opset 19): ONNX's converter would drop them on the way to 17."""
+    return any(
+        node.op_type == "AveragePool" and any(d != 1 for d in attribute(node, "dilations", [])) for node in nodes
+    )
 
 
 def _newer_than_17(node: onnx.NodeProto) -> bool:
