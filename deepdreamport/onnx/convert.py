@@ -46,8 +46,6 @@ def _unsupported_attribute(node: onnx.NodeProto) -> str:
         return f"storage_order={attribute(node, 'storage_order')}"
     if node.op_type == "Pad" and (attribute(node, "mode", b"constant") or b"constant") not in _PAD_MODES:
         return f"mode={attribute(node, 'mode').decode()}"
-    if node.op_type == "DepthToSpace" and (attribute(node, "mode", b"DCR") or b"DCR") != b"CRD":
-        return f"mode={(attribute(node, 'mode', b'DCR') or b'DCR').decode()}"
     return ""
 
 

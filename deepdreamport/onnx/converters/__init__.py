@@ -1,28 +1,83 @@
 """onnx2torch converters for operators it lacks, added through its public registry.
 
-Like onnx2torch's own ``node_converters`` package: one module per operator,
-each exposing ``CONVERTER = (domain, op_type, version, function)``.
+Like onnx2torch's own ``node_converters`` package: one module per operator family,
+each exposing ``CONVERTERS``, tuples ``(domain, op_type, version, function)``.
 :func:`register` adds them with ``onnx2torch.node_converters.add_converter``
 (never by editing onnx2torch); an operator that already has a converter
 (``get_converter`` finds it) is left alone, so registering twice is harmless.
-:mod:`.unknown_rank` wraps onnx2torch's converters that read their input's rank
-(for graphs whose shape inference cannot tell it).
+
+* :mod:`.resized_mean`: the port's ``SubtractResizedMean`` (MATLAB's average image);
+* :mod:`.group_normalization`, :mod:`.smooth_activations`: ``GroupNormalization``
+  (18, 21), ``Mish`` (18, 22), ``Gelu`` (20), also in the port's domain (see
+  :func:`~deepdreamport.onnx.passes.downgrade_opset.downgrade_opset`);
+* :mod:`.space_depth`, :mod:`.global_pools`, :mod:`.shrink`, :mod:`.cast_like`:
+  ``SpaceToDepth``, ``DepthToSpace`` in ``DCR`` mode, ``GlobalMaxPool``, ``GlobalLpPool``,
+  ``ThresholdedRelu``, ``Shrink``, ``CastLike``;
+* :mod:`.comparisons`: onnx2torch's ``LessOrEqual``/``GreaterOrEqual`` for opset 16.
+
+Registered converters of onnx2torch that are replaced or wrapped (its registry refuses
+a second converter for an operator and version, so these replace entries in its
+registry table, once, by :func:`wrap_registered`): :mod:`.unknown_rank` (converters
+that read their input's rank), :mod:`.space_depth` (``DepthToSpace`` ``DCR``) and
+:mod:`.cumulative_sum` (``CumSum``'s default ``reverse``), :mod:`.asymmetric_resize` (``linear``
+``Resize`` at asymmetric coordinates).
 """
 
 from __future__ import annotations
 
-from onnx2torch.node_converters import add_converter, get_converter
+from typing import Callable
 
-from . import resized_mean, unknown_rank
+from onnx2torch.node_converters import add_converter, get_converter, registry
 
-CONVERTERS = (resized_mean.CONVERTER,)
+from . import (
+    asymmetric_resize,
+    cast_like,
+    comparisons,
+    cumulative_sum,
+    global_pools,
+    group_normalization,
+    resized_mean,
+    shrink,
+    smooth_activations,
+    space_depth,
+    unknown_rank,
+)
+
+CONVERTERS = (
+    resized_mean.CONVERTER,
+    *group_normalization.CONVERTERS,
+    *smooth_activations.CONVERTERS,
+    *space_depth.CONVERTERS,
+    *global_pools.CONVERTERS,
+    *shrink.CONVERTERS,
+    *cast_like.CONVERTERS,
+)
+WRAPPERS: dict[str, Callable] = {**space_depth.WRAPPERS, **cumulative_sum.WRAPPERS, **asymmetric_resize.WRAPPERS}
+"""How each of onnx2torch's registered default-domain converters is replaced, by operator."""
+WRAPPED = "_deepdreamport_wrapped"
+"""Marks a replacement, so that registering twice wraps once."""
+
+
+def wrap_registered(wrappers: dict[str, Callable]) -> None:
+    """Replace every registered default-domain converter of an operator in ``wrappers`` by its wrapper (once)."""
+    table = getattr(registry, "_CONVERTER_REGISTRY", None)
+    if not isinstance(table, dict):
+        return
+    for description, converter in list(table.items()):
+        if description.domain != "" or description.operation_type not in wrappers or getattr(converter, WRAPPED, False):
+            continue
+        wrapped = wrappers[description.operation_type](converter)
+        setattr(wrapped, WRAPPED, True)
+        table[description] = wrapped
 
 
 def register() -> None:
-    """Register every converter of :data:`CONVERTERS` that onnx2torch does not know yet; wrap the rank readers."""
-    for domain, op_type, version, function in CONVERTERS:
+    """Register every converter of :data:`CONVERTERS` and :mod:`.comparisons` that onnx2torch does not know yet;
+    wrap the rank readers and :data:`WRAPPERS`."""
+    for domain, op_type, version, function in (*CONVERTERS, *comparisons.converters()):
         try:
             get_converter(operation_type=op_type, version=version, domain=domain)
         except NotImplementedError:
             add_converter(operation_type=op_type, version=version, domain=domain)(function)
     unknown_rank.register()
+    wrap_registered(WRAPPERS)
