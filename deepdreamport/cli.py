@@ -54,7 +54,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     atexit.unregister(gc.freeze)  # once, however often main runs in one process (tests)
     atexit.register(gc.freeze)
     args = build_parser().parse_or_status(argv)
-    return args if isinstance(args, int) else dream_commands.run_command(args)
+    status = args if isinstance(args, int) else dream_commands.run_command(args)
+    try:  # output still buffered (a short table piped into `head`) meets a gone reader here, not at exit
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return dream_commands.SIGPIPE_STATUS if dream_commands.stdout_reader_left() else status
+    except ValueError:  # a stdout already closed by the caller (an embedding program, a test)
+        pass
+    return status
 
 
 if __name__ == "__main__":  # pragma: no cover

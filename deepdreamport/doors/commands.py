@@ -16,6 +16,8 @@ line that says so, exit status 1; ``--debug`` adds the traceback.
 from __future__ import annotations
 
 import argparse
+import os
+import select
 import sys
 import traceback
 from typing import Optional
@@ -200,6 +202,11 @@ def run_command(args: argparse.Namespace) -> int:
         try:
             handler = load(args.handler) if isinstance(args.handler, str) else args.handler
             return received.status(handler(args))
+        except BrokenPipeError as exc:
+            if stdout_reader_left():
+                return SIGPIPE_STATUS
+            _report(args, f"error: {_reason(exc)}")
+            return 2
         except (CommandError, DeepDreamError, OSError) as exc:
             _report(args, f"error: {_reason(exc)}")
             return 2
@@ -223,6 +230,36 @@ def run_command(args: argparse.Namespace) -> int:
         except Exception as exc:  # anything else is a bug of this package, not the user's input
             _report(args, _bug(args, exc))
             return 1
+
+
+SIGPIPE_STATUS = 128 + 13  # what a shell reports for a command stopped by SIGPIPE (``yes | head``)
+
+
+def stdout_reader_left() -> bool:
+    """Whether standard output is a pipe whose reader has gone (``deepdream layers M | head``).
+
+    Python ignores SIGPIPE, so a write to such a pipe raises ``BrokenPipeError`` where
+    C programs end silently. The pipe is asked directly (``poll``: an error or hang-up on
+    the write end means no reader is left), since the failed write may have emptied the
+    buffer. When it is so, standard output is pointed at the null device, so that the
+    interpreter's own flush at exit does not raise again, and the command ends quietly as
+    ``head``'s users expect. A broken pipe elsewhere (a worker's connection) answers
+    ``False`` and is reported as usual.
+    """
+    try:
+        descriptor = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # a replaced or closed stdout (tests, embedding programs)
+        return False
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(descriptor, select.POLLOUT)
+        events = dict(poller.poll(0)).get(descriptor, 0)
+        if not events & (select.POLLERR | select.POLLHUP):
+            return False
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, descriptor)
+    os.close(null)
+    return True
 
 
 def _bug(args: argparse.Namespace, exc: BaseException) -> str:

@@ -8,7 +8,10 @@ the command that ran; onnx2torch's ``Slice`` warning on every call.
 
 from __future__ import annotations
 
+import os
 import struct
+import subprocess
+import sys
 import warnings
 import zlib
 from pathlib import Path
@@ -23,13 +26,16 @@ from onnx import TensorProto, helper, numpy_helper
 from deepdreamport import DeepDreamError, deep_dream_image, load_network
 from deepdreamport.doors import cli as dream_cli
 from deepdreamport.doors import guard as dream_guard
+from deepdreamport.doors.commands import HANDLERS
 from deepdreamport.onnx.convert import to_torch
 from deepdreamport.optvis import cli as render_cli
 from deepdreamport.optvis import guard as render_guard
 from deepdreamport.optvis.network import OptvisNetwork
 
-from ..conftest import TINYNET
+from ..conftest import REPO, TINYNET
 from .conftest import QUICK_DREAM, QUICK_RENDER, assert_refused, run
+
+LAYERS_HANDLER = HANDLERS["layers"].split(":")[1]
 
 DREAM = ["--layer", "relu2", "--channels", "1", *QUICK_DREAM, "--out", "d.png"]
 URL = "https://example.com/models/net.onnx"
@@ -231,3 +237,32 @@ def test_a_transformers_token_layer_is_refused_in_one_line_and_listed(tmp_path, 
         capsys, "dream", model, "--layer", "conv_proj", "--channels", "1", *QUICK_DREAM, "--out", "d.png"
     )
     assert code == 0, err
+
+
+@pytest.mark.parametrize("argv", [["layers", TINYNET], ["dream", "--help"], ["parity", "--help"]])
+def test_output_into_a_pipe_whose_reader_left_ends_quietly(argv):
+    """`deepdream layers M | head -1`: a reader that leaves early is not an error (no 'error: Broken pipe', no
+    'Exception ignored' at exit); the command ends as a C program stopped by SIGPIPE would (141), or 0 when it had
+    nothing left to write."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "deepdreamport", *map(str, argv)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=dict(os.environ, PYTHONPATH=str(REPO)),
+    )
+    process.stdout.close()  # the reader is gone before the first line is written
+    err = process.stderr.read().decode()
+    status = process.wait(timeout=120)
+    assert err == "", err
+    assert status in (0, 141), status
+
+
+def test_a_broken_pipe_that_is_not_standard_output_is_still_reported(capsys, monkeypatch):
+    """Only a gone stdout reader is quiet: a broken pipe elsewhere (a worker's connection) is one line, exit 2."""
+
+    def broken(_args):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(dream_cli, LAYERS_HANDLER, broken)
+    code, _, err = run(capsys, "layers", TINYNET)
+    assert code == 2 and "error: Broken pipe" in err, err
