@@ -163,4 +163,3 @@ def _closest_option(typed: str, known: Sequence[str]) -> Optional[str]:
         return names[close[0]]
     having_the_word = [option for name, option in names.items() if bare in name.split("-")]
     return having_the_word[0] if len(having_the_word) == 1 else None
-
