@@ -206,6 +206,7 @@ def test_a_file_in_matlabs_own_layout_reads_as_scipy_reads_its_v7_twin(tmp_path)
     image = np.arange(24, dtype=np.float32).reshape(2, 3, 4, order="F")
     with _matlab_file(path) as file:
         _put(file, "network", _chars("tinynet.onnx"), "char", MATLAB_int_decode=np.int32(2))
+        _put(file, "rows", np.vstack([_chars("relu1"), _chars("conv2")]), "char", MATLAB_int_decode=np.int32(2))
         _put(file, "flags", np.array([[1, 0, 1]], dtype=np.uint8), "logical", MATLAB_int_decode=np.int32(1))
         _empty(file, "nothing", [0, 0], "char", MATLAB_int_decode=np.int32(2))
         _empty(file, "noRows", [0, 3], "double")
@@ -238,6 +239,7 @@ def test_a_file_in_matlabs_own_layout_reads_as_scipy_reads_its_v7_twin(tmp_path)
     options["names"][0, 0] = np.array([["relu1", "relu2"]], dtype=object)
     twin = {
         "network": "tinynet.onnx",
+        "rows": np.array(["relu1", "conv2"]),  # a 2×5 char array
         "flags": np.array([[True, False, True]]),
         "nothing": "",
         "noRows": np.zeros((0, 3)),
