@@ -9,6 +9,7 @@ the rest comes with extras (``pyproject.toml``)::
     atlas    the optvis extra and jinja2 (the gallery); scikit-image is also its
              default example bank
     ray      ray (the atlas's --engine ray)
+    mat73    h5py (parity case files saved by MATLAB as v7.3 MAT-files)
     all      every extra
 
 A feature that needs a missing one raises :class:`~deepdreamport.errors.DeepDreamError`
@@ -32,6 +33,7 @@ OPTIONAL = {  # top-level module -> (distribution to install, the extra that bri
     "skimage": ("scikit-image", "optvis"),
     "jinja2": ("jinja2", "atlas"),
     "ray": ("ray", "ray"),
+    "h5py": ("h5py", "mat73"),
 }
 """Every optional dependency of the package, with its extra."""
 

@@ -6,6 +6,7 @@ Each missing module is simulated in this process: its entry (and its submodules'
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 import tomllib
@@ -124,3 +125,18 @@ def test_an_import_error_inside_an_installed_package_is_not_hidden(monkeypatch, 
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(ModuleNotFoundError, match="a_dependency_of_jinja2_that_is_missing"):
         require("jinja2", "the atlas gallery")
+
+
+def test_parity_on_a_v73_case_names_the_mat73_extra(missing, tmp_path, capsys):
+    import hdf5storage
+    import scipy.io
+
+    source = REFERENCE / "cases" / "tinynet_fc_classes.mat"
+    fields = {k: v for k, v in scipy.io.loadmat(str(source)).items() if not k.startswith("__")}
+    fields = {k: str(v[0]) if v.dtype.kind == "U" else v for k, v in fields.items()}
+    hdf5storage.savemat(str(tmp_path / "case.mat"), fields, format="7.3", store_python_metadata=False)
+    missing("h5py")
+    argv = ["parity", str(tmp_path), "--models", str(REFERENCE / "models"), "--json"]
+    assert deepdream_main(argv) == 1  # found by its names, reported as a broken case
+    error = json.loads(capsys.readouterr().out)["error"]
+    assert error.endswith("case.mat needs h5py: pip install 'deepdreamport[mat73]'")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .._version import __version__ as PACKAGE_VERSION
 from ..core.loop import DreamResult, DreamSettings, scale_linear
+from ..dependencies import require
 from ..doors.arguments import CommandParser
 from ..doors.commands import parse_channels, run_command
 from ..doors.degenerate import degenerate_warnings
@@ -41,6 +42,7 @@ __all__ = [
     "open_image",
     "output_folder",
     "parse_channels",
+    "require",
     "reserved_outputs",
     "resolve_device",
     "resolve_layer_name",

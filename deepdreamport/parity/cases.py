@@ -21,6 +21,7 @@ from typing import Any, Callable
 import numpy as np
 import scipy.io
 
+from . import mat73
 from ._package import write_atomic
 
 PORT_RECORDER = "deepdreamport"
@@ -39,14 +40,20 @@ def _scalar(value: Any) -> float:
 
 
 def read_mat(path: str | Path) -> dict[str, Any]:
-    """The variables of a MATLAB v4-v7 ``.mat`` file; a v7.3 (HDF5) file is refused naming how to save one."""
+    """The variables of a MATLAB ``.mat`` file as ``scipy.io.loadmat(path, squeeze_me=False)`` gives them.
+
+    v4-v7 files are scipy's; v7.3 (HDF5) files are read by :mod:`.mat73` into the same
+    arrays (it needs h5py, the ``mat73`` extra). An HDF5 file without a MAT-file header is refused.
+    """
+    if mat73.is_bare_hdf5(path):
+        raise ValueError(
+            f"{path}: an HDF5 file without a MAT-file header, not a MATLAB v7.3 MAT-file "
+            "(MATLAB's save -v7.3 writes a 512-byte header before the HDF5 data)"
+        )
     try:
         return scipy.io.loadmat(str(path), squeeze_me=False)
     except NotImplementedError:  # scipy's answer to v7.3, which is HDF5
-        raise ValueError(
-            f"{path}: a MATLAB v7.3 (HDF5) MAT-file, which this reader does not read; save it as v7: "
-            "save(file, '-struct', 's', '-v7') (as parity/matlab/make_reference.m does)"
-        ) from None
+        return mat73.read_mat73(path)
 
 
 def load_struct_array(path: str | Path, name: str) -> list[dict[str, Any]]:
@@ -190,12 +197,16 @@ CASE_FIELDS = ("network", "layer", "channels", "InitialImage", "Iraw")
 def is_case_file(path: str | Path) -> bool:
     """Whether ``path`` holds a schema-v1 case's variables (read from its header, not its data).
 
-    A v7.3 (HDF5) file answers True, so that reading it says why it cannot be read.
+    A v7.3 (HDF5) file answers from its top-level HDF5 names; without h5py it answers True,
+    so that reading it says what to install.
     """
     try:
         names = {name for name, _, _ in scipy.io.whosmat(str(path))}
-    except NotImplementedError:
-        return True
+    except NotImplementedError:  # v7.3
+        try:
+            names = set(mat73.variable_names(path))
+        except ValueError:  # h5py missing, or a v7.3 header over unreadable HDF5 data: reading says which
+            return True
     except Exception:  # not a MAT-file at all
         return False
     return all(field in names for field in CASE_FIELDS)

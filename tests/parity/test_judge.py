@@ -256,11 +256,3 @@ def test_error_pixels_counts_positions_of_all_images():
     port[2, 2, 0, 1] = 0.05  # below a tenth: not counted
     assert error_pixels(port, reference) == (2, 40)
     assert error_pixels(reference, reference) == (0, 40) and error_pixels(port[:, :, :, :1], reference) == (0, 0)
-
-
-def test_a_matlab_v73_file_is_refused_naming_how_to_save_a_v7_one(tmp_path):
-    header = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, HDF5 schema 1.00 .".ljust(116) + bytes(8) + b"\x00\x02IM"
-    path = tmp_path / "case.mat"
-    path.write_bytes(header.ljust(512, b"\x00") + b"\x89HDF\r\n\x1a\n" + bytes(100))  # a v7.3 file's opening
-    with pytest.raises(ValueError, match=r"v7\.3 \(HDF5\).*'-v7'"):
-        load_case(path)
