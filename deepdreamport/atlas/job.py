@@ -79,22 +79,15 @@ class AtlasPlan:
     max_attempts: int
     estimate: Optional[Estimate] = None
     left_out: list[LeftOut] = field(default_factory=list)
-    selected: list[Unit] = field(default_factory=list)  # every selected unit, rendered by some recipe or none
 
     @property
     def units(self) -> list[Unit]:
         """The units that have a render planned, in order."""
         return list(dict.fromkeys(unit for unit, _ in self.pairs))
 
-    def left_out_pairs(self) -> list[tuple[str, int, str]]:
-        """``(layer, channel, recipe)`` of the selected units whose layer the recipe cannot take."""
-        layers = {(layer, entry.recipe) for entry in self.left_out for layer, _ in entry.layers}
-        return [
-            (u.layer, u.channel, recipe)
-            for u in self.selected
-            for recipe in self.recipes
-            if (u.layer, recipe) in layers
-        ]
+    def left_out_layers(self) -> list[tuple[str, str]]:
+        """``(layer, recipe)``: the selected layers a chosen recipe cannot take."""
+        return [(layer, entry.recipe) for entry in self.left_out for layer, _ in entry.layers]
 
     @property
     def example_batch(self) -> int:
@@ -389,7 +382,7 @@ def plan_atlas(
             check_address(ray_address)
     worker_count = workers or (len(default_devices(None)) if engine == "local" else 2)
     plan = AtlasPlan(out, record, pairs, names, example_layers, new, engine, workers, ray_address, batch, max_attempts,
-                     left_out=left_out, selected=selected)  # fmt: skip
+                     left_out=left_out)  # fmt: skip
     plan.estimate = _plan_estimate(network, out, pairs, recipe_params, example_layers, source, worker_count, new)
     return plan
 
@@ -498,7 +491,7 @@ def execute(plan: AtlasPlan, *, progress: bool = True, gallery: bool = True, eng
             try:
                 state.start_job(plan.record, replace=plan.new)
                 state.add_renders(plan.pairs)
-                state.drop_unfinished(plan.left_out_pairs())  # an older atlas's renders of them could only fail
+                state.drop_unfinished(plan.left_out_layers())  # an older atlas's renders of them could only fail
                 if plan.example_layers:
                     count = state.add_example_items(_example_items(plan))
                     state.add_example_work(plan.example_layers, math.ceil(count / plan.record.examples["chunk"]))

@@ -386,17 +386,17 @@ class AtlasState:
                 [(recipe, u.layer, u.channel) for u, recipe in pairs],
             )
 
-    def drop_unfinished(self, renders: Iterable[tuple[str, int, str]]) -> int:
-        """Remove the renders ``(layer, channel, recipe)`` that are not done (an older atlas planned renders a
-        recipe cannot take; they could only fail); returns how many were removed."""
+    def drop_unfinished(self, layer_recipes: Iterable[tuple[str, str]]) -> int:
+        """Remove the renders of ``(layer, recipe)`` that are not done (an older atlas planned renders of
+        layers a recipe cannot take; they could only fail); returns how many were removed."""
         with self._transaction() as db:
             return sum(
                 db.execute(
                     "DELETE FROM renders WHERE recipe = ? AND status != 'done' AND unit_id IN "
-                    "(SELECT id FROM units WHERE layer = ? AND channel = ?)",
-                    (recipe, layer, channel),
+                    "(SELECT id FROM units WHERE layer = ?)",
+                    (recipe, layer),
                 ).rowcount
-                for layer, channel, recipe in renders
+                for layer, recipe in layer_recipes
             )
 
     def add_example_items(self, items: Iterable, batch: int = 5000) -> int:
