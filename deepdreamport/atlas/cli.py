@@ -98,6 +98,8 @@ def run_atlas_command(args: argparse.Namespace) -> int:
             new=args.new,
             max_attempts=args.max_attempts,
         )
+        for left_out in plan.left_out:
+            print(f"atlas: {left_out.line()}", flush=True)
         if plan.estimate is not None:
             print(f"atlas: {plan.estimate.line()}", flush=True)
         if not _confirmed(plan, args):

@@ -44,8 +44,8 @@ from .gallery import build_gallery, remove_gallery, require_jinja2
 from .recipes import recipe_names, recipe_parameters
 from .signals import deferred_interrupts, say, terminate_as_interrupt
 from .state import DATABASE_NAME, AtlasState, JobRecord, database_path, read_existing_job
-from .units import Unit, layer_slug, parse_shard, select_units
-from .worker import ExampleResult, ExampleTask, RenderTask
+from .units import LeftOut, Unit, layer_names, layer_slug, parse_shard, recipe_pairs, select_units
+from .worker import ExampleResult, ExampleTask, Refusal, RenderTask
 
 ENGINES = ("local", "ray")
 DEFAULT_MAX_ATTEMPTS = 3
@@ -59,11 +59,16 @@ EXAMPLE_BATCH = 8
 
 @dataclass
 class AtlasPlan:
-    """A checked job: what to render and score, where, and how."""
+    """A checked job: what to render and score, where, and how.
+
+    ``pairs`` are the (unit, recipe) renders of the selection, each unit with each recipe that
+    takes its layer; ``left_out`` says, per recipe, the selected layers it cannot take (no render
+    is planned for those, and renders of them an older atlas holds unfinished are dropped).
+    """
 
     out: Path
     record: JobRecord
-    units: list[Unit]
+    pairs: list[tuple[Unit, str]]
     recipes: list[str]
     example_layers: list[tuple[str, str]]  # (layer, output tensor) of the selected layers
     new: bool
@@ -73,6 +78,16 @@ class AtlasPlan:
     batch: int
     max_attempts: int
     estimate: Optional[Estimate] = None
+    left_out: list[LeftOut] = field(default_factory=list)
+
+    @property
+    def units(self) -> list[Unit]:
+        """The units that have a render planned, in order."""
+        return list(dict.fromkeys(unit for unit, _ in self.pairs))
+
+    def left_out_layers(self) -> list[tuple[str, str]]:
+        """``(layer, recipe)``: the selected layers a chosen recipe cannot take."""
+        return [(layer, entry.recipe) for entry in self.left_out for layer, _ in entry.layers]
 
     @property
     def example_batch(self) -> int:
@@ -233,6 +248,7 @@ def _network_facts(network) -> dict:
                 "type": str(row.type),
                 "output": row.output,
                 "output_size": [None if s is None else int(s) for s in row.output_size],
+                "output_shape": [None if s is None else int(s) for s in row.output_shape],
                 "receptive_field": list(row.receptive_field) if row.receptive_field else None,
             }
             for row in rows
@@ -259,10 +275,11 @@ def _done_renders(out: Path) -> set:
         connection.close()
 
 
-def _plan_estimate(network, out: Path, units, recipes, params, example_layers, examples: dict, workers, replace):
+def _plan_estimate(network, out: Path, pairs, params, example_layers, examples: dict, workers, replace):
     done = set() if replace else _done_renders(out)
     fields = {row.name: row.receptive_field or (input_size(network),) * 2 for row in layer_rows(network)}
-    left = [(recipe, fields[u.layer]) for u in units for recipe in recipes if (u.layer, u.channel, recipe) not in done]
+    left = [(recipe, fields[u.layer]) for u, recipe in pairs if (u.layer, u.channel, recipe) not in done]
+    units = [unit for unit, _ in pairs]
     deepest = max(units, key=lambda u: u.layer_index).layer
     module = layer_module(network, deepest)[0]  # a token layer too (the doors refuse those)
     seconds = time_pass(module, network.input_channels, input_size(network))
@@ -351,10 +368,11 @@ def plan_atlas(
             )
     if existing is not None and not new and existing.examples.get("kind") != NONE and source["kind"] != NONE:
         record = JobRecord(**{**record.__dict__, "examples": existing.examples})  # the recorded chunking
-    units = select_units(layer_rows(network), layers, channel_list, shard_spec)
+    selected = select_units(layer_rows(network), layers, channel_list, shard_spec)
+    pairs, left_out = recipe_pairs(selected, names, layer_rows(network), named=layer_names(layers) is not None)
     outputs = {row.name: row.output for row in layer_rows(network)}
     example_layers = (
-        [] if source["kind"] == NONE else [(name, outputs[name]) for name in dict.fromkeys(u.layer for u in units)]
+        [] if source["kind"] == NONE else [(name, outputs[name]) for name in dict.fromkeys(u.layer for u, _ in pairs)]
     )
     if engine == "ray":
         from .engines.ray_engine import check_address, import_ray
@@ -363,8 +381,9 @@ def plan_atlas(
         if ray_address:
             check_address(ray_address)
     worker_count = workers or (len(default_devices(None)) if engine == "local" else 2)
-    plan = AtlasPlan(out, record, units, names, example_layers, new, engine, workers, ray_address, batch, max_attempts)
-    plan.estimate = _plan_estimate(network, out, units, names, recipe_params, example_layers, source, worker_count, new)
+    plan = AtlasPlan(out, record, pairs, names, example_layers, new, engine, workers, ray_address, batch, max_attempts,
+                     left_out=left_out)  # fmt: skip
+    plan.estimate = _plan_estimate(network, out, pairs, recipe_params, example_layers, source, worker_count, new)
     return plan
 
 
@@ -471,11 +490,12 @@ def execute(plan: AtlasPlan, *, progress: bool = True, gallery: bool = True, eng
         with terminate_as_interrupt():
             try:
                 state.start_job(plan.record, replace=plan.new)
-                state.add_units(plan.units, plan.recipes)
+                state.add_renders(plan.pairs)
+                state.drop_unfinished(plan.left_out_layers())  # an older atlas's renders of them could only fail
                 if plan.example_layers:
                     count = state.add_example_items(_example_items(plan))
                     state.add_example_work(plan.example_layers, math.ceil(count / plan.record.examples["chunk"]))
-                total = state.select(plan.units, plan.recipes, [name for name, _ in plan.example_layers])
+                total = state.select(plan.pairs, [name for name, _ in plan.example_layers])
                 state.recover_abandoned()
                 rendered = _run(state, plan, engine, total, progress, started)
             except KeyboardInterrupt as interrupt:  # Ctrl-C, or SIGTERM/SIGHUP (doors.signals.Terminated)
@@ -522,7 +542,10 @@ def _run(state: AtlasState, plan: AtlasPlan, engine, total: int, progress: bool,
             for outcome in engine.wait(timeout=1.0):
                 examples_busy.discard(outcome.worker)
                 table = "example_work" if isinstance(outcome.task, ExampleTask) else "renders"
-                if outcome.result is not None:
+                if isinstance(outcome.result, Refusal):  # deterministic: trying again would be refused again
+                    state.mark_failed(table, outcome.task.ids, outcome.result.message, attempts=plan.max_attempts)
+                    bar.write(f"atlas: {outcome.task.describe()} refused: {outcome.result.message}", file=sys.stderr)
+                elif outcome.result is not None:
                     count = _store(state, plan.out, outcome.result)
                     rendered += count
                     bar.update(count)

@@ -3,7 +3,9 @@
 A recipe is a name, its parameters with defaults, a render function and the command line
 that reproduces one unit. Adding a recipe is one call to :func:`register` (see the recipes
 at the bottom). An atlas may use several (``--recipe matlab,lucid,maco``): every unit is
-rendered with each, and the state records each (unit, recipe) pair.
+rendered with each recipe that takes its layer (a recipe states the layer outputs it takes,
+:mod:`.layer_kinds`; matlab, as MATLAB's deepDreamImage, takes no token layer), and the state
+records each such (unit, recipe) pair.
 
 Reproducibility (no MATLAB or lucent counterpart): every unit has its own seed
 (:func:`~.seeds.unit_seed`: atlas seed, layer, channel, recipe), and every render
@@ -29,6 +31,7 @@ from ..optvis import render as optvis_render
 from ..optvis.network import OptvisNetwork
 from ._package import SizeProbe, deep_dream_image, layer_module, token_layer_row
 from .errors import AtlasInputError
+from .layer_kinds import FULLY_CONNECTED, LAYER_KINDS, SPATIAL, TOKENS, describe_kinds, layer_kind
 
 REPRODUCE_ENVIRONMENT = "OMP_NUM_THREADS=1"
 """The environment a unit's command line runs in to give the atlas's bytes (one thread, as the workers)."""
@@ -63,7 +66,9 @@ class Recipe:
 
     ``curve_label`` names the y axis of the unit's curve; ``command_line(model, layer, channel,
     params, seed, options)`` reproduces one unit (``seed`` is the unit's own, ``options`` what its
-    render chose, :attr:`UnitOutput.options`).
+    render chose, :attr:`UnitOutput.options`). ``layer_kinds`` are the layer outputs it takes
+    (:mod:`.layer_kinds`; every kind unless stated), ``layer_kinds_source`` what decides them
+    (said when an atlas leaves a layer out of it).
     """
 
     name: str
@@ -74,6 +79,17 @@ class Recipe:
     checks: Mapping[str, Callable[[Any], bool]] = field(default_factory=dict)
     curve_label: str = "objective"
     iteration_label: str = "iteration"
+    layer_kinds: frozenset = LAYER_KINDS
+    layer_kinds_source: str = ""
+
+    def takes(self, row: Any) -> bool:
+        """Whether it can render the units of the layer-table row ``row`` (a layer or the atlas's recorded dict)."""
+        return layer_kind(row) in self.layer_kinds
+
+    def takes_line(self) -> str:
+        """``"takes spatial (N×C×H×W) and fully connected (N×C) layers only (MATLAB's deepDreamImage)"``."""
+        source = f" ({self.layer_kinds_source})" if self.layer_kinds_source else ""
+        return f"takes {describe_kinds(self.layer_kinds)} only{source}"
 
     def parameters(self, overrides: Optional[Mapping[str, Any]] = None) -> dict:
         """The defaults with ``overrides`` applied (``None`` values ignored), checked."""
@@ -207,6 +223,8 @@ register(
         command_line=_matlab_command,
         checks={"levels": lambda v: v >= 1, "iterations": lambda v: v >= 1, "scale": lambda v: v > 1},
         curve_label="activation strength (deepDreamImage)",
+        layer_kinds=frozenset({SPATIAL, FULLY_CONNECTED}),
+        layer_kinds_source="MATLAB's deepDreamImage",
     )
 )
 
@@ -326,6 +344,8 @@ def _maco_command(model: str, layer: str, channel: int, params, seed: int, optio
 
 
 _OPTVIS_CHECKS = {"steps": lambda v: v >= 1, "size": lambda v: v >= 16}
+_OPTVIS_KINDS = frozenset({SPATIAL, FULLY_CONNECTED, TOKENS})
+_OPTVIS_SOURCE = "optvis's objectives"
 
 register(
     Recipe(
@@ -338,6 +358,8 @@ register(
         checks={**_OPTVIS_CHECKS, "param": lambda v: v in ("fft", "pixel", "laplacian", "cppn", "maco")},
         curve_label="channel mean (minus the loss)",
         iteration_label="step",
+        layer_kinds=_OPTVIS_KINDS,
+        layer_kinds_source=_OPTVIS_SOURCE,
     )
 )
 
@@ -352,6 +374,8 @@ register(
         checks=_OPTVIS_CHECKS,
         curve_label="channel mean (minus the loss)",
         iteration_label="step",
+        layer_kinds=_OPTVIS_KINDS,
+        layer_kinds_source=_OPTVIS_SOURCE,
     )
 )
 
@@ -408,5 +432,7 @@ register(
         },
         curve_label="objective (channel − weight × diversity)",
         iteration_label="step",
+        layer_kinds=_OPTVIS_KINDS,
+        layer_kinds_source=_OPTVIS_SOURCE,
     )
 )

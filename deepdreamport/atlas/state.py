@@ -2,12 +2,12 @@
 
 It holds the job (model hash, seed, package version, the network's layer facts, the
 examples source), the recipes with their parameters, one row per unit, one row per
-(unit, recipe) *render*, and the examples pass: one row per (layer, chunk of example items)
-of work, and per layer the merged top-k and histograms (:mod:`.examples.topk`). Work is
-claimed in ``BEGIN IMMEDIATE`` transactions, so two processes on the same folder never do the
-same work; it is marked done only by the process that claimed it, after its files are in place
-(an examples chunk is merged into its layers' summaries in the same transaction that marks it
-done). Work held by a process that died is handed back (:meth:`AtlasState.recover_abandoned`).
+(unit, recipe) *render* (only the pairs whose recipe takes the unit's layer), and the examples
+pass: one row per (layer, chunk of example items) of work, and per layer the merged top-k and
+histograms (:mod:`.examples.topk`). Work is claimed in ``BEGIN IMMEDIATE`` transactions, so two
+processes on the same folder never do the same work; it is marked done only by the process that
+claimed it, after its files are in place (an examples chunk is merged into its layers' summaries
+in the same transaction that marks it done). Work held by a process that died is handed back (:meth:`AtlasState.recover_abandoned`).
 """
 
 from __future__ import annotations
@@ -371,19 +371,33 @@ class AtlasState:
                     )
 
     # -- units, renders and examples work --------------------------------------------------
-    def add_units(self, units: Iterable, recipes: Sequence[str]) -> None:
-        """Insert the units (``.layer``, ``.layer_index``, ``.layer_type``, ``.channel``) and their renders."""
-        units = list(units)
+    def add_renders(self, pairs: Iterable[tuple]) -> None:
+        """Insert the ``(unit, recipe)`` pairs: their units (``.layer``, ``.layer_index``, ``.layer_type``,
+        ``.channel``) and one render each (a recipe that cannot take a unit's layer has no pair)."""
+        pairs = list(pairs)
+        units = list(dict.fromkeys(unit for unit, _ in pairs))
         with self._transaction() as db:
             db.executemany(
                 "INSERT OR IGNORE INTO units (layer, layer_index, layer_type, channel) VALUES (?, ?, ?, ?)",
                 [(u.layer, u.layer_index, u.layer_type, u.channel) for u in units],
             )
-            for recipe in recipes:
-                db.executemany(
-                    "INSERT OR IGNORE INTO renders (unit_id, recipe) SELECT id, ? FROM units WHERE layer = ? AND channel = ?",
-                    [(recipe, u.layer, u.channel) for u in units],
-                )
+            db.executemany(
+                "INSERT OR IGNORE INTO renders (unit_id, recipe) SELECT id, ? FROM units WHERE layer = ? AND channel = ?",
+                [(recipe, u.layer, u.channel) for u, recipe in pairs],
+            )
+
+    def drop_unfinished(self, layer_recipes: Iterable[tuple[str, str]]) -> int:
+        """Remove the renders of ``(layer, recipe)`` that are not done (an older atlas planned renders of
+        layers a recipe cannot take; they could only fail); returns how many were removed."""
+        with self._transaction() as db:
+            return sum(
+                db.execute(
+                    "DELETE FROM renders WHERE recipe = ? AND status != 'done' AND unit_id IN "
+                    "(SELECT id FROM units WHERE layer = ?)",
+                    (recipe, layer),
+                ).rowcount
+                for layer, recipe in layer_recipes
+            )
 
     def add_example_items(self, items: Iterable, batch: int = 5000) -> int:
         """Record the example items (``.number``, ``.source``, ``.box``) if none are recorded yet; returns the count."""
@@ -420,15 +434,16 @@ class AtlasState:
                 [(name, output, chunk) for name, output in layers for chunk in range(chunks)],
             )
 
-    def select(self, units: Iterable, recipes: Sequence[str], example_layers: Sequence[str] = ()) -> int:
-        """Restrict claims and counts of this connection to these renders and layers; returns the renders."""
+    def select(self, pairs: Iterable[tuple], example_layers: Sequence[str] = ()) -> int:
+        """Restrict claims and counts of this connection to the renders of these ``(unit, recipe)`` pairs and
+        the examples work of these layers; returns the renders."""
         with self._transaction() as db:
             db.execute("DELETE FROM temp.selected_renders")
             db.execute("DELETE FROM temp.selected_layers")
             db.executemany(
                 "INSERT OR IGNORE INTO temp.selected_renders (id) SELECT renders.id FROM renders "
                 "JOIN units ON units.id = renders.unit_id WHERE layer = ? AND channel = ? AND recipe = ?",
-                [(u.layer, u.channel, recipe) for u in units for recipe in recipes],
+                [(u.layer, u.channel, recipe) for u, recipe in pairs],
             )
             db.executemany(
                 "INSERT OR IGNORE INTO temp.selected_layers VALUES (?)", [(name,) for name in example_layers]
@@ -649,14 +664,15 @@ class AtlasState:
                 )
         return len(held)
 
-    def mark_failed(self, table: str, ids: Sequence[int], error: str) -> None:
+    def mark_failed(self, table: str, ids: Sequence[int], error: str, *, attempts: Optional[int] = None) -> None:
+        """Record a failed attempt; ``attempts``: count at least that many (a refusal uses them all up)."""
         if table not in _WORK_TABLES:
             raise ValueError(table)
         with self._transaction() as db:
             db.executemany(
-                f"UPDATE {table} SET status = 'failed', finished = ?, error = ? "
+                f"UPDATE {table} SET status = 'failed', finished = ?, error = ?, attempts = MAX(attempts, ?) "
                 "WHERE id = ? AND owner = ? AND status = 'running'",
-                [(time.time(), error[:2000], work_id, self.owner) for work_id in ids],
+                [(time.time(), error[:2000], attempts or 0, work_id, self.owner) for work_id in ids],
             )
 
     def release_all(self) -> int:

@@ -1,12 +1,16 @@
-"""Which units an atlas covers: layers × channels from the layer table, optionally one shard of them."""
+"""Which units an atlas covers: layers × channels from the layer table, optionally one shard of them, and
+which recipe renders each (:func:`recipe_pairs`: only those that take the unit's layer)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Optional, Sequence, Union
 
 from ._package import DeepDreamError, layer_from_text
 from .errors import AtlasInputError
+from .layer_kinds import count_layers, describe_layer, layer_kind
+from .recipes import RECIPES, get_recipe
 
 # Layers with nothing to visualise: the network's input.
 _NOT_VISUALISABLE = {"Image Input"}
@@ -128,3 +132,63 @@ def layer_slug(layer_index: int, layer: str) -> str:
     """A file-name-safe, unique name for a layer (its table index keeps names like ``a/b`` and ``a_b`` apart)."""
     safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in layer)
     return f"{layer_index:03d}_{safe}"
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """The selected units of ``layers`` (``(name, kind)``, :mod:`.layer_kinds`) that ``recipe`` cannot take."""
+
+    recipe: str
+    layers: tuple[tuple[str, str], ...]
+    units: int
+
+    def line(self) -> str:
+        """``"recipe 'matlab' leaves out 14 layers, 28 units (14 token layers): it takes ... only (...)"``."""
+        kinds = Counter(kind for _, kind in self.layers)
+        what = ", ".join(count_layers(count, kind) for kind, count in kinds.items())
+        return (
+            f"recipe {self.recipe!r} leaves out {len(self.layers)} layer{'s' if len(self.layers) != 1 else ''}, "
+            f"{self.units} unit{'s' if self.units != 1 else ''} ({what}): it {get_recipe(self.recipe).takes_line()}"
+        )
+
+
+def recipe_pairs(
+    units: Sequence[Unit], recipes: Sequence[str], layer_rows: Sequence, named: bool
+) -> tuple[list[tuple[Unit, str]], list[LeftOut]]:
+    """The (unit, recipe) pairs to render, in unit then recipe order: each unit with each recipe that takes its layer.
+
+    ``named``: the layers were named (``--layers NAME``); one that no chosen recipe takes is refused
+    (:class:`SelectionError` naming the layer, its kind and the recipes that take it). For
+    ``'all'`` such layers are left out. Returns the pairs and, per recipe, what it leaves out.
+    """
+    by_name = {row.name: row for row in layer_rows}
+    chosen = [get_recipe(name) for name in recipes]
+    takers = {
+        layer: [recipe.name for recipe in chosen if recipe.takes(by_name[layer])] for layer in {u.layer for u in units}
+    }
+    if named:
+        for layer in dict.fromkeys(u.layer for u in units):
+            if takers[layer]:
+                continue
+            others = [name for name, recipe in RECIPES.items() if recipe.takes(by_name[layer])]
+            where = (
+                f"--recipe {others[0]} takes it" + (f" (or {', '.join(others[1:])})" if others[1:] else "")
+                if others
+                else "no recipe takes it"
+            )
+            cannot = (
+                f"recipe {recipes[0]!r} cannot" if len(recipes) == 1 else f"none of {', '.join(map(repr, recipes))} can"
+            )
+            raise SelectionError(
+                f"layer {layer!r} is {describe_layer(by_name[layer])}, which {cannot} take; {where}", "layers"
+            )
+    pairs = [(unit, name) for unit in units for name in takers[unit.layer]]
+    left_out = []
+    for recipe in recipes:
+        layers = [layer for layer in dict.fromkeys(u.layer for u in units) if recipe not in takers[layer]]
+        if layers:
+            count = sum(1 for u in units if u.layer in set(layers))
+            left_out.append(LeftOut(recipe, tuple((layer, layer_kind(by_name[layer])) for layer in layers), count))
+    if not pairs:
+        raise SelectionError("the selection is empty: " + "; ".join(entry.line() for entry in left_out), "layers")
+    return pairs, left_out

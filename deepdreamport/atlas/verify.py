@@ -95,7 +95,7 @@ def verify_atlas(
                     [render_id for render_id, _ in damaged],
                     "verify: " + "; ".join(sorted({d.reason for _, d in damaged})),
                 )
-        units = list(dict.fromkeys(Unit(r["layer"], r["layer_index"], r["layer_type"], r["channel"]) for r in rows))
+        pairs = [(Unit(r["layer"], r["layer_index"], r["layer_type"], r["channel"]), r["recipe"]) for r in rows]
         example_layers = [
             (row[0], row[1]) for row in state._db.execute("SELECT DISTINCT layer, output FROM example_work ORDER BY id")
         ]
@@ -104,7 +104,7 @@ def verify_atlas(
     summary = None
     if repair:
         plan = AtlasPlan(
-            out, record, units, list(record.recipes), example_layers, False, engine, workers, ray_address, batch, 3
-        )
+            out, record, pairs, list(record.recipes), example_layers, False, engine, workers, ray_address, batch, 3
+        )  # the renders the atlas holds, no more (its recipes took those layers)
         summary = execute(plan, progress=progress, gallery=gallery)
     return [d for _, d in damaged], strays, summary

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ._package import layer_module, load_network, one_image_per_pass, outputs_module
+from ._package import DeepDreamError, layer_module, load_network, one_image_per_pass, outputs_module
 from .examples.chunks import ChunkSummary, score_chunk
 from .examples.scoring import module_device
 from .examples.sources import ExampleItem
@@ -105,6 +105,16 @@ class ExampleResult:
     worker: str
     summary: ChunkSummary
     seconds: float
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A task the package refused with a :class:`DeepDreamError` (bad input for this layer or recipe, not a
+    transient failure): the same task would be refused again, so it is not tried again. ``message``: one line."""
+
+    task: Task
+    worker: str
+    message: str
 
 
 def png_bytes(image: np.ndarray) -> bytes:
@@ -204,7 +214,12 @@ class UnitRenderer:
         return values
 
     def run(self, task: Task):
-        return self.render(task) if isinstance(task, RenderTask) else self.score(task)
+        """The task's result, or a :class:`Refusal` when the package refuses it (other errors propagate: the
+        engine reports them, and the task is tried again)."""
+        try:
+            return self.render(task) if isinstance(task, RenderTask) else self.score(task)
+        except DeepDreamError as refused:
+            return Refusal(task, self.label, refused.message)
 
     def render(self, task: RenderTask) -> RenderResult:
         started = time.perf_counter()

@@ -96,6 +96,9 @@ class Layer:
     nodes: tuple[str, ...]
     matlab_index: int = 0  # the row's layer in MATLAB's net.Layers (1-based), for a network MATLAB exported; else 0
     matlab_name: str = ""
+    output_shape: tuple[
+        Optional[int], ...
+    ] = ()  # the output tensor's ONNX shape for one image (axis 0 first); () unknown
 
 
 def _shape_only_nodes(model: onnx.ModelProto, dependent: set[str]) -> set[int]:
@@ -395,6 +398,7 @@ def build_layers(
                 output_size=output_size,
                 receptive_field=field_of(output) if owner != input_name else (1, 1),
                 nodes=tuple(node_name(n) for n in nodes),
+                output_shape=tuple(size if owner == input_name else sizes.get(output) or ()),
             )
         )
     if is_matlab_export(model):

@@ -186,3 +186,29 @@ def wait_for_victim(folder: Path, runner, accept, timeout: float = 240.0):
                 return victim
         time.sleep(0.01)
     return None
+
+
+def broken_links(folder: Path) -> list[str]:
+    """Every ``href``/``src`` of the gallery's pages under ``folder`` that names no file, or no ``id`` of its page."""
+    import re
+
+    attribute = re.compile(r'(?:href|src)="([^"]*)"')
+    ids: dict[Path, set] = {}
+
+    def page_ids(page: Path) -> set:
+        if page not in ids:
+            ids[page] = set(re.findall(r'id="([^"]+)"', page.read_text(encoding="utf-8")))
+        return ids[page]
+
+    broken = []
+    for page in sorted(folder.rglob("*.html")):
+        for target in attribute.findall(page.read_text(encoding="utf-8")):
+            if re.match(r"^[a-z]+:", target):  # http:, data:, mailto:
+                continue
+            path, _, fragment = target.partition("#")
+            linked = (page.parent / path).resolve() if path else page
+            if not linked.is_file():
+                broken.append(f"{page.relative_to(folder)}: {target} (no such file)")
+            elif fragment and linked.suffix == ".html" and fragment not in page_ids(linked):
+                broken.append(f"{page.relative_to(folder)}: {target} (no such id)")
+    return broken

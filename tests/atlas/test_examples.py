@@ -164,10 +164,10 @@ def test_examples_from_a_folder_are_resumable_and_a_changed_folder_is_refused(tm
     partial.mkdir()
     state = AtlasState(partial)
     state.start_job(plan.record, replace=False)
-    state.add_units(plan.units, plan.recipes)
+    state.add_renders(plan.pairs)
     count = state.add_example_items(job._example_items(plan))
     state.add_example_work(plan.example_layers, -(-count // 3))
-    state.select(plan.units, plan.recipes, [name for name, _ in plan.example_layers])
+    state.select(plan.pairs, [name for name, _ in plan.example_layers])
     from .conftest import InlineEngine
 
     engine = InlineEngine(plan)

@@ -33,6 +33,10 @@ def _units(count: int) -> list[Unit]:
     return [Unit("conv1", 2, "Convolution", c) for c in range(1, count + 1)]
 
 
+def _pairs(units: list[Unit], recipes: list[str]) -> list[tuple[Unit, str]]:
+    return [(unit, recipe) for unit in units for recipe in recipes]
+
+
 def test_selection_from_the_layer_table():
     rows = layer_rows(load_network(str(TINYNET)))
     units = select_units(rows, "all", None)
@@ -68,9 +72,9 @@ def _done(state, render_id, worker="w") -> bool:
 def test_claims_are_exclusive_per_recipe_and_failures_retried_up_to_the_limit(tmp_path):
     first, second = AtlasState(tmp_path), AtlasState(tmp_path)
     first.start_job(_record(recipes={"matlab": {}, "lucid": {}}), replace=False)
-    first.add_units(_units(5), ["matlab", "lucid"])
+    first.add_renders(_pairs(_units(5), ["matlab", "lucid"]))
     for state in (first, second):
-        assert state.select(_units(5), ["matlab", "lucid"]) == 10
+        assert state.select(_pairs(_units(5), ["matlab", "lucid"])) == 10
     a = first.claim_renders(3, "w1", max_attempts=2)
     b = second.claim_renders(3, "w2", max_attempts=2)
     assert (a.recipe, len(a.render_ids), b.recipe, len(b.render_ids)) == ("matlab", 3, "matlab", 2)
@@ -91,7 +95,7 @@ def test_claims_are_exclusive_per_recipe_and_failures_retried_up_to_the_limit(tm
 
 def _claim_all(folder, units, queue):
     state = AtlasState(folder)
-    state.select(units, ["matlab"], ["conv1"])
+    state.select(_pairs(units, ["matlab"]), ["conv1"])
     claimed = []
     while (claim := state.claim_renders(1, "racer", max_attempts=1)) is not None:
         claimed.extend(claim.render_ids)
@@ -104,7 +108,7 @@ def _claim_all(folder, units, queue):
 def test_two_processes_never_claim_the_same_work(tmp_path):
     state = AtlasState(tmp_path)
     state.start_job(_record(), replace=False)
-    state.add_units(_units(200), ["matlab"])
+    state.add_renders(_pairs(_units(200), ["matlab"]))
     state.add_example_work([("conv1", "conv1_out")], 50)
     state.close()
     context = multiprocessing.get_context("fork")  # the racers use sqlite only: no need to import torch afresh
@@ -122,9 +126,9 @@ def test_two_processes_never_claim_the_same_work(tmp_path):
 def test_abandoned_claims_come_back(tmp_path):
     state = AtlasState(tmp_path)
     state.start_job(_record(), replace=False)
-    state.add_units(_units(2), ["matlab"])
+    state.add_renders(_pairs(_units(2), ["matlab"]))
     state.add_example_work([("conv1", "conv1_out")], 1)
-    state.select(_units(2), ["matlab"], ["conv1"])
+    state.select(_pairs(_units(2), ["matlab"]), ["conv1"])
     state.claim_renders(2, "w", max_attempts=3)
     state.claim_examples("w", max_attempts=3)
     connection = sqlite3.connect(tmp_path / "atlas.sqlite")

@@ -26,6 +26,7 @@ import numpy as np
 
 from .._package import require, write_atomic
 from ..examples.sources import FOLDER, NONE, SKIMAGE
+from ..layer_kinds import describe_layer
 from ..recipes import get_recipe
 from ..seeds import unit_seed
 from ..state import describe_examples, read_snapshot
@@ -79,6 +80,14 @@ def _field_text(field) -> str:
     return f"{field[0]}×{field[1]}" if field else "?"
 
 
+def job_recipes(job) -> list[dict]:
+    """The atlas's recipes in order: name, parameters, description."""
+    return [
+        {"name": name, "params": params, "description": get_recipe(name).description}
+        for name, params in job.recipes.items()
+    ]
+
+
 def _job_view(job) -> dict:
     return {
         "model": Path(job.model_path).name,
@@ -86,11 +95,19 @@ def _job_view(job) -> dict:
         "model_sha256": job.model_sha256,
         "seed": job.seed,
         "package_version": job.package_version,
-        "recipes": [
-            {"name": name, "params": params, "description": get_recipe(name).description}
-            for name, params in job.recipes.items()
-        ],
+        "recipes": job_recipes(job),
     }
+
+
+def _absent_recipes(job, fact: dict, present: set) -> list[dict]:
+    """The atlas's recipes that cannot take this layer (no render of it is planned), each with why."""
+    if not fact:
+        return []
+    return [
+        {"name": name, "reason": f"this is {describe_layer(fact)}; recipe {name!r} {get_recipe(name).takes_line()}"}
+        for name in job.recipes
+        if name not in present and not get_recipe(name).takes(fact)
+    ]
 
 
 def _examples_line(job, snapshot) -> str:
@@ -204,7 +221,6 @@ def build_gallery(out) -> Path:
     job = snapshot.job
     env = _environment()
     facts = {row["name"]: row for row in job.network["layers"]}
-    recipes = list(job.recipes)
     layers: "OrderedDict[str, dict]" = OrderedDict()
     units: dict[tuple[str, int], dict] = {}
     for row in snapshot.renders:
@@ -238,6 +254,10 @@ def build_gallery(out) -> Path:
         layer["done"] += row["status"] == "done"
         layer["renders"] += 1
     ordered = sorted(layers.values(), key=lambda layer: layer["index"])
+    for layer in ordered:
+        present = {name for unit in layer["units"] for name in unit["renders"]}
+        layer["recipes"] = [recipe for recipe in job_recipes(job) if recipe["name"] in present]
+        layer["absent"] = _absent_recipes(job, facts.get(layer["name"], {}), present)
     pictures = ExamplePictures(
         out, job.examples.get("path") if job.examples.get("kind") == FOLDER else None,
         job.network["input_size"], job.network["input_channels"],
@@ -263,9 +283,9 @@ def build_gallery(out) -> Path:
             )
         _write_text(
             out / "layers" / f"{layer['slug']}.html",
-            env.get_template("layer.html").render(root="../", job=job_view, layer=layer, recipes=job_view["recipes"]),
+            env.get_template("layer.html").render(root="../", job=job_view, layer=layer, recipes=layer["recipes"]),
         )
-        first = recipes[0]
+        first = layer["recipes"][0]["name"]
         layer["thumbnails"] = [
             {"channel": unit["channel"], "src": unit["renders"][first]["image_path"]}
             for unit in layer["units"]
