@@ -629,9 +629,13 @@ def run_atlas(
     """Render (or resume) the atlas of ``model`` into ``out``; the options are :func:`plan_atlas`'s.
 
     A large atlas (more than :data:`~.estimate.CONFIRM_RENDERS` renders left, or more than
-    an hour by the estimate) starts only with ``yes=True``.
+    an hour by the estimate) starts only with ``yes=True``. With ``progress``, the layers a
+    recipe cannot take (:attr:`AtlasPlan.left_out`) are said first, as the command line does.
     """
     plan = plan_atlas(model, out, **options)
+    if progress:
+        for left_out in plan.left_out:
+            print(f"atlas: {left_out.line()}", flush=True)
     if plan.estimate is not None and plan.estimate.large and not yes:
         raise AtlasInputError(f"this atlas is large: {plan.estimate.line()}; pass yes=True to start it", "yes")
     return execute(plan, progress=progress, gallery=gallery)

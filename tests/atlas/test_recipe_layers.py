@@ -194,3 +194,20 @@ def test_a_custom_recipe_may_state_the_layers_it_takes(vit, tmp_path, counting_r
         name for name, kind in reference_kinds(vit).items() if kind == "spatial"
     }
     assert len([u for u, recipe in plan.pairs if recipe == "flaky"]) == 38  # every layer but the input
+
+
+def test_the_python_door_says_what_a_recipe_leaves_out_when_it_shows_progress(vit, tmp_path, capsys):
+    """run_atlas(progress=True) prints the command line's 'leaves out' line before rendering."""
+    from deepdreamport.atlas import run_atlas
+
+    kinds = reference_kinds(vit)
+    token = next(name for name, kind in sorted(kinds.items()) if kind == "tokens")
+    spatial = next(name for name, kind in sorted(kinds.items()) if kind == "spatial")
+    params = {"levels": 1, "iterations": 2, "steps": 3, "size": 16}
+    run_atlas(vit, tmp_path / "atlas", layers=[spatial, token], channels="1", recipe="matlab,lucid", params=params,
+              examples=False, workers=1, progress=True)  # fmt: skip
+    lines = [line for line in capsys.readouterr().out.splitlines() if "leaves out" in line]
+    assert lines == [
+        "atlas: recipe 'matlab' leaves out 1 layer, 1 unit (1 token layer): it takes spatial (N×C×H×W) and fully "
+        "connected (N×C) layers only (MATLAB's deepDreamImage)"
+    ], lines
