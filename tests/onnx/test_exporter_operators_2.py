@@ -163,6 +163,16 @@ def test_affine_grid_matches_onnxruntime_and_passes_gradients_to_theta(case):
     assert torch.autograd.gradcheck(module, (torch.from_numpy(theta64).requires_grad_(True),), eps=1e-6, atol=1e-6)
 
 
+def test_affine_grid_with_a_size_computed_in_the_graph():
+    """``size`` from ``Shape(x)`` (a grid the size of the input image), read when the network runs."""
+    nodes = [node("Shape", ["x"], ["size"]), node("AffineGrid", ["theta", "size"], ["y"], align_corners=1)]
+    model = _model(nodes, ["theta", "x"], {}, 20)
+    theta, x = RNG.randn(2, 2, 3).astype(np.float32), RNG.randn(2, 3, 4, 7).astype(np.float32)
+    with torch.no_grad():
+        out = _converted(model)(torch.from_numpy(theta), torch.from_numpy(x)).numpy()
+    assert _relative_error(out, _onnxruntime(model, {"theta": theta, "x": x})) <= 1e-6
+
+
 # ---- one-input operators: id → (opset, nodes, initializers, input range, float64 reference)
 
 

@@ -11,7 +11,8 @@ at positions the network computes; torch's exporters write ``F.grid_sample`` as
   (opset 20, the same samplers renamed; torch's ``bilinear`` on 5-D input is ONNX's trilinear
   ``linear``), ``padding_mode`` ``zeros``/``border``/``reflection``, ``align_corners`` (0: the
   extreme values are the outer pixels' edges, 1: their centres); nearest rounds halves to even
-  in both. Gradients reach X and the grid (bilinear, bicubic; nearest passes none to the grid).
+  (torch and onnxruntime both use ``nearbyint``). Gradients reach X and the grid (bilinear,
+  bicubic; nearest passes none to the grid).
 * ``AffineGrid(theta, size)``: theta N×2×3 (N×3×4), size ``[N, C, H, W]`` (``[N, C, D, H, W]``)
   → the N×H×W×2 (N×D×H×W×3) grid of ``theta · (x, y[, z], 1)`` over the normalised output
   positions; gradients reach theta.
@@ -24,10 +25,18 @@ graph to opset 17 (ONNX's converter has no adapter for opset 20's ``GridSample``
 
 from __future__ import annotations
 
+from typing import Optional
+
 import torch
 from onnx2torch.onnx_graph import OnnxGraph
 from onnx2torch.onnx_node import OnnxNode
-from onnx2torch.utils.common import OnnxToTorchModule, OperationConverterResult, onnx_mapping_from_node
+from onnx2torch.utils.common import (
+    OnnxMapping,
+    OnnxToTorchModule,
+    OperationConverterResult,
+    get_const_value,
+    onnx_mapping_from_node,
+)
 
 from ..passes.downgrade_opset import PORT_DOMAIN_VERSION
 from ..passes.resize_input_mean import CUSTOM_DOMAIN
@@ -62,14 +71,20 @@ class OnnxGridSample(torch.nn.Module, OnnxToTorchModule):
 
 
 class OnnxAffineGrid(torch.nn.Module, OnnxToTorchModule):
-    """``F.affine_grid(theta, size)``: theta N×2×3 (N×3×4), size [N, C, H, W] ([N, C, D, H, W]) → N×H×W×2 (…×3)."""
+    """``F.affine_grid(theta, size)``: theta N×2×3 (N×3×4), size [N, C, H, W] ([N, C, D, H, W]) → N×H×W×2 (…×3).
 
-    def __init__(self, align_corners: bool):
+    ``size`` is held when the graph gives it as a constant (read once: no data-dependent read for
+    ``torch.compile``), else read from the second input at each call.
+    """
+
+    def __init__(self, align_corners: bool, size: Optional[list[int]] = None):
         super().__init__()
         self.align_corners = align_corners
+        self.size = size
 
-    def forward(self, theta: torch.Tensor, size: torch.Tensor) -> torch.Tensor:
-        return torch.nn.functional.affine_grid(theta, [int(v) for v in size.tolist()], align_corners=self.align_corners)
+    def forward(self, theta: torch.Tensor, size: Optional[torch.Tensor] = None) -> torch.Tensor:
+        shape = self.size if self.size is not None else [int(v) for v in size.tolist()]
+        return torch.nn.functional.affine_grid(theta, shape, align_corners=self.align_corners)
 
 
 def convert_grid_sample(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
@@ -89,8 +104,15 @@ def convert_grid_sample(node: OnnxNode, graph: OnnxGraph) -> OperationConverterR
 
 
 def convert_affine_grid(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
-    module = OnnxAffineGrid(bool(node.attributes.get("align_corners", 0)))
-    return OperationConverterResult(torch_module=module, onnx_mapping=onnx_mapping_from_node(node))
+    align_corners = bool(node.attributes.get("align_corners", 0))
+    theta, size = node.input_values[:2]
+    try:
+        constant = [int(v) for v in get_const_value(size, graph).tolist()]
+    except KeyError:  # computed in the graph (from a Shape): read at each call
+        return OperationConverterResult(OnnxAffineGrid(align_corners), onnx_mapping_from_node(node))
+    return OperationConverterResult(
+        OnnxAffineGrid(align_corners, constant), OnnxMapping(inputs=(theta,), outputs=node.output_values)
+    )
 
 
 CONVERTERS = (

@@ -9,7 +9,8 @@ onnx2torch's own module.
 
 Deviation (torch's limits): only the spatial axes may be padded (a 3-, 4- or 5-D input,
 its last 1–3 axes; the batch and channel pads must be 0), and each pad at most the axis's
-length; other pads fail when the network runs, naming the mode. Gradients are torch's
+length; other pads fail when the network runs (a batch or channel pad naming ``wrap``, a longer
+one with torch's own message). Gradients are torch's
 (each input entry collects the gradients of its copies); any dtype.
 """
 
