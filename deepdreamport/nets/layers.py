@@ -80,6 +80,8 @@ LAYER_TYPES = {
     "Identity": "Identity",
     "Flatten": "Flatten",
     "Reshape": "Reshape",
+    "GridSample": "Grid Sample",
+    "AffineGrid": "Affine Grid",
 }
 
 

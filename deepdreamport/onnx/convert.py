@@ -49,8 +49,8 @@ def _unsupported_attribute(node: onnx.NodeProto) -> str:
     return ""
 
 
-_PAD_MODES = (b"constant", b"reflect", b"edge")
-"""The ``Pad`` modes onnx2torch converts."""
+_PAD_MODES = (b"constant", b"reflect", b"edge", b"wrap")
+"""The ``Pad`` modes onnx2torch converts (``wrap``: through :mod:`.converters.pad_wrap`)."""
 
 
 def unsupported_ops(model: onnx.ModelProto) -> dict[str, list[str]]:

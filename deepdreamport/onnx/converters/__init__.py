@@ -13,6 +13,10 @@ each exposing ``CONVERTERS``, tuples ``(domain, op_type, version, function)``.
 * :mod:`.space_depth`, :mod:`.global_pools`, :mod:`.shrink`, :mod:`.cast_like`:
   ``SpaceToDepth``, ``DepthToSpace`` in ``DCR`` mode, ``GlobalMaxPool``, ``GlobalLpPool``,
   ``ThresholdedRelu``, ``Shrink``, ``CastLike``;
+* :mod:`.grid_sampling`: ``GridSample`` (16, 20, 22) and ``AffineGrid`` (20), also in the port's domain;
+* :mod:`.vector_normalizations`, :mod:`.hardmax`, :mod:`.triangular`, :mod:`.hyperbolic`:
+  ``LpNormalization``, ``MeanVarianceNormalization``, ``Hardmax``, ``Trilu``, ``Sinh``, ``Cosh``,
+  ``Asinh``, ``Acosh``, ``Atanh``;
 * :mod:`.comparisons`: onnx2torch's ``LessOrEqual``/``GreaterOrEqual`` for opset 16.
 
 Registered converters of onnx2torch that are replaced or wrapped (its registry refuses
@@ -20,7 +24,7 @@ a second converter for an operator and version, so these replace entries in its
 registry table, once, by :func:`wrap_registered`): :mod:`.unknown_rank` (converters
 that read their input's rank), :mod:`.space_depth` (``DepthToSpace`` ``DCR``) and
 :mod:`.cumulative_sum` (``CumSum``'s default ``reverse``), :mod:`.asymmetric_resize` (``linear``
-``Resize`` at asymmetric coordinates).
+``Resize`` at asymmetric coordinates), :mod:`.pad_wrap` (``Pad`` in ``wrap`` mode).
 """
 
 from __future__ import annotations
@@ -35,12 +39,18 @@ from . import (
     comparisons,
     cumulative_sum,
     global_pools,
+    grid_sampling,
     group_normalization,
+    hardmax,
+    hyperbolic,
+    pad_wrap,
     resized_mean,
     shrink,
     smooth_activations,
     space_depth,
+    triangular,
     unknown_rank,
+    vector_normalizations,
 )
 
 CONVERTERS = (
@@ -51,8 +61,18 @@ CONVERTERS = (
     *global_pools.CONVERTERS,
     *shrink.CONVERTERS,
     *cast_like.CONVERTERS,
+    *grid_sampling.CONVERTERS,
+    *vector_normalizations.CONVERTERS,
+    *hardmax.CONVERTERS,
+    *triangular.CONVERTERS,
+    *hyperbolic.CONVERTERS,
 )
-WRAPPERS: dict[str, Callable] = {**space_depth.WRAPPERS, **cumulative_sum.WRAPPERS, **asymmetric_resize.WRAPPERS}
+WRAPPERS: dict[str, Callable] = {
+    **space_depth.WRAPPERS,
+    **cumulative_sum.WRAPPERS,
+    **asymmetric_resize.WRAPPERS,
+    **pad_wrap.WRAPPERS,
+}
 """How each of onnx2torch's registered default-domain converters is replaced, by operator."""
 WRAPPED = "_deepdreamport_wrapped"
 """Marks a replacement, so that registering twice wraps once."""

@@ -16,7 +16,8 @@ first lowered node by node (:func:`~.opset17_forms.opset17_forms`); a newer
 opset is first converted to 18. The version converter is the fallback.
 
 Operators newer than opset 17 that the port converts itself (``GroupNormalization``,
-``Mish``, ``Gelu``: :mod:`deepdreamport.onnx.converters`) have no opset-17 form; before
+``Mish``, ``Gelu``, ``AffineGrid``, and opset 20's ``GridSample``, which ONNX's converter
+cannot lower: :mod:`deepdreamport.onnx.converters`) have no opset-17 form; before
 lowering they move to the port's domain (``deepdreamport::GroupNormalization``, same
 inputs and attributes), which neither lowering touches, so they no longer keep the
 rest of the graph at its opset. Their outputs keep the shapes ONNX inferred for them
@@ -93,12 +94,12 @@ def _dilated_average_pool(nodes: list[onnx.NodeProto]) -> bool:
     )
 
 
-def _newer_than_17(node: onnx.NodeProto) -> bool:
+def _newer_than_17(node: onnx.NodeProto, opset: int) -> bool:
+    """The node's operator at ``opset`` is a version newer than 17 (a new operator, or a new form of one)."""
     try:
-        defs.get_schema(node.op_type, MAX_OPSET, "")
-    except Exception:  # no schema at opset 17: the operator is newer
-        return True
-    return False
+        return defs.get_schema(node.op_type, opset, "").since_version > MAX_OPSET
+    except Exception:  # no schema at all: not an operator to move
+        return False
 
 
 def _port_converts(op_type: str) -> bool:
@@ -111,10 +112,11 @@ def _port_converts(op_type: str) -> bool:
 
 def _newer_operators_to_port_domain(model: onnx.ModelProto) -> onnx.ModelProto:
     """``model`` (a copy) with every default-domain node newer than opset 17 that the port converts in its domain."""
+    opset = default_opset(model)
     moved = [
         index
         for index, node in enumerate(model.graph.node)
-        if node.domain in ("", "ai.onnx") and _newer_than_17(node) and _port_converts(node.op_type)
+        if node.domain in ("", "ai.onnx") and _newer_than_17(node, opset) and _port_converts(node.op_type)
     ]
     if not moved:
         return model

@@ -9,6 +9,12 @@ upsampling shifted by a quarter pixel (more than 40 % relative error against
 onnxruntime on the original graph). The rewritten nodes are given
 ``coordinate_transformation_mode='asymmetric'`` and, for ``nearest``,
 ``nearest_mode='floor'``: onnxruntime's values for the original nodes.
+
+And supplies one it lacks: ``Hardmax`` before opset 13 takes its maximum over the input
+seen as 2-D (``[prod(shape[:axis]), prod(shape[axis:])]``, ``axis`` default 1), at 13 along
+``axis`` only; the converter keeps the node as it is (a hardmax along the last axis, wrong
+for a rank above 2). It becomes ``Flatten(axis) → Hardmax(axis=-1) → Reshape(Shape(x))``,
+what the converter writes for ``Softmax`` and ``LogSoftmax``.
 """
 
 from __future__ import annotations
@@ -42,7 +48,27 @@ def upgrade_opset(model: onnx.ModelProto, target: int = MIN_OPSET) -> onnx.Model
     for node in upgraded.graph.node:
         if node.op_type == "Resize" and node.output[0] in asymmetric:
             _sample_asymmetrically(node)
+    if any(node.op_type == "Hardmax" for node in upgraded.graph.node):
+        _hardmax_over_flattened(upgraded)
     return upgraded
+
+
+def _hardmax_over_flattened(model: onnx.ModelProto) -> None:
+    """Replace every ``Hardmax`` (an upgraded one: opset < 13 semantics) by its opset-13 form, in place."""
+    nodes = []
+    for node in model.graph.node:
+        if node.op_type != "Hardmax":
+            nodes.append(node)
+            continue
+        x, y, name = node.input[0], node.output[0], node.name or node.output[0]
+        nodes += [
+            helper.make_node("Shape", [x], [f"{y}__shape"], name=f"{name}__shape"),
+            helper.make_node("Flatten", [x], [f"{y}__flat"], name=f"{name}__flatten", axis=attribute(node, "axis", 1)),
+            helper.make_node("Hardmax", [f"{y}__flat"], [f"{y}__hard"], name=name, axis=-1),
+            helper.make_node("Reshape", [f"{y}__hard", f"{y}__shape"], [y], name=f"{name}__reshape"),
+        ]
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
 
 
 def _sample_asymmetrically(node: onnx.NodeProto) -> None:
