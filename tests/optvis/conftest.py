@@ -38,7 +38,12 @@ def relative_error(actual, expected) -> float:
 
 
 def conv_graph(channels: int = 1, extra_op: str | None = None, size: int = 16, out_channels: int = 4):
-    """A one-convolution ONNX graph (``conv``), optionally followed by ``extra_op`` (node ``extra``)."""
+    """A one-convolution ONNX graph (``conv``), optionally followed by ``extra_op`` (node ``extra``).
+
+    ``"QuickGelu"`` is onnxruntime's contrib operator (domain ``com.microsoft``, as in graphs its optimiser
+    wrote): onnxruntime runs it and onnx2torch never converts it, so it stands for any unconvertible graph.
+    ``"Custom"`` is an operator neither can run.
+    """
     import numpy as np
     from onnx import TensorProto, helper, numpy_helper
 
@@ -49,7 +54,7 @@ def conv_graph(channels: int = 1, extra_op: str | None = None, size: int = 16, o
     output = "c"
     if extra_op is not None:
         attributes = {"lambd": 0.1} if extra_op == "Shrink" else {}
-        domain = "example.custom" if extra_op == "Custom" else ""
+        domain = {"Custom": "example.custom", "QuickGelu": "com.microsoft"}.get(extra_op, "")
         nodes.append(helper.make_node(extra_op, ["c"], ["e"], name="extra", domain=domain, **attributes))
         output = "e"
     graph = helper.make_graph(
@@ -59,7 +64,5 @@ def conv_graph(channels: int = 1, extra_op: str | None = None, size: int = 16, o
         [helper.make_tensor_value_info(output, TensorProto.FLOAT, [1, out_channels, size, size])],
         [weight],
     )
-    opsets = [helper.make_opsetid("", 13)] + (
-        [helper.make_opsetid("example.custom", 1)] if extra_op == "Custom" else []
-    )
+    opsets = [helper.make_opsetid("", 13)] + ([helper.make_opsetid(domain, 1)] if extra_op and domain else [])
     return helper.make_model(graph, opset_imports=opsets)

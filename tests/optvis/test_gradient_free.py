@@ -42,7 +42,7 @@ def _counting(model):
 
 
 def test_unconvertible_graph_runs_in_onnxruntime_one_batch_per_generation():
-    network = _counting(conv_graph(1, "Shrink"))
+    network = _counting(conv_graph(1, "QuickGelu"))
     assert not network.runs_in_torch
     result = render_gradient_free(network, "extra:1,extra:3", size=16, population=6, generations=4)
     assert result.images.shape == (2, 16, 16, 1) and result.losses.shape == (4, 2)
@@ -98,16 +98,16 @@ def test_low_frequency_image_is_smooth():
 
 
 def test_errors():
-    shrink = OptvisNetwork.from_onnx(conv_graph(1, "Shrink"), input_range=(0, 1))
+    unconvertible = OptvisNetwork.from_onnx(conv_graph(1, "QuickGelu"), input_range=(0, 1))
     with pytest.raises(DeepDreamError, match="only the gradient-free optimisers"):
-        render_gradient_free(shrink, "extra:1", engine="torch", generations=1)
+        render_gradient_free(unconvertible, "extra:1", engine="torch", generations=1)
     with pytest.raises(DeepDreamError, match="net: neither onnx2torch nor onnxruntime can run this graph"):
         render_gradient_free(
             OptvisNetwork.from_onnx(conv_graph(1, "Custom"), input_range=(0, 1)), "extra:1", generations=1
         )
     with pytest.raises(DeepDreamError, match="optimizer: expected one of cmaes, ga"):
-        render_gradient_free(shrink, "extra:1", optimizer="adam")
+        render_gradient_free(unconvertible, "extra:1", optimizer="adam")
     with pytest.raises(DeepDreamError, match="generations: expected an integer"):
-        render_gradient_free(shrink, "extra:1", generations=0)
+        render_gradient_free(unconvertible, "extra:1", generations=0)
     with pytest.raises(DeepDreamError, match="memory_format: expected None"):
-        render_gradient_free(shrink, "extra:1", generations=1, memory_format="channels_last")
+        render_gradient_free(unconvertible, "extra:1", generations=1, memory_format="channels_last")
