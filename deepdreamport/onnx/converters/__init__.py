@@ -78,16 +78,20 @@ WRAPPED = "_deepdreamport_wrapped"
 """Marks a replacement, so that registering twice wraps once."""
 
 
-def wrap_registered(wrappers: dict[str, Callable]) -> None:
-    """Replace every registered default-domain converter of an operator in ``wrappers`` by its wrapper (once)."""
+def wrap_registered(wrappers: dict[str, Callable], marker: str = WRAPPED) -> None:
+    """Replace every registered default-domain converter of an operator in ``wrappers`` by its wrapper.
+
+    Once per ``marker``: registering twice wraps once, and wrappers with different markers
+    (:mod:`.unknown_rank`'s and :data:`WRAPPERS`) stack.
+    """
     table = getattr(registry, "_CONVERTER_REGISTRY", None)
     if not isinstance(table, dict):
         return
     for description, converter in list(table.items()):
-        if description.domain != "" or description.operation_type not in wrappers or getattr(converter, WRAPPED, False):
+        if description.domain != "" or description.operation_type not in wrappers or getattr(converter, marker, False):
             continue
         wrapped = wrappers[description.operation_type](converter)
-        setattr(wrapped, WRAPPED, True)
+        setattr(wrapped, marker, True)
         table[description] = wrapped
 
 
@@ -99,5 +103,5 @@ def register() -> None:
             get_converter(operation_type=op_type, version=version, domain=domain)
         except NotImplementedError:
             add_converter(operation_type=op_type, version=version, domain=domain)(function)
-    unknown_rank.register()
+    wrap_registered(unknown_rank.WRAPPERS, unknown_rank.WRAPPED)
     wrap_registered(WRAPPERS)

@@ -24,8 +24,9 @@ calls onnx2torch's own converter unchanged; without it,
 
 onnx2torch's registry refuses a second converter for an operator and version, so
 the wrappers replace the registered functions in its registry table (the one place
-outside its public ``add_converter``/``get_converter``); :func:`register` is
-idempotent and leaves the table alone if a later onnx2torch names it differently.
+outside its public ``add_converter``/``get_converter``), through the package's
+``wrap_registered`` with this module's :data:`WRAPPED` marker: once, and not at
+all if a later onnx2torch names the table differently.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ from __future__ import annotations
 from typing import Callable, Optional
 
 from onnx import TensorProto, ValueInfoProto, helper
-from onnx2torch.node_converters import registry
 from onnx2torch.node_converters.batch_norm import OnnxBatchNorm
 from onnx2torch.node_converters.global_average_pool import OnnxGlobalAveragePool
 from onnx2torch.node_converters.instance_norm import OnnxInstanceNorm
@@ -124,16 +124,3 @@ WRAPPERS: dict[str, Callable[[Converter], Converter]] = {
     "LayerNormalization": _layer_norm,
 }
 """How each rank-reading converter is wrapped, by operator."""
-
-
-def register() -> None:
-    """Wrap every registered default-domain converter of :data:`WRAPPERS` (once)."""
-    table = getattr(registry, "_CONVERTER_REGISTRY", None)
-    if not isinstance(table, dict):
-        return
-    for description, converter in list(table.items()):
-        if description.domain != "" or description.operation_type not in WRAPPERS or getattr(converter, WRAPPED, False):
-            continue
-        wrapped = WRAPPERS[description.operation_type](converter)
-        setattr(wrapped, WRAPPED, True)
-        table[description] = wrapped
