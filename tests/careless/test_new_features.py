@@ -187,3 +187,15 @@ def test_a_bad_group_normalization_names_its_node(case, command, tmp_path, capsy
     code, _, err = run(capsys, *argv)
     assert_refused(code, err, command, "node 'gn' (operator GroupNormalization", words)
     assert sorted(os.listdir(tmp_path)) == ["gn.onnx"]
+
+
+@pytest.mark.parametrize(
+    ("out", "words"),
+    [("/etc/passwd", "is a file, not a folder"), ("/etc/passwd/x", "cannot be made"), ("", "is empty")],
+)
+def test_the_export_sweep_refuses_an_out_it_cannot_write(out, words, capsys):
+    from benchmarks.export_sweep import main as export_sweep
+
+    assert export_sweep([out, "resnet18_l17"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("export_sweep: error: OUT: ") and words in err and "\n" not in err
