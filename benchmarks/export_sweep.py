@@ -26,6 +26,7 @@ import time
 import traceback
 from pathlib import Path
 
+REPO = Path(__file__).resolve().parents[1]
 IMAGE_SIZE = (64, 80)  # non-square on purpose: catches swapped height and width
 VIT_SIZE = (64, 64)  # torchvision's ViT needs a square image of its ``image_size``
 
@@ -197,7 +198,7 @@ def compare(name: str, out: Path) -> dict:
 
 def _run(command: list[str], timeout: float = 600) -> dict:
     start = time.time()
-    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    env = {**os.environ, "PYTHONPATH": str(REPO)}  # benchmarks and deepdreamport from any working folder
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
     except subprocess.TimeoutExpired:
@@ -264,8 +265,25 @@ def main(argv: list[str]) -> int:
     if unknown:
         print(f"unknown export name(s) {', '.join(unknown)}; expected some of: {', '.join(CONFIGS)}", file=sys.stderr)
         return 2
-    sweep(Path(argv[0]), argv[1:] or list(CONFIGS))
+    out = Path(os.path.expandvars(argv[0])).expanduser().absolute()
+    problem = "is empty: name a folder" if not argv[0].strip() else _output_folder_problem(out)
+    if problem:
+        print(f"export_sweep: error: OUT: {argv[0]!r} {problem}", file=sys.stderr)
+        return 2
+    sweep(out, argv[1:] or list(CONFIGS))
     return 0
+
+
+def _output_folder_problem(out: Path) -> str:
+    """Why ``out`` cannot hold the exports and ``results.json`` ('' when it can: a folder, or one that can be made)."""
+    existing = next((parent for parent in (out, *out.parents) if parent.exists()), out.anchor)
+    if existing != out and not Path(existing).is_dir():
+        return f"cannot be made: {str(existing)!r} is a file"
+    if existing == out and not out.is_dir():
+        return "is a file, not a folder"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"cannot be written: {str(existing)!r} is not writable"
+    return ""
 
 
 if __name__ == "__main__":

@@ -11,7 +11,9 @@ Kinds, from the output shape for one image:
 * ``spatial``: rank 4, N×C×H×W (the table shows H×W×C);
 * ``fully connected``: rank 2, N×C (the table shows 1×1×C);
 * ``tokens``: rank 3 with the batch first, N×T×F (the table shows T×F);
-* ``other``: anything else (rank 5, a sequence-first T×N×F layer, ...).
+* ``other``: anything else (rank 5, a sequence-first T×N×F layer, ...), and any shape whose first
+  dimension, for one image, is not 1: the batch is not first (an attention block's internal
+  ``17×1×3×16`` or ``17×16``), so no recipe can read one image's channels from it.
 
 Without a recorded shape (an older atlas, a size shape inference could not give) the table's
 H×W×C or T×F size decides between spatial and tokens.
@@ -48,16 +50,20 @@ def layer_kind(row: Any) -> str:
         'tokens'
         >>> layer_kind({"output_shape": [17, 1, 16], "output_size": [1, 16]})
         'other'
+        >>> layer_kind({"output_shape": [17, 1, 3, 16], "output_size": [3, 16, 1]})
+        'other'
         >>> layer_kind({"output_size": [7, 7, 6]})
         'spatial'
     """
     shape: Sequence[Optional[int]] = tuple(_field(row, "output_shape") or ())
     if shape:
+        if shape[0] not in (1, None):  # the batch is not the first dimension
+            return OTHER
         if len(shape) == 4:
             return SPATIAL
         if len(shape) == 2:
             return FULLY_CONNECTED
-        if len(shape) == 3 and shape[0] in (1, None):
+        if len(shape) == 3:
             return TOKENS
         return OTHER
     size = tuple(_field(row, "output_size") or ())

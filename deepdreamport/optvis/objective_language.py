@@ -309,9 +309,9 @@ class _Parser:
     def optional_position(self) -> tuple[Optional[int], Optional[int]]:
         if not self.more():
             return None, None
-        x = self.index("x")
+        x = o.CountedFrom1(self.index("x"))
         self.expect(",", "',' and y")
-        return x, self.index("y")
+        return x, o.CountedFrom1(self.index("y"))
 
     def required_unit(self) -> tuple[str, int]:
         unit = self.unit()
@@ -360,9 +360,9 @@ def _with_vector_at(function):
 def _localgroup_weight(p: _Parser) -> o.Objective:
     layer, vector = _layer_and_vector(p)
     p.expect(",", "',' and x")
-    x = p.index("x")
+    x = o.CountedFrom1(p.index("x"))
     p.expect(",", "',' and y")
-    y = p.index("y")
+    y = o.CountedFrom1(p.index("y"))
     wx = wy = 1
     if p.more():
         wx = p.index("wx") + 1

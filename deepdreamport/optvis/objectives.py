@@ -198,6 +198,23 @@ def _describe(name: str, *args) -> str:
     return f"{name.title()} [{', '.join(shown)}]"
 
 
+class CountedFrom1(int):
+    """A 0-based position the user wrote counted from 1 (the command line): messages show it as written."""
+
+    base = 1
+
+
+def _shown(index: int) -> int:
+    """``index`` as its writer counted it: +1 for a :class:`CountedFrom1` position, else as is (the Python API)."""
+    return index + getattr(index, "base", 0)
+
+
+def _map_positions(x: int, height: int, width: int) -> str:
+    """``"4×4 activation map (x and y from 1 to 4)"``, in the numbering ``x`` was written in."""
+    first = _shown(x) - x
+    return f"{height}×{width} activation map (x from {first} to {width - 1 + first}, y from {first} to {height - 1 + first})"
+
+
 def _bad(message: str) -> DeepDreamError:
     return DeepDreamError("deepdreamport:optvis:BadObjective", f"objective: {message}")
 
@@ -211,7 +228,7 @@ def _center_position(acts: torch.Tensor, x: Optional[int], y: Optional[int], lay
     y = acts.shape[3] // 2 if y is None else y
     height, width = acts.shape[2], acts.shape[3]
     if not (0 <= x < width and 0 <= y < height):
-        raise _bad(f"position x={x}, y={y} is outside {layer!r}'s {height}×{width} activation map.")
+        raise _bad(f"position x={_shown(x)}, y={_shown(y)} is outside {layer!r}'s {_map_positions(x, height, width)}.")
     return acts[:, :, y : y + 1, x : x + 1]
 
 
@@ -321,7 +338,10 @@ def localgroup_weight(
         acts = _position_map(_batched(T, batch)(layer), layer)
         height, width = acts.shape[2], acts.shape[3]
         if not (0 <= x < width and 0 <= y < height) or wx < 1 or wy < 1:
-            raise _bad(f"window x={x}, y={y}, wx={wx}, wy={wy} is outside {layer!r}'s {height}×{width} activation map.")
+            raise _bad(
+                f"window x={_shown(x)}, y={_shown(y)}, wx={wx}, wy={wy} is outside {layer!r}'s "
+                f"{_map_positions(x, height, width)}."
+            )
         window = acts[:, :, y : y + wy, x : x + wx]
         if weight is None:
             return -window.mean()

@@ -45,6 +45,10 @@ def read_mat(path: str | Path) -> dict[str, Any]:
     v4-v7 files are scipy's; v7.3 (HDF5) files are read by :mod:`.mat73` into the same
     arrays (it needs h5py, the ``mat73`` extra). An HDF5 file without a MAT-file header is refused.
     """
+    if Path(path).is_dir():
+        raise ValueError(f"{path}: is a folder, not a MAT-file")
+    if Path(path).stat().st_size == 0:
+        raise ValueError(f"{path}: is empty (0 bytes), not a MAT-file")
     if mat73.is_bare_hdf5(path):
         raise ValueError(
             f"{path}: an HDF5 file without a MAT-file header, not a MATLAB v7.3 MAT-file "
@@ -54,6 +58,8 @@ def read_mat(path: str | Path) -> dict[str, Any]:
         return scipy.io.loadmat(str(path), squeeze_me=False)
     except NotImplementedError:  # scipy's answer to v7.3, which is HDF5
         return mat73.read_mat73(path)
+    except (OSError, ValueError, TypeError, EOFError) as exc:  # scipy's MatReadError is a ValueError
+        raise ValueError(f"{path}: not a readable MAT-file, truncated or damaged ({exc})") from None
 
 
 def load_struct_array(path: str | Path, name: str) -> list[dict[str, Any]]:
@@ -125,9 +131,10 @@ def load_case(path: str | Path) -> ParityCase:
     """Read a schema-v1 case ``.mat`` file."""
     path = Path(path)
     data = read_mat(path)
-    missing = [f for f in CASE_FIELDS if f not in data]
+    missing = [f for f in REQUIRED_FIELDS if f not in data]
     if missing:
         raise ValueError(f"{path}: not a schema-v1 parity case (missing fields {missing})")
+    check_case_arrays(path, data)
     get = lambda key: _unwrap(data[key])  # noqa: E731
     precision = get("precision") or ("double" if data["InitialImage"].dtype == np.float64 else "single")
     rolls = np.asarray(data["rolls"], dtype=np.float64) if "rolls" in data else np.zeros((0, 2))
@@ -192,6 +199,75 @@ def save_case(case: ParityCase) -> Path:
 
 
 CASE_FIELDS = ("network", "layer", "channels", "InitialImage", "Iraw")
+"""The variables that make a ``.mat`` a case (a folder's other ``.mat`` files are skipped)."""
+REQUIRED_FIELDS = CASE_FIELDS + (
+    "Ilinear",
+    "NumIterations",
+    "PyramidLevels",
+    "PyramidScale",
+    "TileSize",
+    "rngSeed",
+    "activationLog",
+)
+"""Every variable :func:`load_case` reads; ``precision``, ``rolls``, ``strengthResolution`` and provenance are optional."""
+SCALAR_FIELDS = ("NumIterations", "PyramidLevels", "PyramidScale", "TileSize", "rngSeed")
+ARRAY_TYPES = {"double": np.float64, "single": np.float32}
+
+
+def _numeric(value: Any) -> bool:
+    return isinstance(value, np.ndarray) and value.dtype.kind in "fiu"
+
+
+def check_case_arrays(path: str | Path, data: dict[str, Any]) -> None:
+    """Refuse, in one line naming the file and variable, a case whose variables have the wrong class or shape.
+
+    The schema (``parity/reference/README.md``): numeric scalars; ``channels`` whole numbers from 1;
+    ``InitialImage`` H×W×C, ``Iraw`` and ``Ilinear`` H'×W'×C×K (K = the channels; K = 1 may be dropped), all
+    three of the run's ``precision`` (double or single); ``activationLog`` rows of 3, ``rolls`` rows of 2.
+    """
+
+    def refuse(field: str, expected: str, value: Any) -> ValueError:
+        got = f"{value.dtype} of shape {value.shape}" if isinstance(value, np.ndarray) else type(value).__name__
+        return ValueError(f"{path}: {field}: expected {expected}; got {got}")
+
+    for field in SCALAR_FIELDS:
+        value = data[field]
+        if not _numeric(value) or value.size != 1 or not np.isfinite(value).all():
+            raise refuse(field, "one finite number", value)
+    channels = data["channels"]
+    if not _numeric(channels) or not channels.size or (channels < 1).any() or (channels % 1).any():
+        raise refuse("channels", "whole numbers from 1", channels)
+    precision = _unwrap(data["precision"]) if "precision" in data else ""
+    if precision not in ("", *ARRAY_TYPES):
+        raise ValueError(f"{path}: precision: expected 'double' or 'single'; got {precision!r}")
+    image = data["InitialImage"]
+    if not _numeric(image) or image.ndim != 3:
+        raise refuse("InitialImage", "an H×W×C image", image)
+    array_type = np.dtype(ARRAY_TYPES[precision or ("double" if image.dtype == np.float64 else "single")])
+    count = channels.size
+    expected_shape = f"H×W×{image.shape[2]}×{count} (C of InitialImage, one image per channel)"
+    for field in ("InitialImage", "Iraw", "Ilinear"):
+        value = data[field]
+        if not _numeric(value) or value.dtype != array_type:
+            raise refuse(
+                field,
+                f"{array_type.name} (MATLAB {_matlab_class(array_type)}), the class of the run's precision",
+                value,
+            )
+        if field != "InitialImage" and (
+            value.ndim not in (3, 4) or value.shape[2] != image.shape[2] or (value.shape + (1,))[3] != count
+        ):
+            raise refuse(field, expected_shape, value)
+    if data["Ilinear"].shape != data["Iraw"].shape:
+        raise refuse("Ilinear", f"Iraw's shape {data['Iraw'].shape}", data["Ilinear"])
+    for field, columns in (("activationLog", 3), ("rolls", 2)):
+        value = data.get(field, np.zeros((0, columns)))
+        if not _numeric(value) or value.size % columns:
+            raise refuse(field, f"rows of {columns} numbers", value)
+
+
+def _matlab_class(array_type: np.dtype) -> str:
+    return "double" if array_type == np.float64 else "single"
 
 
 def is_case_file(path: str | Path) -> bool:

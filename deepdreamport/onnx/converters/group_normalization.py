@@ -30,6 +30,7 @@ from onnx2torch.onnx_graph import OnnxGraph
 from onnx2torch.onnx_node import OnnxNode
 from onnx2torch.utils.common import OnnxToTorchModule, OperationConverterResult, onnx_mapping_from_node
 
+from ...errors import DeepDreamError
 from ..passes.downgrade_opset import PORT_DOMAIN_VERSION
 from ..passes.resize_input_mean import CUSTOM_DOMAIN
 
@@ -37,13 +38,27 @@ from ..passes.resize_input_mean import CUSTOM_DOMAIN
 class OnnxGroupNormalization(torch.nn.Module, OnnxToTorchModule):
     """``group_norm(x, num_groups) · scale + bias`` for x N×C×D1×…; scale, bias of length ``num_groups`` or C."""
 
-    def __init__(self, num_groups: int, epsilon: float):
+    def __init__(self, num_groups: int, epsilon: float, node_name: str = ""):
         super().__init__()
         self.num_groups = num_groups
         self.epsilon = epsilon
+        self.node_name = node_name
+
+    def refuse(self, what: str) -> DeepDreamError:
+        return DeepDreamError(
+            "deepdreamport:onnx:BadNode", f"net: node {self.node_name!r} (operator GroupNormalization): {what}"
+        )
 
     def forward(self, x: torch.Tensor, scale: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
         channels = x.shape[1]
+        if channels % self.num_groups:
+            raise self.refuse(f"num_groups={self.num_groups} does not divide the input's {channels} channels")
+        for name, values in (("scale", scale), ("bias", bias)):
+            if values.numel() not in (self.num_groups, channels):
+                raise self.refuse(
+                    f"{name} has {values.numel()} values; expected one per group ({self.num_groups}) "
+                    f"or one per channel ({channels})"
+                )
         normalised = torch.nn.functional.group_norm(x, self.num_groups, eps=self.epsilon)
         per_channel = (1, channels) + (1,) * (x.dim() - 2)
         return normalised * self._per_channel(scale, channels).reshape(per_channel) + self._per_channel(
@@ -58,8 +73,12 @@ class OnnxGroupNormalization(torch.nn.Module, OnnxToTorchModule):
 
 
 def convert_group_normalization(node: OnnxNode, graph: OnnxGraph) -> OperationConverterResult:
+    if "num_groups" not in node.attributes or int(node.attributes["num_groups"]) < 1:
+        raise ValueError(f"num_groups must be an integer ≥ 1; got {node.attributes.get('num_groups')!r}")
     module = OnnxGroupNormalization(
-        num_groups=int(node.attributes["num_groups"]), epsilon=float(node.attributes.get("epsilon", 1e-5))
+        num_groups=int(node.attributes["num_groups"]),
+        epsilon=float(node.attributes.get("epsilon", 1e-5)),
+        node_name=node.name,
     )
     return OperationConverterResult(torch_module=module, onnx_mapping=onnx_mapping_from_node(node))
 
