@@ -106,10 +106,72 @@ def unique_name(model: onnx.ModelProto, base: str) -> str:
     return name
 
 
+KEPT_VALUES = 4096
+"""Initializers up to this many elements keep their values in a :func:`weightless` copy (shape arithmetic reads them)."""
+
+
+def _elements(tensor: onnx.TensorProto) -> int:
+    count = 1
+    for dim in tensor.dims:
+        count *= dim
+    return count
+
+
+def weightless(
+    model: onnx.ModelProto, kept_values: int = KEPT_VALUES, input_shape: Optional[tuple[str, list[int]]] = None
+) -> onnx.ModelProto:
+    """``model`` with every initializer above ``kept_values`` elements replaced by a graph input of its type and shape.
+
+    ONNX shape inference reads only the types and shapes of weights, but it
+    serialises the whole model and parses it back (seconds for a VGG-19, and
+    impossible above protobuf's 2 GB); on this copy it sees the same graph
+    without the bytes. The model's functions are kept, and its ``value_info``
+    unless ``input_shape`` (name, dims) fixes one graph input's shape (the
+    declared shapes may be for another size).
+    """
+    inputs = []
+    for value in model.graph.input:
+        if input_shape is not None and value.name == input_shape[0]:
+            value = helper.make_tensor_value_info(value.name, value.type.tensor_type.elem_type, list(input_shape[1]))
+        inputs.append(value)
+    graph = helper.make_graph(
+        list(model.graph.node),
+        model.graph.name,
+        inputs,
+        list(model.graph.output),
+        value_info=model.graph.value_info if input_shape is None else None,
+    )
+    declared = {value.name for value in graph.input}
+    for tensor in model.graph.initializer:
+        if _elements(tensor) <= kept_values:
+            graph.initializer.append(tensor)
+        elif tensor.name not in declared:  # below IR 4 an initializer is also declared as an input
+            graph.input.append(helper.make_tensor_value_info(tensor.name, tensor.data_type, list(tensor.dims)))
+    skeleton = helper.make_model(graph, opset_imports=list(model.opset_import), ir_version=model.ir_version)
+    skeleton.functions.extend(model.functions)
+    return skeleton
+
+
+def infer_shapes(model: onnx.ModelProto, **options) -> onnx.ModelProto:
+    """``onnx.shape_inference.infer_shapes(model, **options)``, inferred on a :func:`weightless` copy.
+
+    Returns a copy of ``model`` (weights included) with the inferred
+    ``value_info`` and output types; raises what ONNX's shape inference raises.
+    onnx2torch's conversion uses it too (:mod:`.convert`).
+    """
+    inferred = onnx.shape_inference.infer_shapes(weightless(model), **options)
+    out = copy_model(model)
+    del out.graph.value_info[:]
+    out.graph.value_info.extend(inferred.graph.value_info)
+    for declared, typed in zip(out.graph.output, inferred.graph.output):
+        declared.CopyFrom(typed)
+    return out
+
+
 def static_shapes(model: onnx.ModelProto) -> dict[str, list[Optional[int]]]:
     """Every tensor's shape that ONNX shape inference can tell (``None`` for unknown dims)."""
     try:
-        inferred = onnx.shape_inference.infer_shapes(model)
+        inferred = onnx.shape_inference.infer_shapes(weightless(model))
     except Exception:  # shape inference is best effort here
         inferred = model
     shapes = {}
@@ -123,7 +185,7 @@ def extract_subgraph(model: onnx.ModelProto, input_name: str, output_name: str |
     """``output_name`` (one tensor or several) and the nodes it depends on, as a model of its own."""
     outputs = [output_name] if isinstance(output_name, str) else list(output_name)
     try:
-        inferred = onnx.shape_inference.infer_shapes(model)
+        inferred = infer_shapes(model)
     except Exception:  # the extraction only needs the outputs' value infos, added below
         inferred = copy_model(model)
     known = {v.name for v in (*inferred.graph.value_info, *inferred.graph.input, *inferred.graph.output)}

@@ -36,7 +36,7 @@ import onnx
 from onnx import defs, version_converter
 from onnx2torch.node_converters import get_converter
 
-from ..graph import attribute, copy_model, default_opset
+from ..graph import attribute, copy_model, default_opset, weightless
 from .opset17_forms import opset17_forms
 from .resize_input_mean import CUSTOM_DOMAIN
 
@@ -121,7 +121,7 @@ def _newer_operators_to_port_domain(model: onnx.ModelProto) -> onnx.ModelProto:
     if not moved:
         return model
     try:
-        inferred = onnx.shape_inference.infer_shapes(model)
+        inferred = onnx.shape_inference.infer_shapes(weightless(model))
     except Exception:  # shape inference is best effort: the converters need no shapes
         inferred = model
     types = {value.name: value for value in inferred.graph.value_info}

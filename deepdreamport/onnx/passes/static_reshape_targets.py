@@ -30,7 +30,7 @@ import onnx
 from onnx import helper, numpy_helper
 from onnx.reference import ReferenceEvaluator
 
-from ..graph import attribute, copy_model, graph_inputs, remove_attribute, static_dims, unique_name
+from ..graph import attribute, copy_model, graph_inputs, remove_attribute, static_dims, unique_name, weightless
 
 PROBE_BATCHES = (1, 2, 3)
 DYNAMIC_SIDE = 64
@@ -40,30 +40,12 @@ SMALL_CONSTANT = 64
 _SHAPE_OPS = {"Shape", "Size"}
 
 
-def _skeleton(model: onnx.ModelProto, input_name: str, shape: tuple[int, int, int, int]) -> onnx.ModelProto:
-    """The graph at a fixed input ``shape``, large weights replaced by typed inputs (shape inference needs no values)."""
-    graph = helper.make_graph(list(model.graph.node), model.graph.name, [], list(model.graph.output))
-    for value in model.graph.input:
-        if value.name == input_name:
-            elem = value.type.tensor_type.elem_type
-            graph.input.append(helper.make_tensor_value_info(value.name, elem, list(shape)))
-        else:
-            graph.input.append(value)
-    declared = {value.name for value in graph.input}
-    for tensor in model.graph.initializer:
-        if int(np.prod(tensor.dims, dtype=np.int64)) <= SMALL_CONSTANT:
-            graph.initializer.append(tensor)
-        elif tensor.name not in declared:
-            graph.input.append(helper.make_tensor_value_info(tensor.name, tensor.data_type, list(tensor.dims)))
-    skeleton = helper.make_model(graph, opset_imports=list(model.opset_import), ir_version=model.ir_version)
-    skeleton.functions.extend(model.functions)
-    return skeleton
-
-
 def _shape_values(model: onnx.ModelProto, targets: list[str], shape: tuple[int, int, int, int], input_name: str):
     """The value of each target tensor at the input ``shape`` (``None`` where it cannot be told), and every tensor's shape."""
     try:
-        inferred = onnx.shape_inference.infer_shapes(_skeleton(model, input_name, shape), data_prop=True)
+        inferred = onnx.shape_inference.infer_shapes(
+            weightless(model, SMALL_CONSTANT, (input_name, list(shape))), data_prop=True
+        )
     except Exception:  # shape inference is best effort: such a target stays computed
         return {}, {}
     shapes = {}
