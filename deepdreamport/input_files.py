@@ -93,6 +93,9 @@ def shown(path: Union[str, bytes, os.PathLike], limit: int = SHOWN_LIMIT) -> str
 def os_reason(exc: OSError) -> str:
     """What an ``OSError`` about a path means, in words (for a file name too long: the limit)."""
     if exc.errno == errno.ENAMETOOLONG:
+        parts = Path(os.fsdecode(exc.filename)).parts if exc.filename is not None else ()
+        if parts and all(len(os.fsencode(part)) <= 255 for part in parts):
+            return "the path is longer than the system allows (4096 bytes on Linux)"
         return "a name in it is longer than the file system allows (255 bytes on most)"
     if exc.errno == errno.ELOOP:
         return "it loops through symbolic links"

@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 
 from deepdreamport import DeepDreamError, deep_dream_image, imwrite, load_network
+from deepdreamport.optvis import render
 
 from ..conftest import REFERENCE, REPO, TINYNET
 from .conftest import QUICK_DREAM, QUICK_RENDER, assert_refused, run, snapshot
@@ -92,6 +93,7 @@ def test_a_leading_tilde_is_the_home_folder_in_every_command_and_the_python_door
     images = deep_dream_image("~/tinynet.onnx", "conv2", [0], **QUICK_PY)
     assert imwrite(images[0][:, :, :3], "~/door.png") == home / "door.png"
     assert load_network("~/tinynet.onnx").layers[1].name == "conv1"
+    assert render("~/tinynet.onnx", "conv2:0", size=16, steps=1, progress=False).images.shape[0] == 1
 
 
 def test_a_dollar_variable_is_not_expanded_and_the_message_says_so(home, capsys):
@@ -178,6 +180,9 @@ def test_a_name_too_long_in_the_python_door_and_the_export_sweep(tmp_path, capsy
 
     with pytest.raises(DeepDreamError, match="net: cannot use .* longer than the file system allows"):
         deep_dream_image(str(tmp_path / f"{TOO_LONG}.onnx"), "conv2", [0], **QUICK_PY)
+    deep = "/".join(["b" * 200] * 30)  # every name fits, the path does not
+    with pytest.raises(DeepDreamError, match="net: cannot use .* the path is longer than the system allows"):
+        load_network(str(tmp_path / f"{deep}.onnx"))
     with pytest.raises(DeepDreamError, match="filename: cannot use .* longer than the file system allows"):
         imwrite(np.zeros((4, 4)), tmp_path / f"{TOO_LONG}.png")
     assert export_sweep([str(tmp_path / TOO_LONG), "resnet18_l17"]) == 2
