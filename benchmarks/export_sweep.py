@@ -265,25 +265,16 @@ def main(argv: list[str]) -> int:
     if unknown:
         print(f"unknown export name(s) {', '.join(unknown)}; expected some of: {', '.join(CONFIGS)}", file=sys.stderr)
         return 2
-    out = Path(os.path.expandvars(argv[0])).expanduser().absolute()
-    problem = "is empty: name a folder" if not argv[0].strip() else _output_folder_problem(out)
-    if problem:
-        print(f"export_sweep: error: OUT: {argv[0]!r} {problem}", file=sys.stderr)
+    from deepdreamport.doors.outputs import check_output_folder  # the package's rule for every output folder
+    from deepdreamport.errors import DeepDreamError
+
+    try:  # ~ expanded as every deepdream command does; $NAME is the shell's to expand
+        out = check_output_folder("OUT", argv[0], {}, parents=True)
+    except DeepDreamError as refused:
+        print(f"export_sweep: error: {refused.message}", file=sys.stderr)
         return 2
     sweep(out, argv[1:] or list(CONFIGS))
     return 0
-
-
-def _output_folder_problem(out: Path) -> str:
-    """Why ``out`` cannot hold the exports and ``results.json`` ('' when it can: a folder, or one that can be made)."""
-    existing = next((parent for parent in (out, *out.parents) if parent.exists()), out.anchor)
-    if existing != out and not Path(existing).is_dir():
-        return f"cannot be made: {str(existing)!r} is a file"
-    if existing == out and not out.is_dir():
-        return "is a file, not a folder"
-    if not os.access(existing, os.W_OK | os.X_OK):
-        return f"cannot be written: {str(existing)!r} is not writable"
-    return ""
 
 
 if __name__ == "__main__":

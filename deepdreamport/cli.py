@@ -24,6 +24,7 @@ from typing import Optional, Sequence
 from .atlas import commands as atlas_commands
 from .doors import commands as dream_commands
 from .doors.arguments import CommandParser
+from .input_files import PATH_ERRORS
 from .optvis import commands as render_commands
 from .parity import commands as parity_commands
 
@@ -53,6 +54,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     # alive at exit anyway, and every output is renamed into place before the command returns.
     atexit.unregister(gc.freeze)  # once, however often main runs in one process (tests)
     atexit.register(gc.freeze)
+    _print_any_path()
     args = build_parser().parse_or_status(argv)
     status = args if isinstance(args, int) else dream_commands.run_command(args)
     try:  # output still buffered (a short table piped into `head`) meets a gone reader here, not at exit
@@ -62,6 +64,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except ValueError:  # a stdout already closed by the caller (an embedding program, a test)
         pass
     return status
+
+
+def _print_any_path() -> None:
+    """Let standard output and error print any path, a file name that is not UTF-8 (``os.fsdecode``'s
+    surrogate escapes) as ``\\xff`` as messages show it (:func:`.input_files.shown`), where a UTF-8
+    locale's strict encoding would fail after the work, and write nothing else differently."""
+    for stream in (sys.stdout, sys.stderr):
+        if getattr(stream, "errors", None) in ("strict", "backslashreplace") and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors=PATH_ERRORS)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -543,7 +543,7 @@ def _run(state: AtlasState, plan: AtlasPlan, engine, total: int, progress: bool,
                 examples_busy.discard(outcome.worker)
                 table = "example_work" if isinstance(outcome.task, ExampleTask) else "renders"
                 if isinstance(outcome.result, Refusal):  # deterministic: trying again would be refused again
-                    state.mark_failed(table, outcome.task.ids, outcome.result.message, attempts=plan.max_attempts)
+                    state.mark_failed(table, outcome.task.ids, outcome.result.message, refused=True)
                     bar.write(f"atlas: {outcome.task.describe()} refused: {outcome.result.message}", file=sys.stderr)
                 elif outcome.result is not None:
                     count = _store(state, plan.out, outcome.result)

@@ -12,6 +12,9 @@ import sys
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from ..input_files import folder_problem, user_path
+from ..input_files import shown as shown_path
+
 
 def _error(message: str) -> int:
     print(f"deepdream serve: error: {' '.join(str(message).split())}", file=sys.stderr)
@@ -25,11 +28,12 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 
 def serve(folder, port: int = 8000, host: str = "127.0.0.1", announce=print) -> int:
     """Serve ``folder`` on ``host``:``port`` (0: any free port) until interrupted; returns the exit status."""
-    folder = Path(folder).expanduser().resolve()
-    if not folder.is_dir():
-        return _error(f"DIR: {str(folder)!r} is not a folder")
+    problem = folder_problem(folder, "atlas folder")
+    if problem:
+        return _error(f"DIR: {problem}")
+    folder = Path(user_path(folder)).resolve()
     if not (folder / "index.html").is_file():
-        return _error(f"DIR: {str(folder)!r} has no index.html (run deepdream atlas first)")
+        return _error(f"DIR: {shown_path(folder)} has no index.html (run deepdream atlas first)")
     if not 0 <= port <= 65535:
         return _error(f"--port: expected 0..65535; got {port}")
     try:

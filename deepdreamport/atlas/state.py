@@ -107,6 +107,11 @@ CREATE TABLE layer_examples (
     state BLOB NOT NULL,
     chunks INTEGER NOT NULL
 );
+CREATE TABLE refused (
+    work TEXT NOT NULL,
+    id INTEGER NOT NULL,
+    PRIMARY KEY (work, id)
+);
 CREATE TABLE owners (
     owner TEXT PRIMARY KEY,
     host TEXT NOT NULL,
@@ -115,8 +120,22 @@ CREATE TABLE owners (
 );
 """
 _TABLES = ("job", "recipes", "units", "renders", "example_items", "example_work", "example_chunks",
-           "example_skipped", "layer_examples", "owners")  # fmt: skip
+           "example_skipped", "layer_examples", "refused", "owners")  # fmt: skip
 _WORK_TABLES = ("renders", "example_work")
+# Work that the package refused (a DeepDreamError in the worker): failed after the attempts it made, and
+# not claimed again, however many attempts are left. An additive table: a schema-2 database of an earlier
+# version gets it when opened (its refusals were stored with every attempt used up, so they stay unclaimed).
+_REFUSED_TABLE = "CREATE TABLE IF NOT EXISTS refused (work TEXT NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (work, id))"
+
+
+def _retryable(table: str, alias: str = "") -> str:
+    """SQL: a row of ``table`` (named ``alias`` in the query) that may be claimed: pending, or failed with
+    attempts left (one ``?``: the most attempts) and not refused."""
+    row = alias or table
+    return (
+        f"({row}.status = 'pending' OR ({row}.status = 'failed' AND {row}.attempts < ? AND "
+        f"{row}.id NOT IN (SELECT id FROM refused WHERE work = '{table}')))"
+    )
 
 
 class StateError(AtlasInputError):
@@ -302,6 +321,7 @@ class AtlasState:
                 self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             else:
                 _check_version(version, self.path)
+                self._db.execute(_REFUSED_TABLE)
             self._db.execute(
                 "INSERT OR REPLACE INTO owners (owner, host, pid, heartbeat) VALUES (?, ?, ?, ?)",
                 (self.owner, socket.gethostname(), os.getpid(), time.time()),
@@ -390,7 +410,7 @@ class AtlasState:
         """Remove the renders of ``(layer, recipe)`` that are not done (an older atlas planned renders of
         layers a recipe cannot take; they could only fail); returns how many were removed."""
         with self._transaction() as db:
-            return sum(
+            removed = sum(
                 db.execute(
                     "DELETE FROM renders WHERE recipe = ? AND status != 'done' AND unit_id IN "
                     "(SELECT id FROM units WHERE layer = ?)",
@@ -398,6 +418,8 @@ class AtlasState:
                 ).rowcount
                 for layer, recipe in layer_recipes
             )
+            db.execute("DELETE FROM refused WHERE work = 'renders' AND id NOT IN (SELECT id FROM renders)")
+            return removed
 
     def add_example_items(self, items: Iterable, batch: int = 5000) -> int:
         """Record the example items (``.number``, ``.source``, ``.box``) if none are recorded yet; returns the count."""
@@ -475,13 +497,12 @@ class AtlasState:
     def claimable(self, max_attempts: int) -> int:
         """Selected renders and examples work that a claim could take now."""
         renders = self._db.execute(
-            "SELECT COUNT(*) FROM renders JOIN temp.selected_renders USING (id) "
-            "WHERE status = 'pending' OR (status = 'failed' AND attempts < ?)",
+            f"SELECT COUNT(*) FROM renders JOIN temp.selected_renders USING (id) WHERE {_retryable('renders')}",
             (max_attempts,),
         ).fetchone()[0]
         examples = self._db.execute(
             "SELECT COUNT(*) FROM example_work JOIN temp.selected_layers USING (layer) "
-            "WHERE status = 'pending' OR (status = 'failed' AND attempts < ?)",
+            f"WHERE {_retryable('example_work')}",
             (max_attempts,),
         ).fetchone()[0]
         return renders + examples
@@ -536,7 +557,7 @@ class AtlasState:
     def claim_renders(self, max_units: int, worker: str, max_attempts: int) -> Optional[RenderClaim]:
         """Claim up to ``max_units`` selected renders of one layer and one recipe (pending, or failed with
         attempts left), in layer, recipe and channel order."""
-        claimable = "(r.status = 'pending' OR (r.status = 'failed' AND r.attempts < ?))"
+        claimable = _retryable("renders", "r")
         with self._transaction() as db:
             first = db.execute(
                 "SELECT u.layer, u.layer_index, r.recipe FROM renders r JOIN temp.selected_renders s ON s.id = r.id "
@@ -558,7 +579,7 @@ class AtlasState:
 
     def claim_examples(self, worker: str, max_attempts: int) -> Optional[ExampleClaim]:
         """Claim every selected layer's examples work of the first chunk that has some left."""
-        claimable = "(status = 'pending' OR (status = 'failed' AND attempts < ?))"
+        claimable = _retryable("example_work")
         with self._transaction() as db:
             first = db.execute(
                 f"SELECT chunk FROM example_work JOIN temp.selected_layers USING (layer) WHERE {claimable} "
@@ -664,16 +685,23 @@ class AtlasState:
                 )
         return len(held)
 
-    def mark_failed(self, table: str, ids: Sequence[int], error: str, *, attempts: Optional[int] = None) -> None:
-        """Record a failed attempt; ``attempts``: count at least that many (a refusal uses them all up)."""
+    def mark_failed(self, table: str, ids: Sequence[int], error: str, *, refused: bool = False) -> None:
+        """Record a failed attempt (its count is the attempts made); ``refused``: the package refused the
+        work (a ``DeepDreamError``), so it is not claimed again, whatever attempts are left."""
         if table not in _WORK_TABLES:
             raise ValueError(table)
         with self._transaction() as db:
             db.executemany(
-                f"UPDATE {table} SET status = 'failed', finished = ?, error = ?, attempts = MAX(attempts, ?) "
+                f"UPDATE {table} SET status = 'failed', finished = ?, error = ? "
                 "WHERE id = ? AND owner = ? AND status = 'running'",
-                [(time.time(), error[:2000], attempts or 0, work_id, self.owner) for work_id in ids],
+                [(time.time(), error[:2000], work_id, self.owner) for work_id in ids],
             )
+            if refused:
+                db.executemany(
+                    f"INSERT OR IGNORE INTO refused (work, id) SELECT ?, id FROM {table} "
+                    "WHERE id = ? AND owner = ? AND status = 'failed'",
+                    [(table, work_id, self.owner) for work_id in ids],
+                )
 
     def release_all(self) -> int:
         """Give back all work this process holds (interrupted: a signal can land between a claim
@@ -694,6 +722,9 @@ class AtlasState:
             db.executemany(
                 "UPDATE renders SET status = 'pending', attempts = 0, owner = NULL, error = ? WHERE id = ?",
                 [(reason, render_id) for render_id in render_ids],
+            )
+            db.executemany(
+                "DELETE FROM refused WHERE work = 'renders' AND id = ?", [(render_id,) for render_id in render_ids]
             )
 
     def render_rows(self, where: str = "", parameters: Sequence = ()) -> list[sqlite3.Row]:

@@ -10,6 +10,7 @@ from typing import Optional
 
 from PIL import Image
 
+from ..input_files import folder_problem, user_path
 from .errors import AtlasInputError
 from .job import AtlasPlan, AtlasSummary, execute, file_sha256
 from .state import AtlasState, database_path, read_existing_job
@@ -59,9 +60,10 @@ def verify_atlas(
 
     Returns the damaged renders, the stray temporary files removed, and the summary of the repair run.
     """
-    out = Path(out).expanduser().resolve()
-    if not out.is_dir():
-        raise AtlasInputError(f"{str(out)!r} is not a folder", "verify")
+    problem = folder_problem(out, "atlas folder")
+    if problem:
+        raise AtlasInputError(problem, "verify")
+    out = Path(user_path(out)).resolve()
     record = read_existing_job(out)
     if record is None:
         raise AtlasInputError(f"{str(out)!r} holds no atlas ({database_path(out).name} missing or empty)", "verify")

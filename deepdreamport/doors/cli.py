@@ -61,7 +61,7 @@ def dream_to_files(args: argparse.Namespace, model: Path) -> int:
     channels = channel_list(parse_channels(args.channels), base=1)
     device = resolve_device(args.device, "--device")
     if args.image is not None:
-        check_input_file(args.image, "--image", "image")
+        args.image = str(check_input_file(args.image, "--image", "image"))  # ~ expanded
     outputs = {"--out": args.out, "--mat": args.mat, "--npy": args.npy}
     with reserved_outputs(outputs, {"model": str(model), "--image": args.image}, OUTPUT_EXTENSIONS) as reserved:
         network = load_network(str(model))

@@ -24,6 +24,7 @@ from typing import Optional
 
 from .._lazy import load
 from ..errors import DeepDreamError, bounded
+from ..input_files import os_reason, shown
 from .arguments import positive_int, scale_above_one, seed
 from .signals import interrupt_name, interrupt_status, terminate_as_interrupt
 
@@ -282,7 +283,7 @@ def _out_of_memory(exc: BaseException) -> bool:
 
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
-        return f"{exc.strerror}: {exc.filename!r}" if exc.filename else exc.strerror
+        return f"{shown(exc.filename)}: {os_reason(exc)}" if exc.filename else os_reason(exc)
     return bounded(str(exc) or type(exc).__name__)
 
 

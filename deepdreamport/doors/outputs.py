@@ -23,15 +23,30 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Callable, Iterator, Mapping, Optional
 
 from ..errors import DeepDreamError
+from ..input_files import check_name_lengths, os_reason, path_stat, shown, user_path
 
 OUTPUT_ERROR = "deepdreamport:cli:BadOutput"
 PART_SUFFIX = ".part"
 """The temporary file of an output ``NAME`` is ``.NAME.<random>.part`` in the output's folder."""
+TEMPORARY_PREFIX = 64
+"""Most characters of ``NAME`` in its temporary file's name (``NAME`` itself may be as long as the file system takes)."""
+
+
+def _missing_folder(option: str, folder: Path, path: Path) -> str:
+    """Why ``folder`` cannot hold ``path``: a file on the way (``model.onnx/out.png``), or it does not exist."""
+    for above in (folder, *folder.parents):
+        status = path_stat(above, option, OUTPUT_ERROR)
+        if status is not None:
+            if not stat.S_ISDIR(status.st_mode):
+                return f"{shown(above)} in {shown(path)} is a file, not a folder"
+            break
+    return f"the folder of {shown(path)} does not exist"
 
 
 class PendingOutput:
@@ -45,18 +60,23 @@ class PendingOutput:
 
     def __init__(self, option: str, path: str | os.PathLike):
         self.option = option
-        self.path = Path(path)
+        self.path = Path(user_path(path))
         self.committed = False
         folder = self.path.parent if str(self.path.parent) else Path(".")
-        if not folder.is_dir():
-            raise DeepDreamError(OUTPUT_ERROR, f"{option}: the folder of {str(path)!r} does not exist")
-        if self.path.is_dir():
-            raise DeepDreamError(OUTPUT_ERROR, f"{option}: {str(path)!r} is a folder; give a file name")
-        try:
-            descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=f".{self.path.name}.", suffix=PART_SUFFIX)
+        folder_status = path_stat(folder, option, OUTPUT_ERROR)
+        if folder_status is None or not stat.S_ISDIR(folder_status.st_mode):
+            raise DeepDreamError(OUTPUT_ERROR, f"{option}: {_missing_folder(option, folder, self.path)}")
+        own = path_stat(self.path, option, OUTPUT_ERROR)
+        if own is not None and stat.S_ISDIR(own.st_mode):
+            raise DeepDreamError(OUTPUT_ERROR, f"{option}: {shown(self.path)} is a folder; give a file name")
+        check_name_lengths(self.path, option, OUTPUT_ERROR)
+        try:  # the temporary name keeps a short prefix of the name: a name near the limit still gets one
+            descriptor, temporary = tempfile.mkstemp(
+                dir=folder, prefix=f".{self.path.name[:TEMPORARY_PREFIX]}.", suffix=PART_SUFFIX
+            )
         except OSError as exc:
             raise DeepDreamError(
-                OUTPUT_ERROR, f"{option}: cannot write into the folder of {str(path)!r} ({exc.strerror or exc})"
+                OUTPUT_ERROR, f"{option}: cannot write into the folder of {shown(self.path)} ({os_reason(exc)})"
             ) from None
         os.close(descriptor)
         self.temporary = Path(temporary)
@@ -94,7 +114,7 @@ def write_atomic(path: str | os.PathLike, write: Callable[[object], None], optio
 
 def same_path(a: str | os.PathLike, b: str | os.PathLike) -> bool:
     """Whether two paths name one file or folder (hard links and symbolic links included)."""
-    a, b = Path(a), Path(b)
+    a, b = Path(user_path(a)), Path(user_path(b))
     try:
         if a.exists() and b.exists():
             return os.path.samefile(a, b)
@@ -106,7 +126,7 @@ def same_path(a: str | os.PathLike, b: str | os.PathLike) -> bool:
 def _check_not_input(option: str, path: str, inputs: Mapping[str, Optional[str | os.PathLike]]) -> None:
     for name, source in inputs.items():
         if source is not None and same_path(path, source):
-            raise DeepDreamError(OUTPUT_ERROR, f"{option}: {path!r} is the {name}; it would be overwritten")
+            raise DeepDreamError(OUTPUT_ERROR, f"{option}: {shown(path)} is the {name}; it would be overwritten")
 
 
 def check_output_paths(
@@ -122,17 +142,18 @@ def check_output_paths(
     be empty, must end in one of its extensions, must not be a folder, and must
     be neither an input nor another output.
     """
-    given = {option: str(path) for option, path in outputs.items() if path is not None}
+    given = {option: user_path(path) for option, path in outputs.items() if path is not None}
     for option, path in given.items():
         if not path.strip():
             raise DeepDreamError(OUTPUT_ERROR, f"{option}: the file name is empty")
-        if Path(path).is_dir():
-            raise DeepDreamError(OUTPUT_ERROR, f"{option}: {path!r} is a folder; give a file name")
+        status = path_stat(path, option, OUTPUT_ERROR)
+        if status is not None and stat.S_ISDIR(status.st_mode):
+            raise DeepDreamError(OUTPUT_ERROR, f"{option}: {shown(path)} is a folder; give a file name")
         suffix = Path(path).suffix.lower()
         if suffix not in extensions[option]:
             raise DeepDreamError(
                 OUTPUT_ERROR,
-                f"{option}: {path!r} must end in {' or '.join(extensions[option])} (the format written); "
+                f"{option}: {shown(path)} must end in {' or '.join(extensions[option])} (the format written); "
                 f"got {suffix or 'no extension'!r}",
             )
         _check_not_input(option, path, inputs)
@@ -140,7 +161,7 @@ def check_output_paths(
     for i, first in enumerate(options):
         for second in options[i + 1 :]:
             if same_path(given[first], given[second]):
-                raise DeepDreamError(OUTPUT_ERROR, f"{first} and {second} name the same file {given[first]!r}")
+                raise DeepDreamError(OUTPUT_ERROR, f"{first} and {second} name the same file {shown(given[first])}")
 
 
 def reserve_outputs(outputs: Mapping[str, Optional[str | os.PathLike]]) -> dict[str, PendingOutput]:
@@ -189,30 +210,32 @@ def check_output_folder(
     would be written to accepts a file (a real write, because permission bits do
     not tell: root, read-only mounts).
     """
-    text = "" if path is None else str(path)
+    text = "" if path is None else user_path(path)
     if not text.strip():
         raise DeepDreamError(OUTPUT_ERROR, f"{option}: the folder name is empty")
-    folder = Path(text).expanduser()
-    if folder.exists() and not folder.is_dir():
-        raise DeepDreamError(OUTPUT_ERROR, f"{option}: {text!r} is a file, not a folder")
+    folder = Path(text)
+    status = path_stat(folder, option, OUTPUT_ERROR)
+    if status is not None and not stat.S_ISDIR(status.st_mode):
+        raise DeepDreamError(OUTPUT_ERROR, f"{option}: {shown(text)} is a file, not a folder")
     _check_not_input(option, text, inputs)
-    existing = folder if folder.exists() else folder.parent
-    while parents and not existing.exists() and existing != existing.parent:
+    existing = folder if status is not None else folder.parent
+    existing_status = path_stat(existing, option, OUTPUT_ERROR)
+    while parents and existing_status is None and existing != existing.parent:
         existing = existing.parent
-    if existing.exists() and not existing.is_dir():
-        raise DeepDreamError(OUTPUT_ERROR, f"{option}: {str(existing)!r} in {text!r} is a file, not a folder")
-    if not existing.is_dir():
+        existing_status = path_stat(existing, option, OUTPUT_ERROR)
+    if existing_status is not None and not stat.S_ISDIR(existing_status.st_mode):
+        raise DeepDreamError(OUTPUT_ERROR, f"{option}: {shown(existing)} in {shown(text)} is a file, not a folder")
+    if existing_status is None:
         raise DeepDreamError(
-            OUTPUT_ERROR, f"{option}: the folder {str(existing)!r} that would hold {text!r} does not exist"
+            OUTPUT_ERROR, f"{option}: the folder {shown(existing)} that would hold {shown(text)} does not exist"
         )
+    check_name_lengths(folder, option, OUTPUT_ERROR)
     try:
         descriptor, probe = tempfile.mkstemp(dir=existing, prefix=".write-check-", suffix=PART_SUFFIX)
         os.close(descriptor)
         os.unlink(probe)
     except OSError as exc:
-        raise DeepDreamError(
-            OUTPUT_ERROR, f"{option}: {str(existing)!r} is not writable ({exc.strerror or exc})"
-        ) from None
+        raise DeepDreamError(OUTPUT_ERROR, f"{option}: {shown(existing)} is not writable ({os_reason(exc)})") from None
     return folder.resolve()
 
 

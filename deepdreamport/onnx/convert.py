@@ -115,9 +115,36 @@ def convertible_tensors(model: onnx.ModelProto) -> set[str]:
     return {output for node in model.graph.node for output in node.output if output and output not in blocked}
 
 
+OPSET_TOO_NEW = "deepdreamport:onnx:OpsetTooNew"
+
+
+def check_opsets(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Refuse a model that imports an opset newer than the installed ``onnx`` knows, in one line.
+
+    Such a model cannot be lowered (ONNX's version converter has no adapters for it) and
+    onnx2torch finds no converter for even its oldest operators, so without this check the
+    first node (a ``Conv``) would be named as the operator that cannot be converted. The
+    highest opset is the installed onnx's (``onnx.defs``); domains onnx does not define
+    (``com.microsoft``, the port's own) are left to the operator check.
+    """
+    known = onnx.defs.C.schema_version_map()  # domain -> (lowest, highest) opset
+    for entry in model.opset_import:
+        domain = "" if entry.domain == "ai.onnx" else entry.domain
+        if domain in known and entry.version > known[domain][1]:
+            highest = known[domain][1]
+            raise DeepDreamError(
+                OPSET_TOO_NEW,
+                f"net: the network is at opset {entry.version} of domain {domain or 'ai.onnx'!r}, newer than "
+                f"the highest this installation supports, {highest} (onnx {onnx.__version__}): re-export it at "
+                f"opset ≤ {highest} (torch.onnx.export(..., opset_version=17) converts most directly)",
+            )
+    return model
+
+
 def prepare(model: onnx.ModelProto, check: bool = True) -> onnx.ModelProto:
-    """Apply the fix-up passes that make a model convertible, then (``check``) check its operators."""
-    model = apply_fixups(model)
+    """Refuse opsets newer than onnx knows, apply the fix-up passes that make a model convertible, then
+    (``check``) check its operators."""
+    model = apply_fixups(check_opsets(model))
     return check_supported(model) if check else model
 
 

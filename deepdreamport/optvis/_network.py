@@ -35,7 +35,7 @@ from ..doors.numbering import channel_index, layer_name_from_text
 from ..doors.outputs import reserved_outputs, write_atomic
 from ..doors.run import resolve_device
 from ..errors import DeepDreamError, bounded
-from ..input_files import check_input_file
+from ..input_files import check_input_file, user_path
 from ..nets import OnnxNetwork
 from ..nets.base import preferred_memory_format
 from ..nets.batch import OneImagePerPass, batch_pinned_to_one
@@ -54,6 +54,7 @@ __all__ = [
     "bounded",
     "channel_objective_gradient",
     "check_input_file",
+    "user_path",
     "degenerate_images",
     "MONTAGE_EXTENSIONS",
     "OUT_OF_MEMORY",

@@ -32,7 +32,7 @@ from typing import Optional, Sequence
 
 import torch
 
-from ._network import DeepDreamError
+from ._network import DeepDreamError, user_path
 
 TORCH_SUFFIXES = (".pt2", ".pt", ".pth", ".ts", ".jit")
 
@@ -127,7 +127,7 @@ def fx_graph(module: torch.fx.GraphModule) -> FxGraph:
 
 def load_torch_file(path) -> FxGraph:
     """A ``torch.export`` (``.pt2``) or TorchScript (``torch.jit.save``) file as an :class:`FxGraph`."""
-    path = Path(path)
+    path = Path(user_path(path))  # ~ expanded, as every path the package reads
     if not zipfile.is_zipfile(path):
         raise _error(f"{str(path)!r} is neither a torch.export (.pt2) nor a TorchScript file (not a zip archive).")
     names = zipfile.ZipFile(path).namelist()

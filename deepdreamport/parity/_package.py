@@ -17,7 +17,7 @@ from ..doors.numbering import layer_from_text
 from ..doors.outputs import check_output_folder, output_folder, reserved_outputs, write_atomic
 from ..doors.run import resolve_device, resolve_layer_name, run_deep_dream
 from ..errors import DeepDreamError
-from ..input_files import check_input_file, is_url
+from ..input_files import check_input_file, check_input_folder, is_url, user_path
 from ..matlab.layout import matlab_squeeze, to_hwck
 from ..matlab.rng import twister
 from ..nets import VisualNetwork
@@ -34,6 +34,8 @@ __all__ = [
     "as_network",
     "degenerate_warnings",
     "check_input_file",
+    "check_input_folder",
+    "user_path",
     "check_onnx_path",
     "check_output_folder",
     "is_url",

@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
+import stat
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 import scipy.io
 
+from ..input_files import path_problem, shown, user_path
 from . import mat73
 from ._package import write_atomic
 
@@ -291,24 +294,65 @@ def is_case_file(path: str | Path) -> bool:
 def find_cases(paths: list[str | Path], on_skipped: Callable[[Path], None] | None = None) -> list[Path]:
     """Expand files and folders into a sorted list of case files.
 
-    A folder is searched with its sub-folders, and a ``.mat`` there that is not a case (MATLAB's
-    ``components.mat`` beside the cases, a workspace) is skipped and passed to ``on_skipped``; a file
-    named itself is always a case, so that reading it says what is wrong with it.
+    A folder is searched with its sub-folders (:func:`case_folder_files`: symbolic links to
+    folders are followed, each folder searched once), and a ``.mat`` there that is not a case
+    (MATLAB's ``components.mat`` beside the cases, a workspace) is skipped and passed to
+    ``on_skipped``; a file named itself is always a case, so that reading it says what is wrong
+    with it. A leading ``~`` is the home folder; a path that is not there raises ``FileNotFoundError``.
     """
     found: list[Path] = []
-    for entry in paths:
-        entry = Path(entry)
-        if entry.is_dir():
-            for candidate in sorted(entry.rglob("*.mat")):
+    for given in paths:
+        text = user_path(given)
+        status, problem = path_problem(text)
+        if problem:
+            raise FileNotFoundError(problem)
+        if status is None:
+            raise FileNotFoundError(f"parity case path {shown(text)} does not exist")
+        entry = Path(text)
+        if stat.S_ISDIR(status.st_mode):
+            for candidate in case_folder_files(entry):
                 if is_case_file(candidate):
                     found.append(candidate)
                 elif on_skipped is not None:
                     on_skipped(candidate)
-        elif entry.is_file():
-            found.append(entry)
         else:
-            raise FileNotFoundError(f"parity case path {str(entry)!r} does not exist")
+            found.append(entry)
     return found
+
+
+def case_folder_files(folder: Path) -> list[Path]:
+    """Every ``*.mat`` under ``folder``, sorted; symbolic links to folders are followed, with a loop guard.
+
+    A cases folder assembled from links (``cases/matlab -> /shared/parity/matlab``) is searched
+    as a user expects, where ``Path.rglob`` (before Python 3.13) would skip the linked folders.
+    Each real folder (device and inode) is searched once, by the first path that reaches it in
+    sorted order, and a link to a folder holding ``folder`` is not followed, so a link back up the
+    tree (``sub/up -> ..``, ``self -> .``, ``up -> ../..``) or two links to one folder neither loop,
+    nor search outside, nor list a case twice. A folder that cannot be read is passed over.
+    """
+    seen: set[tuple[int, int]] = set()
+    above: set[tuple[int, int]] = set()  # the folders holding ``folder``: a link to one leads back in (a loop)
+    for ancestor in Path(os.path.realpath(folder)).parents:
+        try:
+            status = os.stat(ancestor)
+        except OSError:
+            continue
+        above.add((status.st_dev, status.st_ino))
+    found: list[Path] = []
+    for current, sub_folders, files in os.walk(folder, followlinks=True):
+        sub_folders.sort()
+        try:
+            status = os.stat(current)
+        except OSError:
+            sub_folders.clear()
+            continue
+        key = (status.st_dev, status.st_ino)
+        if key in seen or key in above:
+            sub_folders.clear()
+            continue
+        seen.add(key)
+        found.extend(Path(current) / name for name in files if name.endswith(".mat"))
+    return sorted(found)
 
 
 def file_sha256(path: str | Path) -> str:

@@ -86,8 +86,9 @@ def _update_model(args: argparse.Namespace, rest: list[str]) -> int:
     given = _recording_options_given(args, "out", "overwrite", "update_model")
     if given:
         raise UsageError(f"{given[0]}: not with --update-model (the cases keep their recorded settings)")
-    if args.models is None or not Path(args.models).is_dir():
+    if args.models is None:
         raise UsageError("--models: the folder holding the cases' current ONNX networks is required (a folder)")
+    args.models = str(_package.check_input_folder(args.models, "--models", "models folder"))
     paths = _case_files(args.update_model, "--update-model")
     updated, judgements = update_model_hashes(
         paths, args.models, args.out, overwrite=bool(args.overwrite), device=args.device or "cpu"
@@ -131,11 +132,11 @@ def _record(args: argparse.Namespace, rest: list[str]) -> int:
         for dest in ("layer", "channels"):
             if getattr(args, dest) is None:
                 raise UsageError(f"{RECORD_OPTIONS[dest][0]}: required to record")
-        _package.check_onnx_path(rest[0], "MODEL")  # the text itself: a URL is named before it becomes a Path
+        model = _package.check_onnx_path(rest[0], "MODEL")  # the text itself: a URL is named before it is a Path
         if args.image is not None:
-            _package.check_input_file(args.image, "--image", "image")
+            args.image = str(_package.check_input_file(args.image, "--image", "image"))  # ~ expanded
         spec = RecordSpec(
-            model=Path(rest[0]),
+            model=model,
             layer=args.layer,
             channels=channels_from(args.channels, "--channels"),
             name=args.name or "",
@@ -185,8 +186,7 @@ def _check_inputs(args: argparse.Namespace) -> tuple[list[Path], dict[str, Path]
         raise UsageError(f"{misplaced[0]}: only for `deepdream parity record`")
     if args.models is None:
         raise UsageError("--models: the folder holding the cases' ONNX networks is required")
-    if not Path(args.models).is_dir():
-        raise UsageError(f"--models: {args.models!r} is not a folder")
+    args.models = str(_package.check_input_folder(args.models, "--models", "models folder"))
     paths = _case_files(args.paths, "PATH")
     inputs = {f"case file {p.name}": p for p in paths}
     inputs.update({f"case path {p}": Path(p) for p in args.paths})

@@ -225,9 +225,9 @@ def spec_from_table(table: dict[str, Any], base: Path, where: str) -> RecordSpec
     for key in ("model", "image"):  # relative to the TOML file; a URL is named before it becomes a path
         if _package.is_url(values.get(key)):
             raise RecordError(f"{where}: {key}: {values[key]!r} is a URL; nothing is downloaded: give a file's path")
-    values["model"] = base / values["model"]
+    values["model"] = base / _package.user_path(values["model"])  # ~ expanded as on the command line
     if values.get("image") is not None:
-        values["image"] = base / values["image"]
+        values["image"] = base / _package.user_path(values["image"])
     if values.get("size") is not None:
         values["size"] = tuple(values["size"])
     values["channels"] = channels_from(values["channels"], f"{where}: channels")

@@ -91,7 +91,7 @@ def test_folder_listing_fingerprint_and_decoding(tmp_path):
 @pytest.mark.parametrize(
     "setup, expected",
     [
-        ("missing", "is not a folder"),
+        ("missing", "does not exist"),
         ("empty", "holds no image file"),
         ("unreadable", "holds no readable image (2 image files, none decodes"),
     ],

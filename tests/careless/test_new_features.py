@@ -191,7 +191,11 @@ def test_a_bad_group_normalization_names_its_node(case, command, tmp_path, capsy
 
 @pytest.mark.parametrize(
     ("out", "words"),
-    [("/etc/passwd", "is a file, not a folder"), ("/etc/passwd/x", "cannot be made"), ("", "is empty")],
+    [
+        ("/etc/passwd", "is a file, not a folder"),
+        ("/etc/passwd/x", "'/etc/passwd' in '/etc/passwd/x' is a file"),
+        ("", "is empty"),
+    ],
 )
 def test_the_export_sweep_refuses_an_out_it_cannot_write(out, words, capsys):
     from benchmarks.export_sweep import main as export_sweep

@@ -27,6 +27,7 @@ from typing import Iterator, Optional
 import numpy as np
 from PIL import Image
 
+from ...input_files import folder_problem, user_path
 from .._package import require
 from ..errors import AtlasInputError
 
@@ -140,9 +141,10 @@ def _reason(exc: BaseException) -> str:
 
 def check_folder(path, input_channels: int) -> tuple[Path, FolderFacts]:
     """The examples folder, checked: it exists, holds image files, and at least one decodes."""
-    root = Path(path).expanduser().resolve()
-    if not root.is_dir():
-        raise AtlasInputError(f"{str(path)!r} is not a folder", "examples")
+    problem = folder_problem(path, "examples folder")
+    if problem:
+        raise AtlasInputError(problem, "examples")
+    root = Path(user_path(path)).resolve()
     if input_channels not in (1, 3):
         raise AtlasInputError(
             f"the network takes {input_channels} input channels; example images can feed 1 (grey) or 3 (RGB)",
