@@ -304,34 +304,63 @@ def as_channel_map(activations: Array, layer: str, layout: Optional[str], batch:
 
 _FX_CHANNELS_WORDS = ("conv", "pool", "batch_norm", "instance_norm", "local_response_norm")
 _FX_TOKEN_WORDS = ("linear", "addmm", "layer_norm", "rms_norm", "attention", "matmul", "bmm", "embedding")
-_FX_KEEPING_WORDS = (
-    "relu",
-    "gelu",
-    "silu",
-    "mish",
-    "elu",
-    "sigmoid",
-    "tanh",
-    "hardswish",
-    "hardsigmoid",
-    "softplus",
-    "softmax",
-    "dropout",
-    "clone",
-    "contiguous",
-    "add",
-    "sub",
-    "mul",
-    "div",
-    "cat",
-    "clamp",
-    "neg",
-    "exp",
-    "abs",
-    "to",
-    "alias",
-    "slice",
+_FX_KEEPING_WORDS = frozenset(
+    {
+        "relu",
+        "relu6",
+        "leaky_relu",
+        "gelu",
+        "silu",
+        "mish",
+        "elu",
+        "selu",
+        "sigmoid",
+        "tanh",
+        "hardswish",
+        "hardsigmoid",
+        "hardtanh",
+        "softplus",
+        "softmax",
+        "_softmax",
+        "log_softmax",
+        "dropout",
+        "clone",
+        "contiguous",
+        "add",
+        "sub",
+        "mul",
+        "div",
+        "cat",
+        "concat",
+        "clamp",
+        "neg",
+        "exp",
+        "abs",
+        "sqrt",
+        "pow",
+        "to",
+        "alias",
+        "slice",
+        "erf",
+    }
 )
+_FX_RESHAPING_WORDS = frozenset({"flatten", "reshape", "view", "_unsafe_view"})
+
+
+def _fx_word(target) -> str:
+    """The operator's name: ``conv1d`` for ``aten.conv1d.default``, ``relu`` for ``torch.relu`` or ``"relu"``."""
+    if hasattr(target, "_opname"):  # an aten overload
+        word = str(target._opname)
+    elif isinstance(target, str):
+        word = target
+    else:
+        word = str(getattr(target, "__name__", target)).split(".")[-1]
+    return word.lower().rstrip("_") or word.lower()
+
+
+def _fx_shape(node) -> Optional[tuple]:
+    value = node.meta.get("val") if hasattr(node, "meta") else None
+    return tuple(value.shape) if isinstance(value, torch.Tensor) else None
 
 
 def fx_layout(graph: "torch.fx.GraphModule", node_name: str) -> Optional[str]:
@@ -347,20 +376,23 @@ def fx_layout(graph: "torch.fx.GraphModule", node_name: str) -> Optional[str]:
         if node.op == "call_module":
             found = module_layout(graph, str(node.target))
         elif node.op in ("call_function", "call_method"):
-            word = node.target if isinstance(node.target, str) else getattr(node.target, "__name__", str(node.target))
-            word = str(word).lower().split(".")[-1]
+            word = _fx_word(node.target)
             inputs = [arg for arg in node.all_input_nodes if arg.op not in ("get_attr", "placeholder")]
             if any(part in word for part in _FX_CHANNELS_WORDS):
                 found = CHANNELS
             elif any(part in word for part in _FX_TOKEN_WORDS):
                 found = TOKENS
-            elif word.startswith(("transpose", "permute", "swapaxes")) and inputs:
+            elif word in ("transpose", "permute", "swapaxes") and inputs:
                 dims = [int(d) for d in node.args[1:] if isinstance(d, int)]
                 if not dims and len(node.args) > 1 and isinstance(node.args[1], (list, tuple)):
                     dims = [int(d) for d in node.args[1]]
                 if sorted(d % 3 for d in dims) == [1, 2] or [d % 3 for d in dims] == [0, 2, 1]:
                     found = _swapped(layout(inputs[0]))
-            elif any(word.startswith(part) or word.endswith(part) for part in _FX_KEEPING_WORDS):
+            elif word in _FX_RESHAPING_WORDS and inputs:
+                before, after = _fx_shape(inputs[0]), _fx_shape(node)
+                if before and after and len(before) == 4 and len(after) == 3 and before[1] == after[1]:
+                    found = CHANNELS if layout(inputs[0]) == CHANNELS else None
+            elif word in _FX_KEEPING_WORDS:
                 found = _agreed([layout(arg) for arg in inputs])
         seen[node.name] = found
         return found

@@ -168,3 +168,19 @@ def test_the_command_line_refuses_an_untold_3d_layer_and_takes_layout(conv1d_gra
     code = main([*common, "--objective", "/c1/Conv:2", "--layout", "rows", "--out", str(tmp_path / "d.png")])
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and "--layout" in err and "LAYER=channels" in err, err
+
+
+def test_a_torch_export_file_is_read_by_its_operators(tmp_path):
+    torch.manual_seed(3)
+    module = TorchConv1d().eval()
+    path = tmp_path / "conv1d.pt2"
+    torch.export.save(torch.export.export(module, (torch.rand(1, 3, 6, 7),)), str(path))
+    network = as_network(str(path), input_range=(0, 1))
+    images = torch.rand(1, 3, 6, 7)
+    with torch.no_grad():  # the reference: the module's own layers
+        relu = module.seq(module.conv(images).flatten(2))
+        tokens = module.norm(module.linear(relu.transpose(1, 2)))
+        acts = network.torch_forward(["seq.2", "norm"], torch.float32, "cpu")(images)
+    assert network.layout_of("seq.2") == "channels" and network.layout_of("norm") == "tokens"
+    np.testing.assert_allclose(acts["seq.2"].numpy(), relu[:, :, None, :].numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(acts["norm"].numpy(), tokens.transpose(1, 2).numpy(), rtol=1e-5, atol=1e-6)
