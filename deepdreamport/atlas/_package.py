@@ -20,6 +20,7 @@ from ..doors.signals import HANDLED, Terminated, interrupt_status, terminate_as_
 from ..errors import DeepDreamError
 from ..nets import OnnxNetwork
 from ..nets.batch import one_image_per_pass
+from ..nets.layout import CHANNELS, as_channel_map
 from ..nets.sizes import SizeProbe
 from ..nets.tokens import tokens_as_channels
 from ..onnx.convert import to_torch
@@ -39,32 +40,68 @@ def layer_rows(network: OnnxNetwork) -> list:
 
 
 class TokenMap(torch.nn.Module):
-    """A token layer's module whose N×T×F output comes out as the channel map render reads (:mod:`deepdreamport.nets.tokens`)."""
+    """A 3-D layer's module whose output comes out as the channel map render reads (:mod:`deepdreamport.nets.layout`):
+    a token layer's N×T×F as N×F×h×w (or N×F×T), a 1-D convolution's N×C×L as N×C×1×L."""
 
-    def __init__(self, module: torch.nn.Module, layer: str):
+    def __init__(self, module: torch.nn.Module, layer: str, layout: str = "tokens"):
         super().__init__()
         self.module = module
         self.layer = layer
+        self.layout = layout
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return tokens_as_channels(self.module(images), self.layer, len(images))
+        return as_channel_map(self.module(images), self.layer, self.layout, len(images))
+
+
+class ChannelsFirstMaps(torch.nn.Module):
+    """Several outputs of a module, those whose ``layouts`` are ``channels`` (N×C×L) as N×C×1×L; the rest unchanged
+    (a token layer's N×T×F is read by the examples' scoring, :mod:`.examples.scoring`)."""
+
+    def __init__(self, module: torch.nn.Module, layouts: Sequence[str]):
+        super().__init__()
+        self.module = module
+        self.layouts = tuple(layouts)
+
+    def forward(self, images: torch.Tensor):
+        outputs = self.module(images)
+        single = isinstance(outputs, torch.Tensor)
+        outputs = (outputs,) if single else tuple(outputs)
+        outputs = tuple(
+            output[:, :, None, :] if layout == CHANNELS and output.dim() == 3 else output
+            for output, layout in zip(outputs, self.layouts)
+        )
+        return outputs[0] if single else outputs
 
 
 def token_layer_row(network: OnnxNetwork, layer_name: str):
-    """The layer-table row of ``layer_name`` when it is a token layer (an N×T×F output, shown T×F), else ``None``."""
+    """The layer-table row of ``layer_name`` when its output is 3-D (a token layer, N×T×F shown T×F, or a 1-D
+    convolution's N×C×L shown 1×L×C: the rows with a ``layout``), else ``None``."""
     row = next((row for row in network.layers if row.name == layer_name), None)
-    return row if row is not None and len(row.output_size) == 2 else None
+    if row is None:
+        return None
+    return row if row.layout or (not row.output_shape and len(row.output_size) == 2) else None
+
+
+def examples_module(network: OnnxNetwork, outputs: Sequence[str]) -> torch.nn.Module:
+    """:func:`outputs_module` with 1-D convolutions' N×C×L outputs as N×C×1×L (:class:`ChannelsFirstMaps`)."""
+    layouts = {row.output: row.layout for row in network.layers}
+    module = outputs_module(network, outputs)
+    if CHANNELS not in (layouts.get(output) for output in outputs):
+        return module
+    return ChannelsFirstMaps(module, [layouts.get(output, "") for output in outputs])
 
 
 def layer_module(network: OnnxNetwork, layer_name: str, tile_size=None):
     """``layer`` and its ancestors as a torch module (images N×C×H×W → activations), and its channel count.
 
-    A token layer (which the deep-dream doors refuse) is its subgraph with the output read as channels
-    (:class:`TokenMap`: N×F×h×w, or N×F×T without a grid), its features the channels.
+    A 3-D layer (which the deep-dream doors refuse) is its subgraph with the output read as channels
+    (:class:`TokenMap`: a token layer's N×F×h×w, or N×F×T without a grid, its features the channels; a 1-D
+    convolution's N×C×1×L).
     """
     row = token_layer_row(network, layer_name)
     if row is not None:
-        return TokenMap(outputs_module(network, [row.output]), layer_name), int(row.output_size[-1])
+        module = TokenMap(outputs_module(network, [row.output]), layer_name, row.layout or "tokens")
+        return module, int(row.output_size[-1])
     truncated = network.truncated(layer_name, tile_size)
     return truncated.module, truncated.num_channels
 
@@ -97,6 +134,7 @@ __all__ = [
     "missing_dependency",
     "one_image_per_pass",
     "outputs_module",
+    "examples_module",
     "parse_channels",
     "SizeProbe",
     "TokenMap",

@@ -249,6 +249,7 @@ def _network_facts(network) -> dict:
                 "output": row.output,
                 "output_size": [None if s is None else int(s) for s in row.output_size],
                 "output_shape": [None if s is None else int(s) for s in row.output_shape],
+                "layout": row.layout,
                 "receptive_field": list(row.receptive_field) if row.receptive_field else None,
             }
             for row in rows

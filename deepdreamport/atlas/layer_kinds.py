@@ -10,8 +10,14 @@ Kinds, from the output shape for one image:
 
 * ``spatial``: rank 4, N×C×H×W (the table shows H×W×C);
 * ``fully connected``: rank 2, N×C (the table shows 1×1×C);
-* ``tokens``: rank 3 with the batch first, N×T×F (the table shows T×F);
-* ``other``: anything else (rank 5, a sequence-first T×N×F layer, ...), and any shape whose first
+* ``tokens``: rank 3 with the batch first, N×T×F (the table shows T×F), produced by a matrix
+  product, a layer normalisation or attention (:mod:`deepdreamport.nets.layout`; an atlas
+  recorded before layouts were, rank 3 alone);
+* ``1-D convolutional``: rank 3, N×C×L, produced by a 1-D convolution, pooling or batch
+  normalisation (the row's ``layout`` is ``channels``; the table shows 1×L×C); optvis reads
+  channel c as index c of axis 1 averaged over L;
+* ``other``: anything else (rank 5, a sequence-first T×N×F layer, a rank-3 layer whose layout
+  what produced it does not tell, ...), and any shape whose first
   dimension, for one image, is not 1: the batch is not first (an attention block's internal
   ``17×1×3×16`` or ``17×16``), so no recipe can read one image's channels from it.
 
@@ -26,16 +32,19 @@ from typing import Any, Iterable, Mapping, Optional, Sequence
 SPATIAL = "spatial"
 FULLY_CONNECTED = "fully connected"
 TOKENS = "tokens"
+CONVOLUTION_1D = "1-D convolutional"
 OTHER = "other"
-LAYER_KINDS = frozenset({SPATIAL, FULLY_CONNECTED, TOKENS, OTHER})
+LAYER_KINDS = frozenset({SPATIAL, FULLY_CONNECTED, TOKENS, CONVOLUTION_1D, OTHER})
 """Every kind: what a recipe that states nothing takes (it is tried on every layer)."""
 
 _SHAPES = {
     SPATIAL: "N×C×H×W",
     FULLY_CONNECTED: "N×C",
     TOKENS: "N×tokens×features",
+    CONVOLUTION_1D: "N×C×L",
 }
-_ORDER = (SPATIAL, FULLY_CONNECTED, TOKENS, OTHER)
+_ORDER = (SPATIAL, FULLY_CONNECTED, TOKENS, CONVOLUTION_1D, OTHER)
+_WORDS = {SPATIAL: "spatial", FULLY_CONNECTED: "fully connected", TOKENS: "token", CONVOLUTION_1D: "1-D convolutional"}
 
 
 def _field(row: Any, name: str) -> Any:
@@ -52,6 +61,10 @@ def layer_kind(row: Any) -> str:
         'other'
         >>> layer_kind({"output_shape": [17, 1, 3, 16], "output_size": [3, 16, 1]})
         'other'
+        >>> layer_kind({"output_shape": [1, 5, 256], "output_size": [1, 256, 5], "layout": "channels"})
+        '1-D convolutional'
+        >>> layer_kind({"output_shape": [1, 5, 256], "output_size": [5, 256], "layout": "unknown"})
+        'other'
         >>> layer_kind({"output_size": [7, 7, 6]})
         'spatial'
     """
@@ -64,7 +77,10 @@ def layer_kind(row: Any) -> str:
         if len(shape) == 2:
             return FULLY_CONNECTED
         if len(shape) == 3:
-            return TOKENS
+            layout = _field(row, "layout")
+            if layout == "channels":
+                return CONVOLUTION_1D
+            return TOKENS if layout in ("tokens", None, "") else OTHER
         return OTHER
     size = tuple(_field(row, "output_size") or ())
     if len(size) == 3:
@@ -78,9 +94,8 @@ def describe_layer(row: Any) -> str:
     if kind == OTHER:
         shape = tuple(_field(row, "output_shape") or ())
         shown = "×".join("?" if s is None else str(s) for s in shape) if shape else "unknown"
-        return f"a layer of output shape {shown} (not N×C×H×W, N×C or a batch-first N×tokens×features)"
-    name = {SPATIAL: "a spatial", FULLY_CONNECTED: "a fully connected", TOKENS: "a token"}[kind]
-    return f"{name} layer ({_SHAPES[kind]})"
+        return f"a layer of output shape {shown} (not N×C×H×W, N×C, N×C×L or a batch-first N×tokens×features)"
+    return f"a {_WORDS[kind]} layer ({_SHAPES[kind]})"
 
 
 def describe_kinds(kinds: Iterable[str]) -> str:
@@ -88,9 +103,7 @@ def describe_kinds(kinds: Iterable[str]) -> str:
     chosen = [kind for kind in _ORDER if kind in set(kinds)]
     if set(chosen) == LAYER_KINDS:
         return "layers of every kind"
-    words = [
-        f"{'token' if kind == TOKENS else kind} ({_SHAPES[kind]})" if kind in _SHAPES else "other" for kind in chosen
-    ]
+    words = [f"{_WORDS[kind]} ({_SHAPES[kind]})" if kind in _SHAPES else "other" for kind in chosen]
     joined = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
     return f"{joined} layers"
 
@@ -99,5 +112,4 @@ def count_layers(count: int, kind: str) -> str:
     """``(14, "tokens")`` → ``"14 token layers"``; ``(1, "other")`` → ``"1 layer of another output shape"``."""
     if kind == OTHER:
         return f"{count} layer of another output shape" if count == 1 else f"{count} layers of other output shapes"
-    word = {SPATIAL: "spatial", FULLY_CONNECTED: "fully connected", TOKENS: "token"}[kind]
-    return f"{count} {word} layer{'s' if count != 1 else ''}"
+    return f"{count} {_WORDS[kind]} layer{'s' if count != 1 else ''}"

@@ -31,7 +31,7 @@ from ..optvis import render as optvis_render
 from ..optvis.network import OptvisNetwork
 from ._package import SizeProbe, deep_dream_image, layer_module, token_layer_row
 from .errors import AtlasInputError
-from .layer_kinds import FULLY_CONNECTED, LAYER_KINDS, SPATIAL, TOKENS, describe_kinds, layer_kind
+from .layer_kinds import CONVOLUTION_1D, FULLY_CONNECTED, LAYER_KINDS, SPATIAL, TOKENS, describe_kinds, layer_kind
 
 REPRODUCE_ENVIRONMENT = "OMP_NUM_THREADS=1"
 """The environment a unit's command line runs in to give the atlas's bytes (one thread, as the workers)."""
@@ -344,7 +344,7 @@ def _maco_command(model: str, layer: str, channel: int, params, seed: int, optio
 
 
 _OPTVIS_CHECKS = {"steps": lambda v: v >= 1, "size": lambda v: v >= 16}
-_OPTVIS_KINDS = frozenset({SPATIAL, FULLY_CONNECTED, TOKENS})
+_OPTVIS_KINDS = frozenset({SPATIAL, FULLY_CONNECTED, TOKENS, CONVOLUTION_1D})
 _OPTVIS_SOURCE = "optvis's objectives"
 
 register(

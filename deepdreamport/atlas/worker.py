@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ._package import DeepDreamError, layer_module, load_network, one_image_per_pass, outputs_module
+from ._package import DeepDreamError, examples_module, layer_module, load_network, one_image_per_pass
 from .examples.chunks import ChunkSummary, score_chunk
 from .examples.scoring import module_device
 from .examples.sources import ExampleItem
@@ -192,7 +192,7 @@ class UnitRenderer:
     def _examples_module(self, outputs: tuple[str, ...]) -> torch.nn.Module:
         if outputs not in self._examples:
             self._examples.clear()  # one set of layers at a time: modules hold the weights
-            module = self._per_pass(outputs_module(self.network, outputs).float().eval())
+            module = self._per_pass(examples_module(self.network, outputs).float().eval())
             self._examples[outputs] = module.to(self.device)
         return self._examples[outputs]
 

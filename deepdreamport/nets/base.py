@@ -332,9 +332,13 @@ def probe_truncation(
             ),
         ) from None
     if output.dim() not in (2, 4):
-        tokens = " (N×tokens×features: a transformer's token layer)" if output.dim() == 3 else ""
+        tokens = (
+            " (3-D: a transformer's token layer, N×tokens×features, or a 1-D convolution's N×C×L)"
+            if output.dim() == 3
+            else ""
+        )
         render = (
-            "; render (deepdream render, deepdreamport.optvis.render) visualises token layers"
+            "; render (deepdream render, deepdreamport.optvis.render) visualises token layers and 1-D convolutions"
             if output.dim() == 3
             else ""
         )

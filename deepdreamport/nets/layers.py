@@ -43,6 +43,7 @@ from ..errors import DeepDreamError
 from ..onnx.convert import convertible_tensors, to_torch
 from ..onnx.graph import attribute, extract_subgraph, input_dependent, inserted_for, node_name, static_shapes
 from ..onnx.passes import RESIZED_MEAN_OP
+from .layout import CHANNELS, onnx_layout
 from .receptive_field import receptive_fields
 
 _BIG = 10**9
@@ -101,6 +102,7 @@ class Layer:
     output_shape: tuple[
         Optional[int], ...
     ] = ()  # the output tensor's ONNX shape for one image (axis 0 first); () unknown
+    layout: str = ""  # a 3-D output's layout (nets.layout): "channels", "tokens" or "unknown"; "" for other ranks
 
 
 def _shape_only_nodes(model: onnx.ModelProto, dependent: set[str]) -> set[int]:
@@ -184,9 +186,13 @@ def _channels_last_tensors(nodes: list[onnx.NodeProto], sizes: dict) -> set[str]
     return found
 
 
-def _matlab_size(shape: Optional[list[Optional[int]]], channels_last: bool = False) -> tuple[Optional[int], ...]:
+def _matlab_size(
+    shape: Optional[list[Optional[int]]], channels_last: bool = False, layout: str = ""
+) -> tuple[Optional[int], ...]:
     if shape is None:
         return ()
+    if len(shape) == 3 and layout == CHANNELS:  # N×C×L as a 1×L map of C channels (H×W×C)
+        return (1, shape[2], shape[1])
     if len(shape) == 4 and channels_last:
         return (shape[1], shape[2], shape[3])
     if len(shape) == 4:
@@ -386,11 +392,14 @@ def build_layers(
     layers = []
     for owner, nodes in groups.items():
         output = nodes[-1].output[0] if nodes else input_name
+        layout = ""
         if owner == input_name:
             layer_type, output_size = "Image Input", (input_size[0], input_size[1], input_channels)
         else:
             layer_type = _layer_type(main[owner], sizes, initializers)
-            output_size = _matlab_size(sizes.get(output), output in channels_last)
+            if len(sizes.get(output) or ()) == 3:
+                layout = onnx_layout(model, output, dependent, sizes) or "unknown"
+            output_size = _matlab_size(sizes.get(output), output in channels_last, layout)
         layers.append(
             Layer(
                 index=len(layers) + 1,
@@ -401,6 +410,7 @@ def build_layers(
                 receptive_field=field_of(output) if owner != input_name else (1, 1),
                 nodes=tuple(node_name(n) for n in nodes),
                 output_shape=tuple(size if owner == input_name else sizes.get(output) or ()),
+                layout=layout,
             )
         )
     if is_matlab_export(model):

@@ -38,10 +38,11 @@ from ..errors import DeepDreamError, bounded
 from ..input_files import check_input_file, user_path
 from ..nets import OnnxNetwork
 from ..nets.base import preferred_memory_format
-from ..nets.batch import OneImagePerPass, batch_pinned_to_one
+from ..nets.batch import SHAPE_ERRORS, OneImagePerPass, batch_pinned_to_one, concatenate_outputs
+from ..nets.layout import as_channel_map, check_layouts, fx_layout, module_layout, onnx_layout
 from ..nets.tokens import TokenGrid, token_grid, tokens_as_channels
 from ..onnx.convert import check_supported, to_torch, unsupported_ops
-from ..onnx.graph import extract_subgraph
+from ..onnx.graph import extract_subgraph, static_shapes
 from ..onnx.read import check_onnx_path
 
 __all__ = [
@@ -49,7 +50,14 @@ __all__ = [
     "DeepDreamError",
     "ImageSet",
     "OneImagePerPass",
+    "SHAPE_ERRORS",
+    "concatenate_outputs",
     "OnnxGraph",
+    "as_channel_map",
+    "check_layouts",
+    "fx_layout",
+    "module_layout",
+    "onnx_layout",
     "TokenGrid",
     "bounded",
     "channel_objective_gradient",
@@ -95,6 +103,8 @@ class OnnxGraph:
     convertible: bool
     why_not_convertible: str = ""
     _network: OnnxNetwork = field(default=None, repr=False)  # type: ignore[assignment]
+    _layouts: dict = field(default_factory=dict, repr=False)
+    _shapes: Optional[dict] = field(default=None, repr=False)
 
     def layer_names(self) -> list[str]:
         """The layer-table names (``deepdream layers``), input layer first."""
@@ -110,6 +120,14 @@ class OnnxGraph:
     def input_mean(self) -> Optional[np.ndarray]:
         """Per-channel mean a MATLAB input layer subtracts (None when there is none)."""
         return self._network.input_mean()
+
+    def layout_of(self, tensor: str) -> Optional[str]:
+        """A 3-D tensor's layout from the nodes that produced it (:func:`~deepdreamport.nets.layout.onnx_layout`)."""
+        if tensor not in self._layouts:
+            if self._shapes is None:
+                self._shapes = static_shapes(self.model)
+            self._layouts[tensor] = onnx_layout(self.model, tensor, shapes=self._shapes)
+        return self._layouts[tensor]
 
     def torch_module(self, outputs: Sequence[str]) -> torch.nn.Module:
         """``outputs`` (tensor names) and their ancestors as one torch module returning them in order."""

@@ -69,7 +69,7 @@ def run_render(args: argparse.Namespace) -> int:
         )
     outputs = {"--out": args.out, "--npy": args.npy}
     with reserved_outputs(outputs, {"model": str(model)}, OUTPUT_EXTENSIONS) as reserved:
-        network = as_network(str(model), input_range=args.input_range)
+        network = as_network(str(model), input_range=args.input_range, layouts=dict(args.layout or ()))
         rows = network.graph.layer_names() if isinstance(network.graph, OnnxGraph) else None  # `deepdream layers`
         parsed = parse_objectives(args.objective, network.layer_names(), network.channels_of, rows=rows)
         objective, labels = _objective_and_labels(parsed, args.batch)
@@ -97,7 +97,7 @@ def run_render(args: argparse.Namespace) -> int:
         reserved["--out"].commit(lambda handle: sheet.save(handle, format=montage_format(args.out)))
     written = ", ".join(p for p in (args.out, args.npy) if p)
     print(
-        f"wrote {written} ({len(labels)} images of {args.size}x{args.size}, "
+        f"wrote {written} ({len(labels)} images of {_size_text(args.size)}, "
         f"final loss {float(np.sum(result.losses[-1])):.4g})"
     )
     degenerate = degenerate_images(torch.from_numpy(np.ascontiguousarray(result.images.transpose(0, 3, 1, 2))))
@@ -146,6 +146,12 @@ def _check_memory(
         dtype, device = options["dtype"], options["device"]
     if args.memory_check:
         check_render_memory(per_pixel, images, args.size, dtype, device, f"{MEMORY_ADVICE}, or --no-memory-check")
+
+
+def _size_text(size) -> str:
+    """``128x128`` for a side, ``32x48`` for ``(height, width)``."""
+    height, width = size if isinstance(size, tuple) else (size, size)
+    return f"{height}x{width}"
 
 
 def _device_line(device: torch.device) -> str:

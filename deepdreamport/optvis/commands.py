@@ -14,6 +14,22 @@ MEMORY_ADVICE = "a smaller --size, fewer units in --objective, a smaller --popul
 """What to change when a render does not fit in memory (the guard's refusal and an out-of-memory error)."""
 
 
+def image_size(text: str):
+    """``--size``: a side ``N`` (a square) or ``HxW`` (``32x48``: height then width), each ≥ 1."""
+    parts = text.lower().replace("×", "x").split("x")
+    if len(parts) in (1, 2) and all(part.strip().isdigit() and int(part) >= 1 for part in parts):
+        return int(parts[0]) if len(parts) == 1 else (int(parts[0]), int(parts[1]))
+    raise argparse.ArgumentTypeError(f"expected an integer ≥ 1 or HEIGHTxWIDTH of such (e.g. 32x48); got {text!r}")
+
+
+def layer_layout(text: str) -> tuple[str, str]:
+    """``--layout LAYER=channels|tokens`` → ``(LAYER, layout)``; anything else is one line naming ``--layout``."""
+    layer, equals, layout = text.rpartition("=")
+    if not equals or not layer or layout not in ("channels", "tokens"):
+        raise argparse.ArgumentTypeError(f"expected LAYER=channels or LAYER=tokens; got {text!r}")
+    return layer, layout
+
+
 def add_render_parser(subparsers) -> argparse.ArgumentParser:
     """Add ``render`` to ``subparsers`` (from ``ArgumentParser.add_subparsers``); returns the new parser."""
     render = subparsers.add_parser(
@@ -49,7 +65,12 @@ def add_render_parser(subparsers) -> argparse.ArgumentParser:
     )
     render.add_argument("--redirected-relu", action="store_true", help="Lucid's redirected ReLU gradient (dead units)")
     render.add_argument("--no-decorrelate", action="store_true", help="optimise colours directly (RGB networks)")
-    render.add_argument("--size", type=positive_int, default=128, help="image side in pixels (default 128)")
+    render.add_argument(
+        "--size",
+        type=image_size,
+        default=128,
+        help="image side in pixels, or HEIGHTxWIDTH such as 32x48 (default 128)",
+    )
     render.add_argument(
         "--steps", type=positive_int, default=512, help="optimisation steps (default 512); generations for cmaes/ga"
     )
@@ -76,6 +97,14 @@ def add_render_parser(subparsers) -> argparse.ArgumentParser:
         type=number_pair,
         metavar="LOW,HIGH",
         help="network units of a 0-1 image, LOW < HIGH (default: from the input layer's mean, else 0,255)",
+    )
+    render.add_argument(
+        "--layout",
+        type=layer_layout,
+        action="append",
+        metavar="LAYER=channels|tokens",
+        help="how a 3-D layer's axes run when what produced it does not tell: channels (N×C×L, a 1-D convolution's) "
+        "or tokens (N×tokens×features); repeatable",
     )
     render.add_argument("--seed", type=seed, default=0, help="seed of every random draw (default 0)")
     render.add_argument("--lucent", action="store_true", help="draw transforms like lucent (NumPy's global stream)")

@@ -26,6 +26,7 @@ Shape:
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
@@ -153,7 +154,7 @@ def render_gradient_free(
     objective,
     *,
     optimizer: str = "cmaes",
-    size: int = 64,
+    size=64,
     frequencies: int = 4,
     population: int = 16,
     generations: int = 50,
@@ -165,6 +166,7 @@ def render_gradient_free(
     input_range=None,
     preprocess: Optional[Callable] = None,
     memory_format: Optional[torch.memory_format] = None,
+    layouts: Optional[dict] = None,
     callback: Optional[Callable[[int, np.ndarray], None]] = None,
 ) -> GradientFreeResult:
     """Visualise ``objective`` without gradients (see the module docstring).
@@ -173,7 +175,8 @@ def render_gradient_free(
     each, optimised side by side, every generation one batch). ``engine``:
     ``"auto"`` (torch if onnx2torch converts the graph, else onnxruntime),
     ``"torch"`` or ``"onnxruntime"``. Runs in float32 on the CPU; in torch, the
-    network runs in ``memory_format`` (``None``: the layout rule, as :func:`.render`).
+    network runs in ``memory_format`` (``None``: the layout rule, as :func:`.render`). ``layouts``: as
+    :func:`.render`'s.
     """
     name = optimizer.lower() if isinstance(optimizer, str) else optimizer
     if name not in OPTIMIZERS:
@@ -182,17 +185,22 @@ def render_gradient_free(
             f"optimizer: expected one of {', '.join(OPTIMIZERS)} for gradient-free rendering; got "
             f"{optimizer!r} (torch.optim optimisers need gradients: use render).",
         )
+    height, width = size if isinstance(size, (tuple, list)) and len(size) == 2 else (size, size)
     for argument, value, low in (
         ("generations", generations, 1),
         ("population", population, 2),
-        ("size", size, 8),
+        ("size", height, 8),
+        ("size", width, 8),
         ("frequencies", frequencies, 1),
     ):
         if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
+            shown = size if argument == "size" else value
             raise DeepDreamError(
-                "deepdreamport:optvis:BadArgument", f"{argument}: expected an integer ≥ {low}; got {value!r}."
+                "deepdreamport:optvis:BadArgument",
+                f"{argument}: expected an integer ≥ {low}{' or (height, width) of such' if argument == 'size' else ''}; "
+                f"got {shown!r}.",
             )
-    if 2 * frequencies + 1 > size:
+    if 2 * frequencies + 1 > min(height, width):
         raise DeepDreamError(
             "deepdreamport:optvis:BadArgument",
             f"frequencies: {frequencies} needs images of at least {2 * frequencies + 1} pixels; size is {size}.",
@@ -202,12 +210,13 @@ def render_gradient_free(
             "deepdreamport:optvis:BadArgument", f"engine: expected 'auto', 'torch' or 'onnxruntime'; got {engine!r}."
         )
     check_memory_format(memory_format)
-    network = as_network(net, input_range=input_range, preprocess=preprocess)
+    network = as_network(net, input_range=input_range, preprocess=preprocess, layouts=layouts)
     use_torch = network.runs_in_torch if engine == "auto" else engine == "torch"
     if use_torch and not network.runs_in_torch:
         network.torch_forward([], torch.float32, "cpu")  # raises the error naming the unconvertible operators
-    image_f = LowFrequencyImage(network.input_channels, size, size, frequencies, decorrelate)
-    units = [_declared(network, unit, image_f, use_torch, memory_format) for unit in _units(network, objective)]
+    image_f = LowFrequencyImage(network.input_channels, int(height), int(width), frequencies, decorrelate)
+    with _size_refused(network, [], (height, width), transforms):
+        units = [_declared(network, unit, image_f, use_torch, memory_format) for unit in _units(network, objective)]
     layers = [layer for unit in units for layer in unit.layers]
     optimizers = [make_optimizer(name, image_f.dimension, population, sigma, seed + k) for k in range(len(units))]
     draws = PerElementDraws(torch.Generator().manual_seed(int(seed)))
@@ -217,7 +226,8 @@ def render_gradient_free(
     for generation in range(generations):
         asked = [[opt.ask() for _ in range(population)] for opt in optimizers]
         vectors = torch.from_numpy(np.stack([c.value for cs in asked for c in cs]).astype(np.float32))
-        losses = population_losses(network, layers, units, image_f(vectors), transform_f, use_torch, memory_format)
+        with _size_refused(network, layers, (height, width), transforms, generation == 0):
+            losses = population_losses(network, layers, units, image_f(vectors), transform_f, use_torch, memory_format)
         for k, (opt, candidates) in enumerate(zip(optimizers, asked)):
             for candidate, loss in zip(candidates, losses[k].tolist()):
                 opt.tell(candidate, loss)
@@ -229,6 +239,21 @@ def render_gradient_free(
     with torch.no_grad():
         images = image_f(torch.from_numpy(np.stack([vector for _, vector in best]).astype(np.float32)))
     return GradientFreeResult(np.ascontiguousarray(images.numpy().transpose(0, 2, 3, 1)), curve)
+
+
+@contextlib.contextmanager
+def _size_refused(network: OptvisNetwork, layers: list, sides: tuple, transforms, first: bool = True):
+    """The first pass at the image size: torch's shape error becomes one line naming ``size`` (and the network's
+    fixed height×width, :func:`.guard.size_error`); later passes, and onnxruntime's errors, are left alone."""
+    try:
+        yield
+    except RuntimeError as exc:
+        from .guard import is_memory_error, size_error  # the guard imports render's module: imported late
+
+        if not first or is_memory_error(exc):
+            raise
+        named = [layer for layer in dict.fromkeys(layers) if layer != "input"] or ["the objective's layers"]
+        raise size_error(network, named, sides, transforms if isinstance(transforms, str) else "given", exc) from None
 
 
 def _declared(network: OptvisNetwork, unit, image_f: LowFrequencyImage, use_torch: bool, memory_format):

@@ -49,14 +49,18 @@ import numpy as np
 import torch
 
 from ._network import (
+    SHAPE_ERRORS,
     DeepDreamError,
     OneImagePerPass,
     OnnxGraph,
+    as_channel_map,
     batch_pinned_to_one,
+    check_layouts,
+    concatenate_outputs,
     load_onnx,
+    module_layout,
     preferred_memory_format,
     require,
-    tokens_as_channels,
 )
 from .redirected_relu import with_redirected_relu
 from .torch_files import FxGraph, is_torch_file, load_torch_file
@@ -109,12 +113,23 @@ def _enter(images: torch.Tensor, memory_format: torch.memory_format) -> torch.Te
     return entered
 
 
-def _leave(activations, memory_format: torch.memory_format, layer: str, batch: int):
-    """Activations back in the default layout (a no-op when the network ran in it); a token layer's
-    ``N×T×F`` as ``N×F×h×w`` (:func:`~deepdreamport.nets.tokens.tokens_as_channels`)."""
+def _batch_first(found: dict, count: int) -> bool:
+    """Whether every tensor a hook caught has the batch, ``count``, as its first axis."""
+    return all(t.dim() > 0 and t.shape[0] == count for t in found.values() if isinstance(t, torch.Tensor))
+
+
+def _joined(parts: list) -> dict:
+    """Per-image ``{layer: output}`` joined along the batch (:func:`~deepdreamport.nets.batch.concatenate_outputs`)."""
+    return {layer: concatenate_outputs([part[layer] for part in parts]) for layer in parts[0]}
+
+
+def _leave(activations, memory_format: torch.memory_format, layer: str, batch: int, layout: Callable):
+    """Activations back in the default layout (a no-op when the network ran in it); a 3-D layer as its channel
+    map by ``layout(layer)`` (:func:`~deepdreamport.nets.layout.as_channel_map`)."""
     if not isinstance(activations, torch.Tensor):
         return activations
-    activations = tokens_as_channels(activations, layer, batch)
+    if activations.dim() == 3:
+        activations = as_channel_map(activations, layer, layout(layer), batch)
     if memory_format is torch.contiguous_format:
         return activations
     return activations.contiguous()
@@ -132,6 +147,7 @@ class OptvisNetwork:
         input_range_source: str,
         graph: Optional[OnnxGraph] = None,
         module: Optional[torch.nn.Module] = None,
+        layouts: Optional[dict] = None,
     ):
         self.input_channels = int(input_channels)
         self.input_size = input_size
@@ -139,6 +155,7 @@ class OptvisNetwork:
         self.input_range_source = input_range_source
         self.graph = graph
         self.module = module
+        self.layouts = check_layouts(layouts)  # layer → "channels" | "tokens": a 3-D layer's layout, when given
         self._modules: dict = {}
         self._sessions: dict = {}
         self._channels: dict = {}
@@ -146,6 +163,7 @@ class OptvisNetwork:
         self._layout_choices: dict = {}  # (module key, device, dtype, C×H×W) → the rule's layout
         self._weight_layouts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._pinned: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # module → its batch is pinned to 1
+        self._module_pinned: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # torch module → {layers: pinned}
         self._ort_pinned: dict = {}  # onnxruntime session key → its batch is pinned to 1
 
     # -- construction ----------------------------------------------------------
@@ -257,6 +275,19 @@ class OptvisNetwork:
         nearest = difflib.get_close_matches(layer, choices, n=5, cutoff=0.0)
         raise _error(f"{argument}: the network has no layer named {layer!r}; nearest: {', '.join(nearest)}.")
 
+    def layout_of(self, layer: str) -> Optional[str]:
+        """A 3-D layer's layout (:mod:`deepdreamport.nets.layout`): ``"channels"`` (N×C×L), ``"tokens"``
+        (N×T×F) or ``None`` (not told); given in :attr:`layouts`, else read from what produced it."""
+        if layer in self.layouts:
+            return self.layouts[layer]
+        key = self.resolve(layer)
+        for name, given in self.layouts.items():
+            if name != "input" and self.resolve(name, "layouts") == key:
+                return given
+        if self.module is not None:
+            return module_layout(self.module, key)
+        return self.graph.layout_of(key)
+
     def channels_of(self, layer: str) -> int:
         """Channel count of ``layer`` (probed once with a small image)."""
         key = self.resolve(layer)
@@ -306,8 +337,8 @@ class OptvisNetwork:
             named = dict(module.named_modules())
             choose = self._layout_rule(("module",), base, memory_format)
 
-            def run_module(images: torch.Tensor) -> dict:
-                layout = self.last_memory_format = choose(images)
+            def hooked(images: torch.Tensor) -> dict:
+                """``{layer: output}`` of one forward pass of ``images`` (already in the layout)."""
                 found: dict = {}
                 handles = [
                     named[key].register_forward_hook(
@@ -316,11 +347,20 @@ class OptvisNetwork:
                     for layer, key in zip(layers, keys)
                 ]
                 try:
-                    self._in_layout(module, layout)(_enter(images, layout))
+                    module(images)
                 finally:
                     for handle in handles:
                         handle.remove()
-                return {layer: _leave(output, layout, layer, len(images)) for layer, output in found.items()}
+                return found
+
+            def run_module(images: torch.Tensor) -> dict:
+                layout = self.last_memory_format = choose(images)
+                self._in_layout(module, layout)
+                entered = _enter(images, layout)
+                found = self._module_pass(module, tuple(keys), hooked, entered)
+                return {
+                    layer: _leave(output, layout, layer, len(images), self.layout_of) for layer, output in found.items()
+                }
 
             return run_module
         if not self.graph.convertible:
@@ -345,7 +385,10 @@ class OptvisNetwork:
             if isinstance(outputs, torch.Tensor):
                 outputs = (outputs,)
             by_key = dict(zip(cache_key, outputs))
-            return {layer: _leave(by_key[key], layout, layer, len(images)) for layer, key in zip(layers, keys)}
+            return {
+                layer: _leave(by_key[key], layout, layer, len(images), self.layout_of)
+                for layer, key in zip(layers, keys)
+            }
 
         return run_graph
 
@@ -359,6 +402,46 @@ class OptvisNetwork:
         if module not in self._pinned:
             self._pinned[module] = batch_pinned_to_one(module, images.shape[1], tuple(images.shape[2:]))
         return self._pinned[module]
+
+    def _module_pass(self, module: torch.nn.Module, keys: tuple, hooked: Callable, images: torch.Tensor) -> dict:
+        """``hooked(images)``, or one image per pass when the module's batch is pinned to 1 (``x.view(1, -1)``,
+        ``reshape(1, ...)``), as graphs run (:mod:`deepdreamport.nets.batch`).
+
+        Found at the first batch of several images: a batch that fails with a shape error, or gives a layer
+        read (``keys``) whose first axis is not the batch, while each image alone runs with batch-1 layers,
+        means pinned (remembered per module and layers). A network whose batch is free costs no extra pass.
+        """
+        cache = self._module_pinned.setdefault(module, {})
+        count = len(images)
+        if count > 1 and cache.get(keys):
+            return _joined([hooked(images[k : k + 1]) for k in range(count)])
+        try:
+            found = hooked(images)
+            failed = None
+        except SHAPE_ERRORS as error:
+            found, failed = {}, error
+        if count == 1 or keys in cache or (failed is None and _batch_first(found, count)):
+            if failed is not None:
+                raise failed
+            if count > 1:
+                cache.setdefault(keys, False)
+            return found
+        parts = []
+        for k in range(count):
+            try:
+                parts.append(hooked(images[k : k + 1]))
+            except SHAPE_ERRORS:
+                parts = []
+                break
+            if not _batch_first(parts[-1], 1):
+                parts = []
+                break
+        cache[keys] = bool(parts)
+        if not parts:  # not a pinned batch: the batched pass's own error, or its outputs for the caller to refuse
+            if failed is not None:
+                raise failed
+            return found
+        return _joined(parts)
 
     def _layout_rule(
         self, key: tuple, module: torch.nn.Module, memory_format: Optional[torch.memory_format]
@@ -424,7 +507,12 @@ class OptvisNetwork:
             else:
                 outputs = run_once(images)
             by_key = dict(zip(cache_key, outputs))
-            return {layer: tokens_as_channels(by_key[key], layer, len(images)) for layer, key in zip(layers, keys)}
+            return {
+                layer: as_channel_map(by_key[key], layer, self.layout_of(layer), len(images))
+                if by_key[key].ndim == 3
+                else by_key[key]
+                for layer, key in zip(layers, keys)
+            }
 
         return run
 
@@ -445,9 +533,19 @@ class OptvisNetwork:
         return self._ort_pinned[key]
 
 
-def as_network(net, input_range: Optional[tuple] = None, preprocess: Optional[Callable] = None) -> OptvisNetwork:
+def as_network(
+    net, input_range: Optional[tuple] = None, preprocess: Optional[Callable] = None, layouts: Optional[dict] = None
+) -> OptvisNetwork:
     """An :class:`OptvisNetwork` from an ONNX path/bytes/proto, a torch module, a ``torch.export`` (``.pt2``) or
-    TorchScript file (:mod:`.torch_files`), or one already made."""
+    TorchScript file (:mod:`.torch_files`), or one already made. ``layouts``: ``{layer: "channels" | "tokens"}``,
+    the layout of 3-D layers what produced them does not tell (:mod:`deepdreamport.nets.layout`)."""
+    given = check_layouts(layouts)
+    network = _as_network(net, input_range, preprocess)
+    network.layouts.update(given)
+    return network
+
+
+def _as_network(net, input_range: Optional[tuple], preprocess: Optional[Callable]) -> OptvisNetwork:
     if isinstance(net, OptvisNetwork):
         return net
     if isinstance(net, torch.nn.Module):

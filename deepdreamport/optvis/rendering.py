@@ -476,13 +476,14 @@ def prepare(
     fixed_image_size: Optional[int] = None,
     redirected_relu: bool = False,
     memory_format: Optional[torch.memory_format] = None,
+    layouts: Optional[dict] = None,
 ) -> RenderSession:
     """Build a :class:`RenderSession`; the arguments are :func:`render`'s."""
     check_memory_format(memory_format)
     if device is not None:
         resolve_device(device, "device")  # before any work: a device this machine lacks is one clear error
     mapping = _preprocess(preprocess)
-    network = as_network(net, input_range=input_range, preprocess=mapping)
+    network = as_network(net, input_range=input_range, preprocess=mapping, layouts=layouts)
     mapping = mapping or network.preprocess
     objective_f, implied_batch = build_objective(network, objective)
     if batch is not None and implied_batch is not None and batch != implied_batch:
@@ -596,12 +597,12 @@ def export(images: np.ndarray, image_name: Optional[str] = None):
 def _check_memory(session: RenderSession, options: dict) -> None:
     """The render guard (:mod:`.guard`) on a prepared session: probe the layers it reads, refuse what cannot fit.
 
-    Only for the built-in parametrisations (named by a string) at a square ``size``: a caller's own
-    parametrisation has its tensors already, at their own size.
+    Only for the built-in parametrisations (named by a string), at ``size`` (a side or ``(height, width)``): a
+    caller's own parametrisation has its tensors already, at their own size.
     """
-    size = options.get("size", 128)
-    if not isinstance(options.get("param", "fft"), str) or not isinstance(size, (int, np.integer)):
+    if not isinstance(options.get("param", "fft"), str):
         return
+    size = _image_size(options.get("size", 128))
     from .guard import check_render_memory, gradient_per_pixel  # the guard probes with prepare(): imported late
 
     layers = session.objective.layers if session.objective is not None else ()
@@ -610,11 +611,11 @@ def _check_memory(session: RenderSession, options: dict) -> None:
     units = [(layer, 0) for layer in layers if layer != "input"] or [(session.network.layer_names()[-1], 0)]
     numpy_state = np.random.get_state()
     with torch.random.fork_rng(devices=[]):  # the probe draws nothing from the global streams a lucent script seeded
-        per_pixel = gradient_per_pixel(session.network, units, int(size), probe_options)
+        per_pixel = gradient_per_pixel(session.network, units, size, probe_options)
     np.random.set_state(numpy_state)
     images = session.image().shape[0]
     advice = "a smaller size, fewer images (batch, objectives) or dtype=torch.float32, or memory_check=False"
-    check_render_memory(per_pixel, images, int(size), session.image().dtype, session.device, advice)
+    check_render_memory(per_pixel, images, size, session.image().dtype, session.device, advice)
 
 
 def render(
@@ -656,14 +657,16 @@ def render(
     the network, as lucent does); ``memory_format``: the layout the network
     runs in (``None``, the default: ``channels_last`` for float32 networks with
     enough convolution work, as the deep-dream side; ``torch.contiguous_format``
-    or ``torch.channels_last`` to choose; see :mod:`.network`).
+    or ``torch.channels_last`` to choose; see :mod:`.network`); ``layouts``: ``{layer: "channels" | "tokens"}``
+    for a 3-D layer whose layout what produced it does not tell (:mod:`deepdreamport.nets.layout`).
     ``progress``: a progress bar (default: where a person is watching, a terminal or Jupyter);
     ``callback(step, loss)`` after every step; lucent's ``thresholds``, ``verbose``, ``show_image``,
     ``show_inline``, ``save_image`` and ``image_name``. Ctrl-C ends the optimisation and returns the
     images so far (``RenderResult.interrupted``). ``memory_check`` (default on; no lucent counterpart):
     before the first step, a render whose estimated memory exceeds what the device has is refused
-    in one line (:mod:`.guard`, the guard of ``deepdream render``; for the built-in parametrisations
-    at a square ``size``).
+    in one line (:mod:`.guard`, the guard of ``deepdream render``; for the built-in parametrisations),
+    and so is a ``size`` the network cannot compute the objective's layers at (naming the network's
+    input height×width when it is fixed).
     """
     if param_f is not None:
         if "param" in options:

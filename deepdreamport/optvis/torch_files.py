@@ -32,7 +32,7 @@ from typing import Optional, Sequence
 
 import torch
 
-from ._network import DeepDreamError, user_path
+from ._network import DeepDreamError, fx_layout, user_path
 
 TORCH_SUFFIXES = (".pt2", ".pt", ".pth", ".ts", ".jit")
 
@@ -67,6 +67,10 @@ class FxGraph:
 
     def input_mean(self) -> None:
         return None
+
+    def layout_of(self, node_name: str) -> Optional[str]:
+        """A 3-D node's layout from its module type or function (:func:`~deepdreamport.nets.layout.fx_layout`)."""
+        return fx_layout(self.module, node_name)
 
     def torch_module(self, outputs: Sequence[str]) -> torch.fx.GraphModule:
         """The graph cut after the nodes ``outputs``, returning them in order (shape guards dropped)."""

@@ -42,15 +42,27 @@ def reference_layers(vit: str) -> dict[str, tuple[str, int]]:
     images = np.random.RandomState(0).rand(2, 3, 16, 16).astype(np.float32)
     session = ort.InferenceSession(model.SerializeToString())
     found = {}
-    for row, output, alone in zip(rows, session.run(None, {"x": images}), session.run(None, {"x": images[:1]})):
+    outputs = session.run(None, {"x": images})
+    maps = [output for output in outputs if output.ndim == 4]
+    for row, output, alone in zip(rows, outputs, session.run(None, {"x": images[:1]})):
         channels = alone.shape[1] if alone.ndim in (2, 4) else alone.shape[-1]
         if output.shape[0] != 2:  # the batch is not first (an attention block's sequence-first internals)
             found[row.name] = ("other", channels)
         elif output.ndim in (2, 4):
             found[row.name] = ("spatial" if output.ndim == 4 else "fully connected", channels)
+        elif output.ndim == 3 and any(_flattened(output, m) for m in maps):  # a 2-D map's x.flatten(2): N×C×L
+            found[row.name] = ("1-D convolutional", alone.shape[1])
         else:
             found[row.name] = ("tokens" if output.ndim == 3 and output.shape[0] == 2 else "other", channels)
     return found
+
+
+def _flattened(output: np.ndarray, spatial: np.ndarray) -> bool:
+    """Whether ``output`` (N×A×B) is the N×C×H×W map ``spatial`` with its positions flattened (channels first)."""
+    n, c = spatial.shape[:2]
+    return output.shape == (n, c, spatial.shape[2] * spatial.shape[3]) and np.array_equal(
+        output, spatial.reshape(n, c, -1)
+    )
 
 
 def reference_kinds(vit: str) -> dict[str, str]:
@@ -77,26 +89,27 @@ def test_all_layers_with_two_recipes_renders_each_unit_with_the_recipes_that_tak
                      "--workers", "2", "--yes", *OPTIONS)  # fmt: skip
     assert result.returncode == 0, result.stderr
     tokens = sorted(name for name, kind in kinds.items() if kind == "tokens")
+    conv1d = sorted(name for name, kind in kinds.items() if kind == "1-D convolutional")  # the patches, flattened
     others = sorted(name for name, kind in kinds.items() if kind == "other")
     both = sorted(name for name, kind in kinds.items() if kind in ("spatial", "fully connected"))
-    assert len(tokens) == 14 and len(others) == 13 and len(both) == 11
+    assert len(tokens) == 13 and len(conv1d) == 1 and len(others) == 13 and len(both) == 11
     plan = [line for line in result.stdout.splitlines() if "leaves out" in line]
     assert plan == [
-        f"atlas: recipe 'matlab' leaves out 27 layers, {sum(units[n] for n in tokens + others)} units (14 token "
-        "layers, 13 layers of other output shapes): it takes spatial (N×C×H×W) and fully connected (N×C) layers "
-        "only (MATLAB's deepDreamImage)",
+        f"atlas: recipe 'matlab' leaves out 27 layers, {sum(units[n] for n in tokens + conv1d + others)} units "
+        "(1 1-D convolutional layer, 13 token layers, 13 layers of other output shapes): it takes spatial (N×C×H×W) "
+        "and fully connected (N×C) layers only (MATLAB's deepDreamImage)",
         f"atlas: recipe 'lucid' leaves out 13 layers, {sum(units[n] for n in others)} units (13 layers of other "
-        "output shapes): it takes spatial (N×C×H×W), fully connected (N×C) and token (N×tokens×features) layers "
-        "only (optvis's objectives)",
+        "output shapes): it takes spatial (N×C×H×W), fully connected (N×C), token (N×tokens×features) and 1-D "
+        "convolutional (N×C×L) layers only (optvis's objectives)",
     ]
     rows = unit_rows(out)
     rendered = {}
     for row in rows:
         rendered.setdefault(row["layer"], set()).add(row["recipe"])
-    assert {name for name, recipes in rendered.items() if recipes == {"lucid"}} == set(tokens)
+    assert {name for name, recipes in rendered.items() if recipes == {"lucid"}} == set(tokens + conv1d)
     assert {name for name, recipes in rendered.items() if recipes == {"matlab", "lucid"}} == set(both)
     assert not set(others) & set(rendered)
-    assert len(rows) == sum(units[n] for n in tokens) + 2 * sum(units[n] for n in both)
+    assert len(rows) == sum(units[n] for n in tokens + conv1d) + 2 * sum(units[n] for n in both)
     assert {r["status"] for r in rows} == {"done"}
     assert f"{len(rows)}/{len(rows)} renders done, 0 failed" in result.stdout
     assert f"atlas: {len(rows)} renders left in {len(rendered)} layers" in result.stdout
