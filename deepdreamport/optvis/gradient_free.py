@@ -215,6 +215,7 @@ def render_gradient_free(
     if use_torch and not network.runs_in_torch:
         network.torch_forward([], torch.float32, "cpu")  # raises the error naming the unconvertible operators
     image_f = LowFrequencyImage(network.input_channels, int(height), int(width), frequencies, decorrelate)
+    network.probe_size = (int(height), int(width))
     with _size_refused(network, [], (height, width), transforms):
         units = [_declared(network, unit, image_f, use_torch, memory_format) for unit in _units(network, objective)]
     layers = [layer for unit in units for layer in unit.layers]

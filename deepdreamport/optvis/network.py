@@ -90,6 +90,21 @@ def _error(message: str) -> DeepDreamError:
     return DeepDreamError("deepdreamport:optvis:BadObjective", message)
 
 
+PROBE_SIDE = 64
+"""The side of the grey image that finds a layer's channel count when neither the network nor the render says."""
+
+
+def _probe_failed(shape, error: Exception) -> DeepDreamError:
+    """A torch module that refuses the probe image: it takes other sizes only (a ``Linear`` after a flatten)."""
+    reason = " ".join(str(error).split())[:200]
+    return DeepDreamError(
+        "deepdreamport:optvis:InputSizeRefused",
+        f"net: the network fails on a {'×'.join(map(str, shape))} image ({type(error).__name__}: {reason}); "
+        "if it takes one input size only, render at that size: size=(H, W), transforms='none' "
+        "(--size HxW --transforms none on the command line).",
+    )
+
+
 MEMORY_FORMATS = (torch.contiguous_format, torch.channels_last)
 
 
@@ -156,6 +171,7 @@ class OptvisNetwork:
         self.graph = graph
         self.module = module
         self.layouts = check_layouts(layouts)  # layer → "channels" | "tokens": a 3-D layer's layout, when given
+        self.probe_size: tuple[int, int] = (PROBE_SIDE, PROBE_SIDE)  # where input_size does not say
         self._modules: dict = {}
         self._sessions: dict = {}
         self._channels: dict = {}
@@ -294,12 +310,17 @@ class OptvisNetwork:
         if key == "input":  # the image itself (lucent's "input" layer), not an activation
             return self.input_channels
         if key not in self._channels:
-            size = [s or 64 for s in (self.input_size or (None, None))]
+            size = [given or probe for given, probe in zip(self.input_size or (None, None), self.probe_size)]
             probe = torch.full((1, self.input_channels, *size), 0.5)
             with torch.no_grad():
                 if self.runs_in_torch:
                     forward = self.torch_forward([layer], torch.float32, "cpu", memory_format=torch.contiguous_format)
-                    acts = forward(self.preprocess(probe))
+                    try:
+                        acts = forward(self.preprocess(probe))
+                    except DeepDreamError:
+                        raise
+                    except (RuntimeError, ValueError, IndexError, TypeError) as error:  # a module's own size rule
+                        raise _probe_failed(probe.shape, error) from None
                     self._channels[key] = int(acts[layer].shape[1])
                 else:
                     acts = self.ort_forward([layer])(self.preprocess(probe).numpy())

@@ -298,6 +298,14 @@ def _from_pair(pair: tuple) -> ImageParam:
     return ImageParam(parameters, pair[1], shape[1], "custom")
 
 
+def _probe_size(size, default: tuple[int, int]) -> tuple[int, int]:
+    """The render's own size where it is a valid one (layers are probed there), else ``default``."""
+    try:
+        return _image_size(size)
+    except DeepDreamError:
+        return default
+
+
 def _image_size(size) -> tuple[int, int]:
     """``size``: a side (an integer ≥ 1) or ``(height, width)``; anything else is refused naming ``size``."""
 
@@ -485,6 +493,7 @@ def prepare(
     mapping = _preprocess(preprocess)
     network = as_network(net, input_range=input_range, preprocess=mapping, layouts=layouts)
     mapping = mapping or network.preprocess
+    network.probe_size = _probe_size(size, network.probe_size)
     objective_f, implied_batch = build_objective(network, objective)
     if batch is not None and implied_batch is not None and batch != implied_batch:
         raise _bad("batch", f"{batch} disagrees with the {implied_batch} objectives given (one per batch element).")
