@@ -20,6 +20,10 @@ runs them in order:
 ``fold_constants``             nodes whose inputs are all constant (e.g. the
                                ``ConstantOfShape`` weights of onnx's "light"
                                models) → initializers
+``inline_static_if``           an ``If`` whose condition the constants and
+                               static shapes decide (the TorchScript exporter's
+                               rank tests, ``nn.LocalResponseNorm``) → the nodes
+                               of the branch it takes
 ``dropout_to_identity``        inference-mode ``Dropout`` (and its mask output)
                                → ``Identity``
 ``channels_first_input``       an N×H×W×C image input (tf2onnx/Keras) → an
@@ -66,6 +70,7 @@ from .fold_constants import fold_constants
 from .fold_pad_into_conv import fold_pad_into_conv
 from .free_batch_dimension import free_batch_dimension
 from .initializers_not_inputs import initializers_not_inputs
+from .inline_static_if import inline_static_if
 from .reshape_allowzero import reshape_allowzero
 from .resize_input_mean import CUSTOM_DOMAIN, RESIZED_MEAN_OP, resize_input_mean
 from .static_reshape_targets import static_reshape_targets
@@ -79,6 +84,7 @@ PASSES = (
     initializers_not_inputs,
     constants_to_initializers,
     fold_constants,
+    inline_static_if,
     dropout_to_identity,
     channels_first_input,
     static_reshape_targets,

@@ -13,6 +13,9 @@ from ..graph import (
 )
 
 _NOT_FOLDED = {"Constant", "RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Multinomial"}
+_SUBGRAPHS = {"If", "Loop", "Scan"}
+"""Their branches read outer tensors that are not among their inputs: an ``If`` on a constant condition is
+inlined by :mod:`.inline_static_if`, the others are refused."""
 
 
 def fold_constants(model: onnx.ModelProto) -> onnx.ModelProto:
@@ -29,7 +32,7 @@ def fold_constants(model: onnx.ModelProto) -> onnx.ModelProto:
     def foldable(node: onnx.NodeProto) -> bool:
         return (
             node.domain in ("", "ai.onnx")
-            and node.op_type not in _NOT_FOLDED
+            and node.op_type not in _NOT_FOLDED | _SUBGRAPHS
             and all(not name or (name in initializers and name not in inputs) for name in node.input)
             and not any(o in outputs for o in node.output)
         )
