@@ -22,7 +22,10 @@ from onnx import TensorProto, helper, numpy_helper
 from onnx.reference import ReferenceEvaluator
 
 from deepdreamport.errors import DeepDreamError
+from deepdreamport.nets import OnnxNetwork
 from deepdreamport.onnx.convert import prepare, to_torch
+from deepdreamport.onnx.graph import extract_subgraph
+from tests.onnx.exported_networks import matlab_segnet_custom_unpool
 
 RNG = np.random.RandomState(53)
 node = helper.make_node
@@ -569,3 +572,27 @@ def test_what_torch_cannot_do_is_refused_in_one_line_naming_the_node(case):
         _converted(model)
     message = info.value.message
     assert "\n" not in message and refused.name in message and refused.op_type in message and reason in message
+
+
+def test_a_segnet_decoder_layer_after_onnx_max_unpool_runs_as_onnxruntime_and_passes_gradients(tmp_path):
+    """MATLAB's SegNet-style network with ONNX's own ``MaxUnpool`` (``output_shape`` from ``Shape`` of the pooled
+    tensor) in place of ``com.mathworks::MaxUnpool``: the decoder layer ``conv_3`` is truncated, converted, run on
+    a batch of 2 (the batch freed) as onnxruntime runs each image, and its gradient reaches the image."""
+    model = onnx.load(str(matlab_segnet_custom_unpool(tmp_path / "segnet.onnx")))
+    unpool = next(n for n in model.graph.node if n.op_type == "MaxUnpool")
+    unpool.domain = ""
+    unpool.input.append("pool_1_input_shape")
+    unpool.attribute.extend([helper.make_attribute("kernel_shape", [2, 2]), helper.make_attribute("strides", [2, 2])])
+    model.graph.node.insert(3, node("Shape", ["relu_1"], ["pool_1_input_shape"], name="pool_1_input_shape"))
+    del model.opset_import[1:]
+    path = tmp_path / "segnet_onnx_unpool.onnx"
+    onnx.save(model, str(path))
+    x = RNG.randn(2, 3, 16, 16).astype(np.float32)
+    decoder = extract_subgraph(model, "input", "conv_3")
+    ref = np.concatenate([_onnxruntime(decoder, {"input": x[k : k + 1]})[0] for k in range(2)])
+    module = OnnxNetwork.from_onnx(path).truncated("conv_3").module
+    image = torch.from_numpy(x).requires_grad_(True)
+    out = module(image)
+    assert _relative_error(out.detach().numpy(), ref) <= 1e-6
+    out.square().sum().backward()
+    assert torch.isfinite(image.grad).all() and image.grad.abs().sum() > 0

@@ -74,20 +74,26 @@ class _PartialEvaluator:
     """Values of the tensors that do not depend on data nor on the input's free sizes."""
 
     def __init__(self, model: onnx.ModelProto):
-        self.model = model
         self.shapes = _shapes_at_any_size(model)
         self.opset = [entry for entry in model.opset_import if entry.domain in ("", "ai.onnx")]
-        self.known: dict[str, np.ndarray] = {
-            init.name: numpy_helper.to_array(init)
-            for init in model.graph.initializer
-            if init.name not in set(graph_input_names(model))
-        }
+        inputs = set(graph_input_names(model))
+        self.initializers = {init.name: init for init in model.graph.initializer if init.name not in inputs}
+        self.known: dict[str, np.ndarray] = {}
         self.partial: dict[str, PartialVector] = {}
+
+    def value(self, name: str) -> Optional[np.ndarray]:
+        """The value of ``name`` if known (an initializer is read when first asked for: weights rarely are)."""
+        if name not in self.known and name in self.initializers:
+            self.known[name] = numpy_helper.to_array(self.initializers[name])
+        return self.known.get(name)
+
+    def _has(self, name: str) -> bool:
+        return name in self.known or name in self.initializers
 
     def _vector(self, name: str) -> Optional[PartialVector]:
         if name in self.partial:
             return self.partial[name]
-        value = self.known.get(name)
+        value = self.value(name)
         if value is not None and value.ndim == 1 and value.dtype.kind in "iu":
             return [int(v) for v in value]
         return None
@@ -109,9 +115,14 @@ class _PartialEvaluator:
         self._store(node.output[0], list(dims[start:end]))
 
     def _gather(self, node: onnx.NodeProto) -> None:
-        vector, indices = self._vector(node.input[0]), self.known.get(node.input[1])
+        vector, indices = self._vector(node.input[0]), self.value(node.input[1])
         axis = next((helper.get_attribute_value(e) for e in node.attribute if e.name == "axis"), 0)
-        if vector is None or indices is None or axis != 0:
+        if (
+            vector is None
+            or indices is None
+            or axis != 0
+            or not all(-len(vector) <= i < len(vector) for i in indices.flat)
+        ):
             return
         picked = [vector[int(i)] for i in indices.reshape(-1)]
         if indices.ndim == 0:
@@ -123,7 +134,7 @@ class _PartialEvaluator:
 
     def _slice(self, node: onnx.NodeProto) -> None:
         vector = self._vector(node.input[0])
-        parts = [self.known.get(name) if name else None for name in list(node.input[1:]) + [""] * 4]
+        parts = [self.value(name) if name else None for name in list(node.input[1:]) + [""] * 4]
         starts, ends, axes, steps = parts[:4]
         if vector is None or starts is None or ends is None or (axes is not None and list(axes) not in ([0], [-1])):
             return
@@ -143,8 +154,8 @@ class _PartialEvaluator:
         if node.op_type == "Constant":
             self.known[node.output[0]] = _constant_value(node)
             return
-        if all(not name or name in self.known for name in node.input):
-            feeds = {name: self.known[name] for name in node.input if name}
+        if all(not name or self._has(name) for name in node.input):
+            feeds = {name: self.value(name) for name in node.input if name}
             try:
                 values = _evaluate_node(node, feeds, self.opset)
             except Exception:  # an operator the reference evaluator lacks: its outputs stay unknown
@@ -167,7 +178,7 @@ class _PartialEvaluator:
             self._concat(node)
 
     def condition(self, name: str) -> Optional[bool]:
-        value = self.known.get(name)
+        value = self.value(name)
         return None if value is None or value.size != 1 else bool(value.reshape(-1)[0])
 
 
