@@ -2,9 +2,16 @@
 condition known at conversion time (inlined by the ``inline_static_if`` pass), ``MaxPool``'s ``Indices`` output with
 ``MaxUnpool``, ``Col2Im``, ``DeformConv``, and quantise–dequantise (QDQ) graphs.
 
-Each is compared with onnxruntime in float32 (within 1e-6 relative: max abs error / max abs reference) and, where
-named, in float64 with ONNX's reference evaluator (``onnx.reference.ReferenceEvaluator``) within 1e-12; gradients by
-``torch.autograd.gradcheck`` in float64; real ``torch.onnx.export`` graphs where torch writes the operator.
+Each is compared with onnxruntime in float32 (within 1e-6 relative: max abs error / max abs reference; indices and
+quantised values exactly, QDQ graphs with onnxruntime's graph optimisations off, so that it runs the float pairs as
+written rather than fused integer kernels) and in float64 with ONNX's reference evaluator (``Col2Im``, 1e-12; its
+``DeformConv`` samples in float32, so 1e-6 there, and onnxruntime's float64 kernel for 1e-12) or with the values that
+went in (``MaxUnpool``); gradients by ``torch.autograd.gradcheck`` in float64 (``fast_mode``), the straight-through
+gradient of a fake quantisation against onnxruntime's clamping. Real exports where a tool writes the operator:
+TorchScript ``nn.LocalResponseNorm`` (``If``, opsets 11–17), ``MaxPool2d(return_indices=True)``, ``F.fold``
+(``Col2Im``, 18), ``fake_quantize_per_tensor/per_channel_affine``; dynamo ``F.max_unpool2d`` (a ``ScatterND`` to
+``MaxPool``'s indices) and torchvision's ``DeformConv2d`` (19); onnxruntime's ``quantize_static`` in QDQ format.
+TorchScript cannot write ``max_unpool2d`` nor ``deform_conv2d``.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import torch.nn.functional as F
 import torchvision
 from onnx import TensorProto, helper, numpy_helper
 from onnx.reference import ReferenceEvaluator
+from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
 
 from deepdreamport.errors import DeepDreamError
 from deepdreamport.nets import OnnxNetwork
@@ -596,3 +604,56 @@ def test_a_segnet_decoder_layer_after_onnx_max_unpool_runs_as_onnxruntime_and_pa
     assert _relative_error(out.detach().numpy(), ref) <= 1e-6
     out.square().sum().backward()
     assert torch.isfinite(image.grad).all() and image.grad.abs().sum() > 0
+
+
+class _SmallClassifier(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv_1 = torch.nn.Conv2d(3, 8, 3, padding=1)
+        self.conv_2 = torch.nn.Conv2d(8, 4, 3)
+        self.fc = torch.nn.Linear(4, 5)
+
+    def forward(self, x):
+        return self.fc(torch.relu(self.conv_2(torch.relu(self.conv_1(x)))).mean((2, 3)))
+
+
+class _Calibration:
+    """Four random images for onnxruntime's calibration (its ``CalibrationDataReader`` protocol)."""
+
+    def __init__(self):
+        self.images = iter([{"x": np.random.RandomState(k).randn(1, 3, 12, 12).astype(np.float32)} for k in range(4)])
+
+    def get_next(self):
+        return next(self.images, None)
+
+
+@pytest.mark.parametrize("per_channel", [False, True], ids=["per-tensor", "per-channel"])
+def test_onnxruntime_quantize_static_qdq_export_converts_exactly(tmp_path, per_channel):
+    """onnxruntime's own quantisation tool in QDQ format (uint8 activations, int8 weights, int32 biases)."""
+    torch.manual_seed(13)
+    float_path, quantised_path = tmp_path / "float.onnx", tmp_path / "qdq.onnx"
+    torch.onnx.export(
+        _SmallClassifier().eval(),
+        (torch.randn(1, 3, 12, 12),),
+        str(float_path),
+        dynamo=False,
+        opset_version=13,
+        input_names=["x"],
+    )
+    quantize_static(
+        str(float_path),
+        str(quantised_path),
+        _Calibration(),
+        quant_format=QuantFormat.QDQ,
+        per_channel=per_channel,
+        activation_type=QuantType.QUInt8,
+        weight_type=QuantType.QInt8,
+    )
+    model = onnx.load(str(quantised_path))
+    prepared = prepare(model)
+    initializers = {init.name for init in prepared.graph.initializer}
+    assert all(n.input[1] in initializers for n in prepared.graph.node if n.op_type in ("Conv", "Gemm"))
+    x = RNG.randn(1, 3, 12, 12).astype(np.float32)
+    with torch.no_grad():
+        out = to_torch(prepared)(torch.from_numpy(x)).numpy()
+    assert np.array_equal(out, _onnxruntime_unoptimised(model, {"x": x})[0])
