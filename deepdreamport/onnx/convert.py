@@ -55,10 +55,6 @@ def _unsupported_attribute(node: onnx.NodeProto) -> str:
         return ""
     if node.op_type == "Reshape" and attribute(node, "allowzero", 0):
         return "allowzero=1"  # the harmless cases are removed by the reshape_allowzero pass
-    if node.op_type == "MaxPool" and len(node.output) > 1 and node.output[1]:
-        return "Indices output"  # converted as a one-output pool; unused indices are dropped on extraction
-    if node.op_type == "MaxPool" and attribute(node, "storage_order", 0):
-        return f"storage_order={attribute(node, 'storage_order')}"
     if node.op_type == "Pad" and (attribute(node, "mode", b"constant") or b"constant") not in _PAD_MODES:
         return f"mode={attribute(node, 'mode').decode()}"
     return ""

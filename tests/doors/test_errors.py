@@ -268,18 +268,18 @@ def test_an_unsupported_attribute_is_named_with_node_and_operator(tmp_path):
     graph = helper.make_graph(
         [
             helper.make_node("Conv", ["data", "w"], ["c"], name="conv", kernel_shape=[3, 3]),
-            helper.make_node("MaxPool", ["c"], ["p"], name="column_major_pool", kernel_shape=[2, 2], storage_order=1),
+            helper.make_node("Reshape", ["c", "target"], ["p"], name="zero_sized_reshape", allowzero=1),
         ],
         "g",
         [helper.make_tensor_value_info("data", TensorProto.FLOAT, [1, 3, 16, 16])],
-        [helper.make_tensor_value_info("p", TensorProto.FLOAT, [1, 2, 7, 7])],
-        [weights],
+        [helper.make_tensor_value_info("p", TensorProto.FLOAT, None)],
+        [weights, numpy_helper.from_array(np.asarray([1, 2, 0, 196], np.int64), "target")],
     )
     path = tmp_path / "pool.onnx"
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(path))
-    error = error_of(deep_dream_image, str(path), "column_major_pool", 0, **QUICK)
+    error = error_of(deep_dream_image, str(path), "zero_sized_reshape", 0, **QUICK)
     assert error.identifier == "deepdreamport:onnx:UnsupportedOperator"
-    for words in ("column_major_pool", "MaxPool", "storage_order=1"):
+    for words in ("zero_sized_reshape", "Reshape", "allowzero=1"):
         assert words in error.message, error.message
 
 

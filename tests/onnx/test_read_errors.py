@@ -128,11 +128,13 @@ def test_layer_with_several_outputs():
 
 
 def test_unsupported_attribute_is_found_when_the_network_is_checked():
-    nodes = [helper.make_node("MaxPool", ["x"], ["y"], name="pool_9", kernel_shape=[2, 2], storage_order=1)]
-    model = model_with(nodes, [image()])
+    """A ``Reshape(allowzero=1)`` to a constant shape with a 0 (a zero-sized axis: it works on empty tensors only)."""
+    target = numpy_helper.from_array(np.asarray([1, 0, 3], dtype=np.int64), "target")
+    nodes = [helper.make_node("Reshape", ["x", "target"], ["y"], name="reshape_9", allowzero=1)]
+    model = model_with(nodes, [image()], [target])
     ident, message = identifier(lambda: prepare(model))
     assert ident == "deepdreamport:onnx:UnsupportedOperator"
-    assert "pool_9" in message and "MaxPool(storage_order=1)" in message
+    assert "reshape_9" in message and "Reshape(allowzero=1)" in message
 
 
 def test_converter_failure_names_the_node_and_operator():

@@ -17,6 +17,9 @@ each exposing ``CONVERTERS``, tuples ``(domain, op_type, version, function)``.
 * :mod:`.vector_normalizations`, :mod:`.hardmax`, :mod:`.triangular`, :mod:`.hyperbolic`:
   ``LpNormalization``, ``MeanVarianceNormalization``, ``Hardmax``, ``Trilu``, ``Sinh``, ``Cosh``,
   ``Asinh``, ``Acosh``, ``Atanh``;
+* :mod:`.max_unpooling`: ``MaxUnpool`` (9, 11), with ``MaxPool``'s ``Indices`` output (below);
+* :mod:`.col2im`, :mod:`.deformable_convolution`: ``Col2Im`` (18), ``DeformConv`` (19, 22), also in the port's domain;
+* :mod:`.quantization`: ``QuantizeLinear``, ``DequantizeLinear`` (10, 13, 19, 21): QDQ graphs in float;
 * :mod:`.comparisons`: onnx2torch's ``LessOrEqual``/``GreaterOrEqual`` for opset 16.
 
 Registered converters of onnx2torch that are replaced or wrapped (its registry refuses
@@ -24,7 +27,8 @@ a second converter for an operator and version, so these replace entries in its
 registry table, once, by :func:`wrap_registered`): :mod:`.unknown_rank` (converters
 that read their input's rank), :mod:`.space_depth` (``DepthToSpace`` ``DCR``) and
 :mod:`.cumulative_sum` (``CumSum``'s default ``reverse``), :mod:`.asymmetric_resize` (``linear``
-``Resize`` at asymmetric coordinates), :mod:`.pad_wrap` (``Pad`` in ``wrap`` mode).
+``Resize`` at asymmetric coordinates), :mod:`.pad_wrap` (``Pad`` in ``wrap`` mode), :mod:`.max_unpooling`
+(``MaxPool`` with its ``Indices`` output or ``storage_order=1``).
 """
 
 from __future__ import annotations
@@ -36,14 +40,18 @@ from onnx2torch.node_converters import add_converter, get_converter, registry
 from . import (
     asymmetric_resize,
     cast_like,
+    col2im,
     comparisons,
     cumulative_sum,
+    deformable_convolution,
     global_pools,
     grid_sampling,
     group_normalization,
     hardmax,
     hyperbolic,
+    max_unpooling,
     pad_wrap,
+    quantization,
     resized_mean,
     shrink,
     smooth_activations,
@@ -66,12 +74,17 @@ CONVERTERS = (
     *hardmax.CONVERTERS,
     *triangular.CONVERTERS,
     *hyperbolic.CONVERTERS,
+    *max_unpooling.CONVERTERS,
+    *col2im.CONVERTERS,
+    *deformable_convolution.CONVERTERS,
+    *quantization.CONVERTERS,
 )
 WRAPPERS: dict[str, Callable] = {
     **space_depth.WRAPPERS,
     **cumulative_sum.WRAPPERS,
     **asymmetric_resize.WRAPPERS,
     **pad_wrap.WRAPPERS,
+    **max_unpooling.WRAPPERS,
 }
 """How each of onnx2torch's registered default-domain converters is replaced, by operator."""
 WRAPPED = "_deepdreamport_wrapped"

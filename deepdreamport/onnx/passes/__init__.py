@@ -19,7 +19,12 @@ runs them in order:
 ``constants_to_initializers``  ``Constant`` nodes → initializers (Paddle style)
 ``fold_constants``             nodes whose inputs are all constant (e.g. the
                                ``ConstantOfShape`` weights of onnx's "light"
-                               models) → initializers
+                               models, the ``DequantizeLinear`` int8 weights
+                               of QDQ graphs) → initializers
+``inline_static_if``           an ``If`` whose condition the constants and
+                               static shapes decide (the TorchScript exporter's
+                               rank tests, ``nn.LocalResponseNorm``) → the nodes
+                               of the branch it takes
 ``dropout_to_identity``        inference-mode ``Dropout`` (and its mask output)
                                → ``Identity``
 ``channels_first_input``       an N×H×W×C image input (tf2onnx/Keras) → an
@@ -45,6 +50,10 @@ runs them in order:
                                with its average image)
 ``fold_pad_into_conv``         a static zero ``Pad`` feeding only ``Conv``
                                nodes → their symmetric ``pads`` (speed only)
+``split_multi_output_results`` a graph output that is one of several outputs
+                               of a node (``MaxPool``'s values beside its
+                               ``Indices``) → an ``Identity`` of it (onnx2torch
+                               returned the node's whole tuple)
 
 Deviation: a ``SAME`` padding with stride > 1 depends on the image size; it is
 made explicit at the network's declared input size, so it is exact there and
@@ -66,8 +75,10 @@ from .fold_constants import fold_constants
 from .fold_pad_into_conv import fold_pad_into_conv
 from .free_batch_dimension import free_batch_dimension
 from .initializers_not_inputs import initializers_not_inputs
+from .inline_static_if import inline_static_if
 from .reshape_allowzero import reshape_allowzero
 from .resize_input_mean import CUSTOM_DOMAIN, RESIZED_MEAN_OP, resize_input_mean
+from .split_multi_output_results import split_multi_output_results
 from .static_reshape_targets import static_reshape_targets
 from .unique_node_names import unique_node_names
 from .upgrade_opset import MIN_OPSET, upgrade_opset
@@ -79,6 +90,7 @@ PASSES = (
     initializers_not_inputs,
     constants_to_initializers,
     fold_constants,
+    inline_static_if,
     dropout_to_identity,
     channels_first_input,
     static_reshape_targets,
@@ -88,6 +100,7 @@ PASSES = (
     explicit_pool_pads,
     resize_input_mean,
     fold_pad_into_conv,
+    split_multi_output_results,
 )
 
 

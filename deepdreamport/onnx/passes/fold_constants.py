@@ -1,4 +1,5 @@
-"""Fix-up pass: nodes whose inputs are all constant (the ``ConstantOfShape`` weights of the "light" models) → initializers."""
+"""Fix-up pass: nodes whose inputs are all constant (the ``ConstantOfShape`` weights of the "light" models, the
+``DequantizeLinear`` int8 weights of QDQ graphs) → initializers."""
 
 from __future__ import annotations
 
@@ -13,6 +14,12 @@ from ..graph import (
 )
 
 _NOT_FOLDED = {"Constant", "RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Multinomial"}
+_EVALUATED_FROM = {"QuantizeLinear": 19, "DequantizeLinear": 19}
+"""Operators ONNX's reference evaluator implements from a later opset only, evaluated there: opset 19 added the float8
+types to the quantisation operators, nothing changed for the integer ones (the int8/uint8 weights of QDQ graphs)."""
+_SUBGRAPHS = {"If", "Loop", "Scan"}
+"""Their branches read outer tensors that are not among their inputs: an ``If`` on a constant condition is
+inlined by :mod:`.inline_static_if`, the others are refused."""
 
 
 def fold_constants(model: onnx.ModelProto) -> onnx.ModelProto:
@@ -29,7 +36,7 @@ def fold_constants(model: onnx.ModelProto) -> onnx.ModelProto:
     def foldable(node: onnx.NodeProto) -> bool:
         return (
             node.domain in ("", "ai.onnx")
-            and node.op_type not in _NOT_FOLDED
+            and node.op_type not in _NOT_FOLDED | _SUBGRAPHS
             and all(not name or (name in initializers and name not in inputs) for name in node.input)
             and not any(o in outputs for o in node.output)
         )
@@ -50,6 +57,7 @@ def fold_constants(model: onnx.ModelProto) -> onnx.ModelProto:
                 arrays[name] = numpy_helper.to_array(initializers[name])
             if name:
                 feeds[name] = arrays[name]
+        version = max([entry.version for entry in opset] + [_EVALUATED_FROM.get(node.op_type, 1)])
         sub = helper.make_model(
             helper.make_graph(
                 [node],
@@ -57,7 +65,7 @@ def fold_constants(model: onnx.ModelProto) -> onnx.ModelProto:
                 [helper.make_tensor_value_info(n, onnx.TensorProto.UNDEFINED, None) for n in feeds],
                 [helper.make_tensor_value_info(o, onnx.TensorProto.UNDEFINED, None) for o in node.output if o],
             ),
-            opset_imports=opset,
+            opset_imports=[helper.make_opsetid("", version)],
         )
         results = ReferenceEvaluator(sub).run(None, feeds)
         for name, value in zip([o for o in node.output if o], results):
