@@ -72,7 +72,10 @@ def _print_any_path() -> None:
     locale's strict encoding would fail after the work, and write nothing else differently."""
     for stream in (sys.stdout, sys.stderr):
         if getattr(stream, "errors", None) in ("strict", "backslashreplace") and hasattr(stream, "reconfigure"):
-            stream.reconfigure(errors=PATH_ERRORS)
+            try:
+                stream.reconfigure(errors=PATH_ERRORS)
+            except OSError:  # reconfigure asks a stream that claims to seek where it is: a shared pipe says ESPIPE
+                pass
 
 
 if __name__ == "__main__":  # pragma: no cover
