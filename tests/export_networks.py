@@ -82,15 +82,14 @@ VIT_HIDDEN = "/fc1/MatMul"
 """The tiny ViT's feed-forward hidden layer (before the GELU): N×17×32."""
 
 
-def tiny_vit(path: Path) -> str:
-    """:class:`TinyViT` (seed 0) exported to ``path`` by torch's TorchScript exporter at opset 17, batch dynamic."""
-    torch.manual_seed(0)
-    model = TinyViT().eval()
+def export_batch_free(module: torch.nn.Module, image_shape: tuple[int, ...], path) -> str:
+    """``module`` (in eval mode) exported to ``path`` by torch's TorchScript exporter at opset 17, input ``x``
+    of ``image_shape`` with its batch dynamic."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the exporter's deprecation notice
         torch.onnx.export(
-            model,
-            torch.randn(1, 3, 16, 16),
+            module.eval(),
+            torch.randn(*image_shape),
             str(path),
             opset_version=17,
             dynamo=False,
@@ -98,3 +97,9 @@ def tiny_vit(path: Path) -> str:
             dynamic_axes={"x": {0: "batch"}},
         )
     return str(path)
+
+
+def tiny_vit(path: Path) -> str:
+    """:class:`TinyViT` (seed 0) exported to ``path`` by torch's TorchScript exporter at opset 17, batch dynamic."""
+    torch.manual_seed(0)
+    return export_batch_free(TinyViT(), (1, 3, 16, 16), path)

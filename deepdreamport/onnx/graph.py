@@ -168,6 +168,24 @@ def infer_shapes(model: onnx.ModelProto, **options) -> onnx.ModelProto:
     return out
 
 
+def evaluate_node(node: onnx.NodeProto, feeds: dict, opset_imports: list) -> list:
+    """``node``'s outputs (numpy arrays, its empty outputs left out) on ``feeds`` ({input name: array}), by ONNX's
+    reference evaluator on a one-node model at ``opset_imports``."""
+    import numpy as np
+    from onnx.reference import ReferenceEvaluator  # imported here: only the constant-folding passes need it
+
+    model = helper.make_model(
+        helper.make_graph(
+            [node],
+            "evaluate",
+            [helper.make_tensor_value_info(name, onnx.TensorProto.UNDEFINED, None) for name in feeds],
+            [helper.make_tensor_value_info(name, onnx.TensorProto.UNDEFINED, None) for name in node.output if name],
+        ),
+        opset_imports=opset_imports,
+    )
+    return [np.asarray(value) for value in ReferenceEvaluator(model).run(None, feeds)]
+
+
 def static_shapes(model: onnx.ModelProto) -> dict[str, list[Optional[int]]]:
     """Every tensor's shape that ONNX shape inference can tell (``None`` for unknown dims)."""
     try:

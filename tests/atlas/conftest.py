@@ -8,7 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+
+from deepdreamport.atlas.recipes import RECIPES, Recipe, UnitOutput, register
+from deepdreamport.errors import DeepDreamError
 
 REPO = Path(__file__).resolve().parents[2]
 TINYNET = REPO / "parity" / "reference" / "models" / "tinynet.onnx"
@@ -212,3 +216,28 @@ def broken_links(folder: Path) -> list[str]:
             elif fragment and linked.suffix == ".html" and fragment not in page_ids(linked):
                 broken.append(f"{page.relative_to(folder)}: {target} (no such id)")
     return broken
+
+
+@pytest.fixture
+def counting_recipes():
+    """Two recipes registered as a user would (no layer kinds stated): one refuses, one fails transiently."""
+    calls = {"refusing": 0, "flaky": 0}
+
+    def refusing(network, layer, channels0, seeds, params, device, on_iteration):
+        calls["refusing"] += 1
+        raise DeepDreamError("test:refused", "refusing: this layer is not for me")
+
+    def flaky(network, layer, channels0, seeds, params, device, on_iteration):
+        calls["flaky"] += 1
+        if calls["flaky"] < 3:
+            raise RuntimeError("flaky: out of luck\nsecond line")
+        return [UnitOutput(np.zeros((4, 4, 3)), None, [1.0]) for _ in channels0]
+
+    def command(model, layer, channel, params, seed, options=None):
+        return "true"
+
+    for name, render in (("refusing", refusing), ("flaky", flaky)):
+        register(Recipe(name=name, description=name, defaults={}, render=render, command_line=command))
+    yield calls
+    for name in ("refusing", "flaky"):
+        RECIPES.pop(name)

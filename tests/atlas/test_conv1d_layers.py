@@ -15,21 +15,13 @@ from deepdreamport.atlas._package import examples_module, layer_module, load_net
 from deepdreamport.atlas.layer_kinds import CONVOLUTION_1D, TOKENS, layer_kind
 from deepdreamport.atlas.recipes import RECIPES
 from deepdreamport.onnx.graph import extract_subgraph
+from tests.export_networks import export_batch_free
 from tests.optvis.test_layer_layouts import Conv1dNet
 
 
 def _graph(path) -> str:
     torch.manual_seed(2)
-    torch.onnx.export(
-        Conv1dNet().eval(),
-        torch.rand(1, 3, 8, 8),
-        str(path),
-        opset_version=17,
-        dynamo=False,
-        input_names=["x"],
-        dynamic_axes={"x": {0: "n"}},
-    )
-    return str(path)
+    return export_batch_free(Conv1dNet(), (1, 3, 8, 8), path)
 
 
 def test_1d_convolution_layers_are_their_own_kind_and_read_channels_first(tmp_path):

@@ -17,8 +17,7 @@ import pytest
 
 from deepdreamport.atlas import recipes as recipes_module
 from deepdreamport.atlas.job import execute, plan_atlas
-from deepdreamport.atlas.recipes import RECIPES, Recipe, UnitOutput, register
-from deepdreamport.errors import DeepDreamError
+from deepdreamport.atlas.recipes import RECIPES
 from deepdreamport.onnx.graph import extract_subgraph
 from tests.export_networks import tiny_vit
 
@@ -164,31 +163,6 @@ def test_an_atlas_of_the_previous_version_resumes_without_its_impossible_renders
     assert "3/3 renders done, 0 failed" in result.stdout
     assert broken_links(out) == []
     assert "failed" not in next(out.glob("units/*__Add_1/unit_0001.html")).read_text()
-
-
-@pytest.fixture
-def counting_recipes():
-    """Two recipes registered as a user would (no layer kinds stated): one refuses, one fails transiently."""
-    calls = {"refusing": 0, "flaky": 0}
-
-    def refusing(network, layer, channels0, seeds, params, device, on_iteration):
-        calls["refusing"] += 1
-        raise DeepDreamError("test:refused", "refusing: this layer is not for me")
-
-    def flaky(network, layer, channels0, seeds, params, device, on_iteration):
-        calls["flaky"] += 1
-        if calls["flaky"] < 3:
-            raise RuntimeError("flaky: out of luck\nsecond line")
-        return [UnitOutput(np.zeros((4, 4, 3)), None, [1.0]) for _ in channels0]
-
-    def command(model, layer, channel, params, seed, options=None):
-        return "true"
-
-    for name, render in (("refusing", refusing), ("flaky", flaky)):
-        register(Recipe(name=name, description=name, defaults={}, render=render, command_line=command))
-    yield calls
-    for name in ("refusing", "flaky"):
-        RECIPES.pop(name)
 
 
 def test_a_refusal_is_not_tried_again_and_a_transient_error_is(vit, tmp_path, counting_recipes):

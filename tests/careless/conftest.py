@@ -21,6 +21,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from deepdreamport.cli import main
 
+from ..atlas.conftest import counting_recipes  # noqa: F401 - a fixture, for the atlas refusals
 from ..conftest import REPO, TINYNET
 
 QUICK_DREAM = ["--levels", "1", "--iterations", "1"]

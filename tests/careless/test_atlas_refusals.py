@@ -9,40 +9,9 @@ from __future__ import annotations
 
 import sqlite3
 
-import numpy as np
-import pytest
-
-from deepdreamport.atlas.recipes import RECIPES, Recipe, UnitOutput, register
-from deepdreamport.errors import DeepDreamError
-
 from ..atlas.conftest import run_inline, unit_rows
 from ..conftest import TINYNET
 from .conftest import run
-
-
-@pytest.fixture
-def recipes():
-    """Two recipes as a user registers them: one refuses every unit, one fails twice and then renders."""
-    calls = {"refusing": 0, "flaky": 0}
-
-    def refusing(network, layer, channels0, seeds, params, device, on_iteration):
-        calls["refusing"] += 1
-        raise DeepDreamError("test:refused", "refusing: not this layer")
-
-    def flaky(network, layer, channels0, seeds, params, device, on_iteration):
-        calls["flaky"] += 1
-        if calls["flaky"] < 3:
-            raise RuntimeError("flaky: out of luck")
-        return [UnitOutput(np.zeros((4, 4, 3)), None, [1.0]) for _ in channels0]
-
-    def command(model, layer, channel, params, seed, options=None):
-        return "true"
-
-    for name, render in (("refusing", refusing), ("flaky", flaky)):
-        register(Recipe(name=name, description=name, defaults={}, render=render, command_line=command))
-    yield calls
-    for name in ("refusing", "flaky"):
-        RECIPES.pop(name)
 
 
 def _refused_table(out) -> list[tuple]:
@@ -53,15 +22,19 @@ def _refused_table(out) -> list[tuple]:
         connection.close()
 
 
-def test_a_refused_unit_is_stored_with_the_attempts_it_made_and_not_tried_again(tmp_path, capsys, recipes):
+def test_a_refused_unit_is_stored_with_the_attempts_it_made_and_not_tried_again(tmp_path, capsys, counting_recipes):
     out = tmp_path / "atlas"
     summary = run_inline(TINYNET, out, layers="conv2", channels="1:2", recipe="refusing,flaky", examples=False,
                          batch=2, max_attempts=3, gallery=False)  # fmt: skip
-    assert recipes == {"refusing": 1, "flaky": 3} and summary.failed == 2 and summary.done == 2
+    assert counting_recipes == {"refusing": 1, "flaky": 3} and summary.failed == 2 and summary.done == 2
     rows = {(r["recipe"], r["channel"]): r for r in unit_rows(out)}
     for channel in (1, 2):
         refused = rows[("refusing", channel)]
-        assert (refused["status"], refused["attempts"], refused["error"]) == ("failed", 1, "refusing: not this layer")
+        assert (refused["status"], refused["attempts"], refused["error"]) == (
+            "failed",
+            1,
+            "refusing: this layer is not for me",
+        )
         assert (rows[("flaky", channel)]["status"], rows[("flaky", channel)]["attempts"]) == ("done", 3)
     assert _refused_table(out) == [("renders", rows[("refusing", c)]["id"]) for c in (1, 2)]
 
@@ -71,11 +44,11 @@ def test_a_refused_unit_is_stored_with_the_attempts_it_made_and_not_tried_again(
                             "--quiet", "--workers", "1")  # fmt: skip
     assert code == 1, err  # failed units are left
     assert "2/4 renders done, 2 failed" in stdout
-    assert recipes == {"refusing": 1, "flaky": 3}
+    assert counting_recipes == {"refusing": 1, "flaky": 3}
     assert [r["attempts"] for r in unit_rows(out) if r["recipe"] == "refusing"] == [1, 1]
 
 
-def test_an_atlas_of_the_previous_version_opens_and_keeps_its_refusals_unclaimed(tmp_path, capsys, recipes):
+def test_an_atlas_of_the_previous_version_opens_and_keeps_its_refusals_unclaimed(tmp_path, capsys, counting_recipes):
     """Schema 2 without the ``refused`` table, refusals stored with every attempt used up (as before)."""
     out = tmp_path / "atlas"
     run_inline(TINYNET, out, layers="conv2", channels="1", recipe="refusing", examples=False, max_attempts=3,
@@ -88,4 +61,4 @@ def test_an_atlas_of_the_previous_version_opens_and_keeps_its_refusals_unclaimed
     code, stdout, err = run(capsys, "atlas", TINYNET, "--out", out, "--layers", "conv2", "--channels", "1",
                             "--recipe", "refusing", "--no-examples", "--no-gallery", "--quiet", "--workers", "1")  # fmt: skip
     assert code == 1 and "0/1 renders done, 1 failed" in stdout, err
-    assert recipes["refusing"] == 1 and _refused_table(out) == []
+    assert counting_recipes["refusing"] == 1 and _refused_table(out) == []

@@ -16,6 +16,7 @@ from deepdreamport.errors import DeepDreamError
 from deepdreamport.onnx.graph import extract_subgraph
 from deepdreamport.optvis import as_network, objectives, render
 from deepdreamport.optvis.gradient_free import render_gradient_free
+from tests.export_networks import export_batch_free
 from tests.optvis.conftest import relative_error
 
 CONV1D_LAYERS = ("/c1/Conv", "/Relu", "/bn/BatchNormalization", "/pool/MaxPool")
@@ -46,17 +47,7 @@ def conv1d_graph(tmp_path_factory):
     with torch.no_grad():
         module.bn.running_mean.uniform_(-0.2, 0.2)
         module.bn.running_var.uniform_(0.5, 2.0)
-    path = tmp_path_factory.mktemp("conv1d") / "conv1d.onnx"
-    torch.onnx.export(
-        module,
-        torch.rand(1, 3, 8, 8),
-        str(path),
-        opset_version=17,
-        dynamo=False,
-        input_names=["x"],
-        dynamic_axes={"x": {0: "n"}},
-    )
-    return str(path)
+    return export_batch_free(module, (1, 3, 8, 8), tmp_path_factory.mktemp("conv1d") / "conv1d.onnx")
 
 
 def _onnxruntime(path: str, tensors: list[str], images: np.ndarray) -> list[np.ndarray]:

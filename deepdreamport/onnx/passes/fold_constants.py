@@ -6,12 +6,8 @@ from __future__ import annotations
 import numpy as np
 import onnx
 from onnx import helper, numpy_helper
-from onnx.reference import ReferenceEvaluator
 
-from ..graph import (
-    copy_model,
-    graph_input_names,
-)
+from ..graph import copy_model, evaluate_node, graph_input_names
 
 _NOT_FOLDED = {"Constant", "RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Multinomial"}
 _EVALUATED_FROM = {"QuantizeLinear": 19, "DequantizeLinear": 19}
@@ -58,18 +54,8 @@ def fold_constants(model: onnx.ModelProto) -> onnx.ModelProto:
             if name:
                 feeds[name] = arrays[name]
         version = max([entry.version for entry in opset] + [_EVALUATED_FROM.get(node.op_type, 1)])
-        sub = helper.make_model(
-            helper.make_graph(
-                [node],
-                "fold",
-                [helper.make_tensor_value_info(n, onnx.TensorProto.UNDEFINED, None) for n in feeds],
-                [helper.make_tensor_value_info(o, onnx.TensorProto.UNDEFINED, None) for o in node.output if o],
-            ),
-            opset_imports=[helper.make_opsetid("", version)],
-        )
-        results = ReferenceEvaluator(sub).run(None, feeds)
+        results = evaluate_node(node, feeds, [helper.make_opsetid("", version)])
         for name, value in zip([o for o in node.output if o], results):
-            value = np.asarray(value)
             arrays[name] = value
             tensor = numpy_helper.from_array(value, name)
             model.graph.initializer.append(tensor)

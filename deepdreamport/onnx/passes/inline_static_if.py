@@ -27,9 +27,8 @@ from typing import Optional
 import numpy as np
 import onnx
 from onnx import helper, numpy_helper
-from onnx.reference import ReferenceEvaluator
 
-from ..graph import copy_model, graph_input_names, static_shapes, unique_name
+from ..graph import copy_model, evaluate_node, graph_input_names, static_shapes, unique_name
 from .constants_to_initializers import _constant_value
 from .fold_constants import fold_constants
 
@@ -55,19 +54,6 @@ def _shapes_at_any_size(model: onnx.ModelProto) -> dict[str, list[Optional[int]]
 
 def _has_subgraph(node: onnx.NodeProto) -> bool:
     return any(entry.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS) for entry in node.attribute)
-
-
-def _evaluate_node(node: onnx.NodeProto, feeds: dict[str, np.ndarray], opset: list) -> list[np.ndarray]:
-    sub = helper.make_model(
-        helper.make_graph(
-            [node],
-            "evaluate",
-            [helper.make_tensor_value_info(name, onnx.TensorProto.UNDEFINED, None) for name in feeds],
-            [helper.make_tensor_value_info(o, onnx.TensorProto.UNDEFINED, None) for o in node.output if o],
-        ),
-        opset_imports=opset,
-    )
-    return [np.asarray(value) for value in ReferenceEvaluator(sub).run(None, feeds)]
 
 
 class _PartialEvaluator:
@@ -157,7 +143,7 @@ class _PartialEvaluator:
         if all(not name or self._has(name) for name in node.input):
             feeds = {name: self.value(name) for name in node.input if name}
             try:
-                values = _evaluate_node(node, feeds, self.opset)
+                values = evaluate_node(node, feeds, self.opset)
             except Exception:  # an operator the reference evaluator lacks: its outputs stay unknown
                 return
             for name, value in zip([o for o in node.output if o], values):
