@@ -152,7 +152,7 @@ def forward_per_pixel(network: OptvisNetwork, units: Sequence[tuple[str, int]], 
     if network.runs_in_torch:
         layers = _layers(units)
         forward = network.torch_forward(layers, torch.float32, "cpu")
-        probe = torch.full((1, network.input_channels, *sides), 0.5)
+        probe = torch.full((1, network.input_channels, *sides), 0.5, device="cpu")  # as the forward above
         run = lambda: forward(network.preprocess(probe))  # noqa: E731
         network_part = _probe(run, (), layers, sides, transforms, network) / (sides[0] * sides[1])
     return network_part + IMAGE_COPIES * network.input_channels

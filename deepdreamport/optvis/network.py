@@ -175,6 +175,7 @@ class OptvisNetwork:
         self._modules: dict = {}
         self._sessions: dict = {}
         self._channels: dict = {}
+        self._read_layouts: dict = {}  # layer key → the layout read from what produced it (layout_of)
         self.last_memory_format: Optional[torch.memory_format] = None  # the layout of the latest torch forward
         self._layout_choices: dict = {}  # (module key, device, dtype, C×H×W) → the rule's layout
         self._weight_layouts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -300,9 +301,11 @@ class OptvisNetwork:
         for name, given in self.layouts.items():
             if name != "input" and self.resolve(name, "layouts") == key:
                 return given
-        if self.module is not None:
-            return module_layout(self.module, key)
-        return self.graph.layout_of(key)
+        if key not in self._read_layouts:  # read once: a 3-D layer's activations ask at every step
+            self._read_layouts[key] = (
+                module_layout(self.module, key) if self.module is not None else self.graph.layout_of(key)
+            )
+        return self._read_layouts[key]
 
     def channels_of(self, layer: str) -> int:
         """Channel count of ``layer`` (probed once with a small image)."""
@@ -311,7 +314,7 @@ class OptvisNetwork:
             return self.input_channels
         if key not in self._channels:
             size = [given or probe for given, probe in zip(self.input_size or (None, None), self.probe_size)]
-            probe = torch.full((1, self.input_channels, *size), 0.5)
+            probe = torch.full((1, self.input_channels, *size), 0.5, device="cpu")  # the probe runs on the CPU
             with torch.no_grad():
                 if self.runs_in_torch:
                     forward = self.torch_forward([layer], torch.float32, "cpu", memory_format=torch.contiguous_format)
